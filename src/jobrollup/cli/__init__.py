@@ -1,0 +1,1 @@
+"""The commands people type (bin/*): argument parsing and wiring, no aggregation logic."""

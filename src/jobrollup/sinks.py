@@ -1,0 +1,154 @@
+"""MongoDB: the aggregate collections and the `runs` journal, through pymongo.
+
+A window is rewritten idempotently: every document of the run is replaced by `_id` (upsert),
+then the documents of the window that this run did not write are deleted. A run killed
+half-way leaves each document either as the earlier run wrote it or as this one did, never
+twice; its `runs` entry stays `running` until the next run of the window marks it
+`interrupted` and repairs the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import socket
+import uuid
+from typing import Callable, Iterable
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
+from pymongo.errors import PyMongoError
+
+RUNS = "runs"
+# A run that has not shown life for this long is taken as dead (killed, machine lost).
+LEASE = dt.timedelta(minutes=15)
+
+# Indexes the window rewrite and the queries need: time range within a tier first, then the
+# scope keys operators filter on most.
+INDEXES = [
+    [("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)],
+    *[[("scope.timeframe_precision", ASCENDING), (f"scope.{key}", ASCENDING), ("scope.start_date", ASCENDING)]
+      for key in ("site", "workflow", "task", "exitCode", "jobtype", "jobstate", "acquisitionEra")],
+]
+
+
+class MongoUnavailable(RuntimeError):
+    """MongoDB cannot be reached; nothing was written."""
+
+
+class WindowBusy(RuntimeError):
+    """Another live run is writing the same window."""
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def redact(uri: str) -> str:
+    """The URI without its password, for logs."""
+    if "@" not in uri:
+        return uri
+    scheme, rest = uri.split("://", 1) if "://" in uri else ("", uri)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if scheme else f"{user}:***@{host}"
+
+
+class MongoStore:
+    def __init__(self, uri: str, database: str, timeout_ms: int = 5000):
+        self.uri = uri
+        self.client = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                                  tz_aware=False)
+        self.db = self.client[database]
+
+    def ping(self) -> None:
+        try:
+            self.client.admin.command("ping")
+        except PyMongoError as error:
+            raise MongoUnavailable(f"MongoDB at {redact(self.uri)} is unreachable: {_first_line(error)}") from None
+
+    def close(self) -> None:
+        self.client.close()
+
+    def ensure_indexes(self, collection: str) -> None:
+        coll = self.db[collection]
+        for keys in INDEXES:
+            coll.create_index(keys)
+        self.db[RUNS].create_index([("source", ASCENDING), ("status", ASCENDING), ("window.precision", ASCENDING)])
+        self.db[RUNS].create_index([("started_at", DESCENDING)])
+
+    # -- the runs journal -------------------------------------------------------------------
+
+    def begin_run(self, source: str, job: str, window: dict, details: dict) -> str:
+        """Record a new run; refuse when a live run writes an overlapping window of the same tier."""
+        now = utcnow()
+        overlapping = {
+            "source": source, "status": "running", "window.precision": window["precision"],
+            "window.start": {"$lt": window["end"]}, "window.end": {"$gt": window["start"]},
+        }
+        for other in self.db[RUNS].find(overlapping):
+            if now - other.get("heartbeat_at", other["started_at"]) < LEASE:
+                raise WindowBusy(
+                    f"run {other['_id']} ({other.get('job')}, started {other['started_at']:%Y-%m-%d %H:%M} UTC "
+                    f"on {other.get('host')}) is still writing {window['precision']} buckets of this window")
+            self.db[RUNS].update_one({"_id": other["_id"], "status": "running"},
+                                     {"$set": {"status": "interrupted", "finished_at": now}})
+        run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self.db[RUNS].insert_one({
+            "_id": run_id, "source": source, "job": job, "window": window, "status": "running",
+            "started_at": now, "heartbeat_at": now, "host": socket.gethostname(),
+            "user": _user(), "pid": os.getpid(), **details,
+        })
+        return run_id
+
+    def update_run(self, run_id: str, **fields) -> None:
+        self.db[RUNS].update_one({"_id": run_id}, {"$set": {**fields, "heartbeat_at": utcnow()}})
+
+    def finish_run(self, run_id: str, status: str, **fields) -> None:
+        now = utcnow()
+        self.db[RUNS].update_one({"_id": run_id}, {"$set": {**fields, "status": status,
+                                                             "finished_at": now, "heartbeat_at": now}})
+
+    # -- the aggregate documents ------------------------------------------------------------
+
+    def replace_documents(self, collection: str, documents: Iterable[dict], batch: int = 1000,
+                          on_batch: Callable[[int], None] | None = None) -> int:
+        """Upsert every document by `_id`; returns how many were written."""
+        coll = self.db[collection]
+        written, pending = 0, []
+        for doc in documents:
+            pending.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+            if len(pending) >= batch:
+                written += self._flush(coll, pending, on_batch)
+                pending = []
+        if pending:
+            written += self._flush(coll, pending, on_batch)
+        return written
+
+    @staticmethod
+    def _flush(coll, operations: list, on_batch) -> int:
+        coll.bulk_write(operations, ordered=False)
+        if on_batch:
+            on_batch(len(operations))
+        return len(operations)
+
+    def remove_stale(self, collection: str, window: dict, run_id: str) -> int:
+        """Delete the window's documents that the run `run_id` did not write."""
+        result = self.db[collection].delete_many({
+            "scope.timeframe_precision": window["precision"],
+            "scope.start_date": {"$gte": window["start"], "$lt": window["end"]},
+            "run_id": {"$ne": run_id},
+        })
+        return result.deleted_count
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return str(os.getuid())
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__

@@ -1,0 +1,75 @@
+"""Submitting a job of jobs/ through spark-submit, with the package shipped along.
+
+The same command runs on `local[*]` and against a cluster master: the library goes to the
+driver and executors as a zip (--py-files). The transformations are Spark SQL expressions
+(no Python UDFs), so executors need no Python package beyond what PySpark itself needs; the
+driver, which writes to MongoDB, runs with this environment's Python.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import jobrollup
+
+from .config import ENV_MONGO_URI, project_home
+
+
+def package_zip(dest_dir: str | os.PathLike) -> str:
+    """Zip the jobrollup package (its .py files) for --py-files; rebuilt on every submit."""
+    package = Path(jobrollup.__file__).resolve().parent
+    dest = Path(dest_dir)
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / "jobrollup.zip"
+    partial = dest / "jobrollup.zip.partial"
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*.py")):
+            archive.write(path, Path("jobrollup") / path.relative_to(package))
+    partial.replace(target)  # never leave a half-written zip for a concurrent run
+    return str(target)
+
+
+def spark_submit_program() -> str:
+    beside = Path(sys.executable).with_name("spark-submit")
+    if beside.exists():
+        return str(beside)
+    if os.environ.get("SPARK_HOME"):
+        return str(Path(os.environ["SPARK_HOME"]) / "bin" / "spark-submit")
+    found = shutil.which("spark-submit")
+    if not found:
+        raise SystemExit("error: spark-submit not found (install pyspark in this environment or set SPARK_HOME)")
+    return found
+
+
+def job_script(name: str) -> str:
+    return str(project_home() / "jobs" / f"{name}.py")
+
+
+def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_conf: dict[str, str],
+            py_files: str) -> list[str]:
+    cmd = [spark_submit_program(), "--master", master, "--name", app_name, "--py-files", py_files]
+    for key, value in spark_conf.items():
+        cmd += ["--conf", f"{key}={value}"]
+    return cmd + [job_script(job), *job_args]
+
+
+def environment(mongo_uri: str | None, master: str) -> dict[str, str]:
+    """The child's environment: the URI travels here, never on the command line (ps shows argv)."""
+    env = dict(os.environ)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    env["TZ"] = "UTC"
+    if master.startswith("local"):
+        env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    if mongo_uri:
+        env[ENV_MONGO_URI] = mongo_uri
+    return env
+
+
+def printable(cmd: list[str]) -> str:
+    return " ".join(shlex.quote(part) for part in cmd)
