@@ -173,11 +173,12 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                          folders, files.count)
     except RunRefused:
         raise
-    except Exception as error:
+    except BaseException as error:  # Ctrl-C and SIGTERM too: the journal must not say "running"
+        status = "failed" if isinstance(error, Exception) else "interrupted"
         try:
-            store.finish_run(run_id, "failed", error=str(error).splitlines()[0][:500] if str(error) else
-                             type(error).__name__, timings=clock.laps)
-        except Exception:  # MongoDB itself is gone: the run stays "running" until its lease runs out
+            store.finish_run(run_id, status, error=(str(error).splitlines() or [type(error).__name__])[0][:500],
+                             timings=clock.laps)
+        except Exception:  # MongoDB itself is gone: the next run finds this one dead and repairs
             pass
         raise
     finally:
@@ -286,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     plan = Plan.from_json(args.plan)
     uri = os.environ.get(ENV_MONGO_URI)
     if not uri:

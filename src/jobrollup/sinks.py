@@ -87,7 +87,7 @@ class MongoStore:
             "window.start": {"$lt": window["end"]}, "window.end": {"$gt": window["start"]},
         }
         for other in self.db[RUNS].find(overlapping):
-            if now - other.get("heartbeat_at", other["started_at"]) < LEASE:
+            if _alive(other, now):
                 raise WindowBusy(
                     f"run {other['_id']} ({other.get('job')}, started {other['started_at']:%Y-%m-%d %H:%M} UTC "
                     f"on {other.get('host')}) is still writing {window['precision']} buckets of this window")
@@ -140,6 +140,19 @@ class MongoStore:
             "run_id": {"$ne": run_id},
         })
         return result.deleted_count
+
+
+def _alive(run: dict, now: dt.datetime) -> bool:
+    """Whether a `running` run may still be writing: on this host its process tells; elsewhere
+    (another submit host) its heartbeat must be younger than the lease."""
+    if run.get("host") == socket.gethostname() and run.get("pid"):
+        try:
+            os.kill(int(run["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+    return now - run.get("heartbeat_at", run["started_at"]) < LEASE
 
 
 def _user() -> str:

@@ -53,6 +53,10 @@ def job_script(name: str) -> str:
 def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_conf: dict[str, str],
             py_files: str) -> list[str]:
     cmd = [spark_submit_program(), "--master", master, "--name", app_name, "--py-files", py_files]
+    spark_conf = dict(spark_conf)
+    log_conf = project_home() / "conf" / "log4j2.properties"
+    if log_conf.exists() and "spark.driver.extraJavaOptions" not in spark_conf:
+        spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
     for key, value in spark_conf.items():
         cmd += ["--conf", f"{key}={value}"]
     return cmd + [job_script(job), *job_args]

@@ -1,0 +1,62 @@
+"""The end of bin/demo: a short look at what the aggregation wrote to MongoDB."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from .. import config, embedded
+from ..sinks import MongoStore
+
+
+def exit_code_names() -> dict[str, str]:
+    path = os.environ.get("JOBROLLUP_EXIT_CODES") or str(config.project_home() / "conf" / "exit_codes.json")
+    with open(path) as handle:
+        return {k: v for k, v in json.load(handle).items() if not k.startswith("_")}
+
+
+def main() -> int:
+    conf = config.load()
+    uri = os.environ.get(config.ENV_MONGO_URI) or conf["mongo"]["uri"] or \
+        embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
+    store = MongoStore(uri, conf["mongo"]["database"])
+    coll = store.db[conf["aggregate"]["collection"]]
+    print(f"\nWhat is in {store.db.name}.{coll.name} now:")
+    for row in coll.aggregate([{"$group": {"_id": "$scope.timeframe_precision", "docs": {"$sum": 1},
+                                            "jobs": {"$sum": "$count"}}}, {"$sort": {"_id": 1}}]):
+        print(f"  {row['_id']:<6} {row['docs']:>7,} documents  {row['jobs']:>9,} jobs")
+
+    day = {"scope.timeframe_precision": "day"}
+    print("\nBusiest sites (day documents): jobs, failure rate, mean CPU time per job (sum/n):")
+    for row in coll.aggregate([
+        {"$match": day},
+        {"$group": {"_id": "$scope.site", "jobs": {"$sum": "$count"},
+                    "failed": {"$sum": {"$cond": [{"$ne": ["$scope.jobstate", "success"]}, "$count", 0]}},
+                    "cpu_sum": {"$sum": "$performance.cpu.TotalJobCPU.sum"},
+                    "cpu_n": {"$sum": "$performance.cpu.TotalJobCPU.n"}}},
+        {"$sort": {"jobs": -1}}, {"$limit": 5},
+    ]):
+        mean = row["cpu_sum"] / row["cpu_n"] if row["cpu_n"] else float("nan")
+        print(f"  {str(row['_id']):<22} {row['jobs']:>7,} jobs  {row['failed'] / row['jobs']:6.1%} failed"
+              f"  {mean:9.0f} s CPU")
+
+    names = exit_code_names()
+    print("\nMost frequent exit codes of failed jobs:")
+    for row in coll.aggregate([
+        {"$match": {**day, "scope.exitCode": {"$ne": 0}}},
+        {"$group": {"_id": "$scope.exitCode", "jobs": {"$sum": "$count"}}},
+        {"$sort": {"jobs": -1}}, {"$limit": 5},
+    ]):
+        print(f"  {row['_id']:>6}  {row['jobs']:>6,} jobs  {names.get(str(row['_id']), 'unknown (not in the dictionary)')}")
+    last = store.db.runs.find_one(sort=[("started_at", -1)])
+    if last:
+        print(f"\nLast run: {last['_id']} {last['status']} ({last['window']['precision']} "
+              f"{last['window']['start']:%Y-%m-%d %H:%M} .. {last['window']['end']:%Y-%m-%d %H:%M} UTC)")
+    print(f"MongoDB: {uri}  (try: mongosh or pymongo on it; bin/aggregate --help for more)")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

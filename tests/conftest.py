@@ -1,0 +1,76 @@
+"""Shared fixtures: one local SparkSession and one embedded MongoDB server for the session.
+
+As in chispa's and dbldatagen's suites: a single session-wide `local[2]` SparkSession in UTC
+with few shuffle partitions and no UI. MongoDB is a real server (SecantusDB, started as a
+separate process) reached over a normal pymongo connection; each test gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+os.environ.setdefault("TZ", "UTC")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("jobrollup-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory):
+    from jobrollup import embedded
+
+    folder = tmp_path_factory.mktemp("mongo")
+    server = embedded.ensure_running(folder)
+    yield server
+    embedded.stop(folder)
+
+
+@pytest.fixture
+def mongo_uri(mongo_server):
+    return mongo_server.uri
+
+
+@pytest.fixture
+def store(mongo_uri):
+    from jobrollup.sinks import MongoStore
+
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    store = MongoStore(mongo_uri, database, timeout_ms=5000)
+    yield store
+    store.client.drop_database(database)
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def conf():
+    from jobrollup import config
+
+    return config.load(ROOT / "conf" / "jobrollup.toml")
