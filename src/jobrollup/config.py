@@ -27,15 +27,19 @@ def project_home() -> Path:
     return Path.cwd()
 
 
+class ConfigError(ValueError):
+    """The configuration file is missing or unreadable."""
+
+
 def load(path: str | os.PathLike | None = None) -> dict[str, Any]:
     path = Path(path or os.environ.get(ENV_CONF) or project_home() / "conf" / "jobrollup.toml")
     try:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise SystemExit(f"error: configuration file not found: {path}") from None
+        raise ConfigError(f"configuration file not found: {path}") from None
     except tomllib.TOMLDecodeError as error:
-        raise SystemExit(f"error: {path} is not valid TOML: {error}") from None
+        raise ConfigError(f"{path} is not valid TOML: {error}") from None
 
 
 def resolve_path(value: str) -> str:

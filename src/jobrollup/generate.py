@@ -154,8 +154,8 @@ CRAB_TASKS_PER_DAY = 20
 OLD_STEPS_SHARE = 0.002      # very old reports: `steps` is an object keyed by step name
 FLOAT_TS_SHARE = 0.1
 
-# Metric anomalies, one roll per value: [0, 1.5%) -> -1, [1.5, 3%) -> -2, [3, 5%) -> missing,
-# [5, 6%) -> numeric string.
+# Metric anomalies: 6% of values are hit; of those, [0, 1.5%) -> -1, [1.5, 3%) -> -2,
+# [3, 5%) -> missing, [5, 6%) -> numeric string.
 INF_BELOW, NAN_BELOW, MISSING_BELOW, STRING_BELOW = 0.015, 0.03, 0.05, 0.06
 STRING_CODE_SHARE = 0.3
 PLACEHOLDER = 99999
@@ -355,7 +355,7 @@ def _mc_workflow(rng: random.Random, eras: list) -> list:
     if rng.random() < 0.3:  # signal scans give many distinct primary datasets
         primary = f"ZprimeToTT_M{rng.randrange(500, 6000, 250)}_W{rng.choice([1, 10, 30])}" \
                   "_TuneCP5_13TeV-madgraphMLM-pythia8"
-    global_tag, cmssw = _software(era)[2], _software(era)[1]
+    _, cmssw, global_tag = _software(era)  # MC uses the MC global tag
     main = Task(path=f"/{workflow}/{prepid}_0", jobtype=jobtype, era=era, campaign=campaign,
                 prepid=prepid, primary=primary, processing=f"{global_tag}-v{rng.randint(1, 3)}",
                 global_tag=global_tag, cmssw=cmssw, outputs=((module, tier),),
@@ -501,19 +501,32 @@ def _step(name: str, site, status: int = 0) -> dict:
 
 
 def _with_anomalies(rng: random.Random, names: list, values: list) -> dict:
-    """A metric group where a few values are sentinels, missing or numeric strings."""
-    group = {}
-    for name, value in zip(names, values):
-        roll = rng.random()
-        if roll >= STRING_BELOW:
-            group[name] = value
-        elif roll < INF_BELOW:
+    """A metric group where a few values are sentinels, missing or numeric strings.
+
+    Each value is hit with probability STRING_BELOW, independently; rather than one roll per
+    value, the gap to the next hit is drawn (geometric), which is several times cheaper.
+    """
+    group = dict(zip(names, values))
+    index = _gap_to_next_anomaly(rng)
+    while index < len(names):
+        name, roll = names[index], rng.random() * STRING_BELOW
+        if roll < INF_BELOW:
             group[name] = -1
         elif roll < NAN_BELOW:
             group[name] = -2
-        elif roll >= MISSING_BELOW:
-            group[name] = str(value)
+        elif roll < MISSING_BELOW:
+            del group[name]
+        else:
+            group[name] = str(group[name])
+        index += 1 + _gap_to_next_anomaly(rng)
     return group
+
+
+_LOG_NO_ANOMALY = math.log(1.0 - STRING_BELOW)
+
+
+def _gap_to_next_anomaly(rng: random.Random) -> int:
+    return int(math.log(1.0 - rng.random()) / _LOG_NO_ANOMALY)
 
 
 def _performance(rng: random.Random, task: Task, events: int, read_mb: float,
@@ -588,7 +601,9 @@ def _outputs(rng: random.Random, task: Task, files: _Files, site: str, events: i
     merged = task.jobtype == "Merge"
     records = []
     for module, tier in outputs:
-        written = events if task.jobtype != "Skim" else max(1, int(events * rng.uniform(0.01, 0.3)))
+        # a skim keeps a fraction of the events; other modules write every event
+        written = max(1, int(events * rng.uniform(0.01, 0.3))) if task.jobtype == "Skim" \
+            else events
         index = files.add(_lfn(rng, task, tier, merged=merged), f"{module}.root")
         record = dict(_output_template(task, module, tier))
         record.update(
@@ -746,9 +761,10 @@ def _place_in_time(rng: random.Random, steps: list, ts: float) -> tuple[int, int
 
 def make_report(rng: random.Random, ts: float, *, day_pools: Pools) -> dict:
     """One realistic FWJR dict whose meta_data.ts is `ts` (kept as given: int or float)."""
-    crab = rng.random() < CRAB_SHARE
-    task = day_pools.crab_tasks[int(rng.random() * len(day_pools.crab_tasks))] if crab \
-        else day_pools.pick_task(rng)
+    if rng.random() < CRAB_SHARE:
+        task = day_pools.crab_tasks[int(rng.random() * len(day_pools.crab_tasks))]
+    else:
+        task = day_pools.pick_task(rng)
     state = _pick(rng, JOBSTATES, _JOBSTATE_CUM)
     site = day_pools.pick_site(rng)
     host, agent_ver = day_pools.pick_host(rng)
@@ -765,7 +781,7 @@ def make_report(rng: random.Random, ts: float, *, day_pools: Pools) -> dict:
     meta = {"agent_ver": agent_ver,
             "fwjr_id": f"{_randint(rng, 100000, 9999999)}-{_retry(rng)}",
             "host": host, "jobstate": state, "jobtype": task.jobtype, "ts": ts}
-    if crab:
+    if task.crab:
         meta.update(crab_id=str(_randint(rng, 1, 5000)), crab_exit_code=code,
                     wn_name=f"b{_randint(rng, 6, 9)}g{_randint(rng, 10, 40)}"
                             f"p{_randint(rng, 1000, 9999)}.cern.ch")
@@ -786,7 +802,7 @@ def make_report(rng: random.Random, ts: float, *, day_pools: Pools) -> dict:
         "wmaid": "%032x" % rng.getrandbits(128),
         "wmats": int(ts) + int(rng.expovariate(1 / 1800)),  # ingested a while after the job
         "stype": "mongodb",
-        "dtype": "crab" if crab else "fwjr",
+        "dtype": "crab" if task.crab else "fwjr",
     }
 
 
@@ -1099,8 +1115,7 @@ def generate(root, start: dt.date, days: int, jobs_per_day: int, *, seed: int = 
               malformed_share, late_share, files_per_day) for offset in range(days)]
     workers = max(1, min(workers or os.cpu_count() or 1, days))
     totals = {"days": 0, "reports": 0, "malformed": 0, "late": 0, "files": 0, "bytes": 0}
-    from tqdm import tqdm
-    with tqdm(total=days, unit="day", desc="generate", disable=not progress) as bar:
+    with _progress_bar(days, progress) as bar:
         if workers == 1:
             _collect(map(_write_day, tasks), totals, bar)
         else:
@@ -1108,6 +1123,28 @@ def generate(root, start: dt.date, days: int, jobs_per_day: int, *, seed: int = 
             with multiprocessing.get_context("spawn").Pool(workers) as pool:
                 _collect(pool.imap_unordered(_write_day, tasks), totals, bar)
     return totals
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def update(self, count: int = 1) -> None:
+        pass
+
+
+def _progress_bar(days: int, enabled: bool):
+    """A tqdm bar over days; without tqdm (a bare python3), no bar rather than a failure."""
+    if enabled:
+        try:
+            from tqdm import tqdm
+            return tqdm(total=days, unit="day", desc="generate")
+        except ImportError:
+            pass
+    return _NoProgress()
 
 
 def _collect(results, totals: dict, bar) -> None:
@@ -1126,6 +1163,12 @@ def _check_arguments(fmt, days, jobs_per_day, malformed_share, late_share, files
     for name, share in (("malformed_share", malformed_share), ("late_share", late_share)):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{name} must lie in [0, 1]")
+    if fmt == "parquet":  # fail before any worker starts, not in each of them
+        try:
+            import pyarrow.parquet  # noqa: F401
+        except ImportError as error:
+            raise RuntimeError("--format parquet needs pyarrow: run with the project's venv") \
+                from error
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1177,7 +1220,7 @@ def main(argv=None) -> int:
                           fmt=args.fmt, malformed_share=args.malformed_share,
                           late_share=args.late_share, files_per_day=args.files_per_day,
                           workers=args.workers, progress=sys.stderr.isatty())
-    except ValueError as error:
+    except (ValueError, RuntimeError) as error:
         print(f"generate: {error}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - began

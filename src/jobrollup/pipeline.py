@@ -284,7 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jobs/aggregate.py", description="Run one aggregation plan (see bin/aggregate).")
     parser.add_argument("--plan", required=True, help="the plan as JSON, as bin/aggregate writes it")
     parser.add_argument("--progress", action="store_true", help="show a progress bar while writing")
+    parser.add_argument("--status-file", help="write the one-line reason of a failure here for the caller "
+                                              "to print last (the JVM's own messages come after ours)")
     args = parser.parse_args(argv)
+    global _status_file
+    _status_file = args.status_file
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s",
                         stream=sys.stderr)
     logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -316,6 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+_status_file: str | None = None
+
+
 def _fail(code: int, error) -> int:
-    print(f"error: {error}", file=sys.stderr, flush=True)
+    line = f"error: {error}"
+    if _status_file:
+        with open(_status_file, "w") as handle:
+            handle.write(line)
+    else:
+        print(line, file=sys.stderr, flush=True)
     return code

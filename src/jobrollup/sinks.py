@@ -163,5 +163,6 @@ def _user() -> str:
 
 
 def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__
+    # pymongo appends its timeouts and the whole topology description: keep the cause only.
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text.split(" (configured timeouts")[0].split(", Timeout:")[0][:200]

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import subprocess
+import tempfile
 import sys
 import zipfile
 from pathlib import Path
 
 import jobrollup
 
+from . import config
 from .config import ENV_MONGO_URI, project_home
 
 
@@ -42,7 +45,7 @@ def spark_submit_program() -> str:
         return str(Path(os.environ["SPARK_HOME"]) / "bin" / "spark-submit")
     found = shutil.which("spark-submit")
     if not found:
-        raise SystemExit("error: spark-submit not found (install pyspark in this environment or set SPARK_HOME)")
+        raise config.ConfigError("spark-submit not found (install pyspark in this environment or set SPARK_HOME)")
     return found
 
 
@@ -73,6 +76,18 @@ def environment(mongo_uri: str | None, master: str) -> dict[str, str]:
     if mongo_uri:
         env[ENV_MONGO_URI] = mongo_uri
     return env
+
+
+def run(cmd: list[str], env: dict[str, str]) -> int:
+    """Run spark-submit; a failure ends with its one-line reason as the last line of stderr."""
+    with tempfile.TemporaryDirectory(prefix="jobrollup-") as tmp:
+        status_file = os.path.join(tmp, "status")
+        code = subprocess.run([*cmd, "--status-file", status_file], env=env).returncode
+        if code != 0:
+            reason = Path(status_file).read_text().strip() if os.path.exists(status_file) else \
+                f"error: spark-submit exited with code {code}; see the messages above"
+            print(reason, file=sys.stderr, flush=True)
+        return code
 
 
 def printable(cmd: list[str]) -> str:

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import os
 import re
-import subprocess
 import sys
 
 from .. import config, embedded, submit
@@ -27,6 +26,10 @@ examples:
 exit codes: 0 done, 1 unexpected failure, 2 bad arguments or input, 3 refused (too many
 rejected lines, nothing written), 4 MongoDB unreachable, 5 another run writes this window
 """
+
+class UsageError(ValueError):
+    """Bad arguments or configuration: one line, exit code 2."""
+
 
 _DAY_PATH = re.compile(r"^(?P<root>.*?)/?(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/?$")
 
@@ -71,22 +74,25 @@ def resolve_days(args, today: dt.date) -> tuple[dt.date, dt.date, str | None]:
     """(first day, last day, input root taken from a folder argument or None)."""
     if args.when is None:
         if args.max_date < args.min_date:
-            raise SystemExit(f"error: --min-date {args.min_date} is after --max-date {args.max_date}")
+            raise UsageError(f"--min-date {args.min_date} is after --max-date {args.max_date}")
         return args.min_date, args.max_date, None
     when = args.when
     if re.fullmatch(r"\d{1,4}", when):
         day = today - dt.timedelta(days=int(when))
         return day, day, None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", when):
-        day = _date(when)
+        try:
+            day = dt.date.fromisoformat(when)
+        except ValueError:
+            raise UsageError(f"not a date (YYYY-MM-DD): {when!r}") from None
         return day, day, None
     match = _DAY_PATH.match(when.rstrip("/"))
     if not match:
-        raise SystemExit(f"error: WHEN must be YYYY-MM-DD, a number of days ago, or a ROOT/YYYY/MM/DD folder: {when!r}")
+        raise UsageError(f"WHEN must be YYYY-MM-DD, a number of days ago, or a ROOT/YYYY/MM/DD folder: {when!r}")
     try:
         day = dt.date(int(match["y"]), int(match["m"]), int(match["d"]))
     except ValueError:
-        raise SystemExit(f"error: not a date in folder {when!r}") from None
+        raise UsageError(f"not a date in folder {when!r}") from None
     return day, day, match["root"] or "."
 
 
@@ -96,6 +102,14 @@ def resolve_mongo_uri(args, conf: dict) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (UsageError, config.ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     conf = config.load(args.conf_file)
     today = dt.datetime.now(dt.timezone.utc).date()
@@ -138,14 +152,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_MONGO
     finally:
         store.close()
-    if config.is_local(input_root) and not os.path.isdir(config.local_path(input_root)):
-        print(f"error: input root not found: {input_root}", file=sys.stderr)
-        return EXIT_INPUT
+    if config.is_local(input_root):  # fail before Spark starts; the job checks other URIs itself
+        missing = [f for f in plan.required_folders if not os.path.isdir(config.local_path(f))]
+        if not os.path.isdir(config.local_path(input_root)):
+            print(f"error: input root not found: {input_root}", file=sys.stderr)
+            return EXIT_INPUT
+        if missing and plan.require_all_days:
+            print(f"error: input folder missing: {missing[0]}"
+                  f"{f' and {len(missing) - 1} more' if len(missing) > 1 else ''} "
+                  "(use --allow-missing to aggregate without it)", file=sys.stderr)
+            return EXIT_INPUT
 
     cmd = submit.command("aggregate", job_args, master=master, spark_conf=spark_conf,
                          app_name=_app_name(plan), py_files=submit.package_zip(dist))
-    completed = subprocess.run(cmd, env=submit.environment(mongo_uri, master))
-    return completed.returncode
+    return submit.run(cmd, submit.environment(mongo_uri, master))
 
 
 def _app_name(plan: Plan) -> str:
@@ -157,7 +177,7 @@ def _key_values(items: list[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep:
-            raise SystemExit(f"error: --spark-conf takes KEY=VALUE, got {item!r}")
+            raise UsageError(f"--spark-conf takes KEY=VALUE, got {item!r}")
         pairs[key] = value
     return pairs
 

@@ -1,0 +1,90 @@
+"""The commands as people type them: bin/aggregate through spark-submit, and its refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import reference
+from jobrollup import generate, readers
+from jobrollup.sinks import MongoStore
+
+ROOT = Path(__file__).resolve().parents[1]
+AGGREGATE = str(ROOT / "bin" / "aggregate")
+
+
+@pytest.fixture
+def workspace(tmp_path, mongo_uri):
+    """A conf file of its own (own database, rejects under tmp) and a few days of dumps."""
+    database = f"cmd_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_")
+    text = (ROOT / "conf" / "jobrollup.toml").read_text()
+    text = text.replace('database = "jobrollup"', f'database = "{database}"')
+    text = text.replace('rejects_dir = "var/rejects"', f'rejects_dir = "{tmp_path / "rejects"}"')
+    conf = tmp_path / "jobrollup.toml"
+    conf.write_text(text)
+    data = tmp_path / "fwjr"
+    generate.generate(data, dt.date(2026, 2, 27), 3, 400, seed=11, malformed_share=0.01, workers=1)
+    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
+    store = MongoStore(mongo_uri, database)
+    yield {"data": data, "env": env, "store": store, "tmp": tmp_path}
+    store.client.drop_database(database)
+    store.close()
+
+
+def aggregate(args, env, timeout=300):
+    return subprocess.run([AGGREGATE, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.e2e
+def test_aggregate_command_writes_the_reference_documents(workspace):
+    folder = readers.day_folder(str(workspace["data"]), dt.date(2026, 2, 28))
+    done = aggregate([folder, "--precision=hour"], workspace["env"])   # WHEN given as the day's folder
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "jobrollup aggregate: fwjr at hour precision, days 2026-02-28 .. 2026-02-28" in done.stdout
+    assert "succeeded" in done.stdout
+    records, _ = reference.read_lines([folder, readers.day_folder(str(workspace["data"]), dt.date(2026, 3, 1))])
+    expected = reference.aggregate(records, "hour", (dt.datetime(2026, 2, 28), dt.datetime(2026, 3, 1)))
+    docs = list(workspace["store"].db.fwjr.find())
+    reference.assert_documents_equal(docs, expected)
+    assert workspace["store"].db.runs.find_one()["status"] == "succeeded"
+
+
+@pytest.mark.e2e
+def test_aggregate_command_refuses_untrustworthy_input(workspace):
+    done = aggregate(["2026-02-28", "--input", str(workspace["data"]), "--max-reject-share", "0.001"],
+                     workspace["env"])
+    assert done.returncode == 3
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: run refused:") and "rejected" in last
+    assert workspace["store"].db.fwjr.count_documents({}) == 0
+
+
+def test_missing_folder_and_unreachable_mongodb_fail_fast_with_one_line(workspace):
+    done = aggregate(["2026-03-15", "--input", str(workspace["data"])], workspace["env"], timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: input folder missing: {workspace['data']}/2026/03/15 (use --allow-missing to aggregate without it)"
+    env = dict(workspace["env"], JOBROLLUP_MONGO_URI="mongodb://ops:s3cret@127.0.0.1:9/?serverSelectionTimeoutMS=300")
+    done = aggregate(["2026-02-28", "--input", str(workspace["data"])], env, timeout=60)
+    assert done.returncode == 4
+    assert len(done.stderr.strip().splitlines()) == 1 and "unreachable" in done.stderr
+    assert "s3cret" not in done.stderr
+
+
+def test_dry_run_prints_the_plan_and_command_without_secrets(workspace):
+    env = dict(workspace["env"], JOBROLLUP_MONGO_URI="mongodb://ops:s3cret@db.example:27017/")
+    done = aggregate(["2026-02-28", "--precision=week", "--input", str(workspace["data"]), "--dry-run"], env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "rewrites   2026-02-23T00:00:00 .. 2026-03-02T00:00:00 UTC" in done.stdout
+    assert "spark-submit" in done.stdout and "--py-files" in done.stdout and "jobs/aggregate.py" in done.stdout
+    assert "s3cret" not in done.stdout and "ops:***@db.example" in done.stdout
+
+
+def test_help_and_bad_arguments(workspace):
+    done = aggregate(["--help"], workspace["env"], timeout=60)
+    assert done.returncode == 0 and "examples:" in done.stdout and "exit codes:" in done.stdout
+    done = aggregate(["2026-02-30"], workspace["env"], timeout=60)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith("error:")
