@@ -95,9 +95,11 @@ def parse_reports(lines: DataFrame) -> DataFrame:
               .when(legacy_ok, _drop_corrupt(F.col("legacy"), _steps_from_map(F.col("legacy.steps")))))
     ts = F.col("report.meta_data.ts")
     ts_number = _finite(ts)
+    # Only lines that failed the parse are parsed again to tell bad JSON from a wrong type.
     reason = (
-        F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
-        .when(F.col("report").isNull(), F.lit("wrong_type"))
+        F.when(F.col("report").isNull(),
+               F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
+               .otherwise(F.lit("wrong_type")))
         .when(ts.isNull(), F.lit("missing_ts"))
         .when(ts_number.isNull() | (ts_number < TS_MIN) | (ts_number >= TS_MAX), F.lit("bad_ts"))
     )
