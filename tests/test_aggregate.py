@@ -318,3 +318,19 @@ def test_old_reports_with_steps_keyed_by_name(spark, store, conf, tmp_path):
     assert doc["scope"]["exitCode"] == 50660 and doc["scope"]["exitStep"] == "cmsRun1"
     assert doc["performance"]["cpu"]["TotalJobCPU"]["sum"] == 100.0
     reference.assert_documents_equal([doc], expected_for(plan, result))
+
+
+def test_file_uri_roots_read_like_local_paths(spark, store, conf, tmp_path):
+    root = tmp_path / "fwjr"
+    generate.write_reports(readers.day_folder(str(root), D(2026, 10, 2)), [report(epoch(2026, 10, 2, 4))] * 3)
+    _, result = run(spark, store, conf, f"file://{root}", D(2026, 10, 2))
+    assert result.counts["in_window"] == 3 and sum(d["count"] for d in stored(store, "day")) == 3
+
+
+def test_avro_without_spark_avro_is_a_clear_error(spark, store, conf, tmp_path):
+    folder = Path(readers.day_folder(str(tmp_path / "fwjr"), D(2026, 10, 3)))
+    folder.mkdir(parents=True)
+    (folder / "part-0.avro").write_bytes(b"Obj\x01")
+    with pytest.raises(readers.InputError, match="no spark-avro"):
+        run(spark, store, conf, tmp_path / "fwjr", D(2026, 10, 3))
+    assert store.db.runs.find_one()["status"] == "failed"
