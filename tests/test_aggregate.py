@@ -334,3 +334,14 @@ def test_avro_without_spark_avro_is_a_clear_error(spark, store, conf, tmp_path):
     with pytest.raises(readers.InputError, match="no spark-avro"):
         run(spark, store, conf, tmp_path / "fwjr", D(2026, 10, 3))
     assert store.db.runs.find_one()["status"] == "failed"
+
+
+def test_every_bucket_of_the_window_is_recorded_even_empty_ones(spark, store, conf, tmp_path):
+    root = tmp_path / "fwjr"
+    generate.write_reports(readers.day_folder(str(root), D(2026, 10, 4)),
+                           [report(epoch(2026, 10, 4, 4)), report(epoch(2026, 10, 4, 4, 30)), report(epoch(2026, 10, 4, 9))])
+    _, result = run(spark, store, conf, root, D(2026, 10, 4), precision="hour")
+    ledger = {b["start"].hour: b for b in store.db.fwjr_buckets.find({"precision": "hour"})}
+    assert sorted(ledger) == list(range(24))
+    assert {h: b["count"] for h, b in ledger.items() if b["count"]} == {4: 2, 9: 1}
+    assert all(b["run_id"] == result.run_id and b["state"] == "held" for b in ledger.values())

@@ -25,10 +25,11 @@ import json
 import math
 import multiprocessing
 import os
+import random
 import re
 import sys
+import threading
 import time
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1109,7 +1110,12 @@ def generate(root, start: dt.date, days: int, jobs_per_day: int, *, seed: int = 
              fmt: str = "jsonl", malformed_share: float = 0.01, late_share: float = 0.05,
              files_per_day: int = 1, workers: int | None = None, progress: bool = False) -> dict:
     """Write ROOT/YYYY/MM/DD/fwjr-NNNNN.<ext> for `days` days from `start`; return the totals
-    {"days", "reports", "malformed", "late", "files", "bytes"} (see generate_day for counts)."""
+    {"days", "reports", "malformed", "late", "files", "bytes"}.
+
+    `reports` counts the lines (rows) written, malformed ones included: valid = reports -
+    malformed. Parquet draws the very same jobs but drops the malformed ones, so there
+    reports = jobs - malformed drawn and malformed = 0; its valid rows equal the JSON lines' ones.
+    """
     _check_arguments(fmt, days, jobs_per_day, malformed_share, late_share, files_per_day)
     tasks = [(str(root), start + dt.timedelta(days=offset), jobs_per_day, seed, fmt,
               malformed_share, late_share, files_per_day) for offset in range(days)]
@@ -1119,10 +1125,17 @@ def generate(root, start: dt.date, days: int, jobs_per_day: int, *, seed: int = 
         if workers == 1:
             _collect(map(_write_day, tasks), totals, bar)
         else:
-            # spawn, not fork: callers (a Spark driver, pytest) may run threads
-            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            with _pool_context().Pool(workers) as pool:
                 _collect(pool.imap_unordered(_write_day, tasks), totals, bar)
     return totals
+
+
+def _pool_context():
+    """fork when this process runs no other thread: fast, and works whatever __main__ is (stdin,
+    a notebook). Forking a threaded process (a Spark driver) can deadlock: spawn then."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
 class _NoProgress:

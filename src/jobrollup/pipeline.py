@@ -161,11 +161,13 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
         rows = statistics.aggregate_jobs(
             jobs.where(F.col("reject_reason").isNull() & F.col("in_window")), plan.precision)
         docs = documents.to_documents(rows.toLocalIterator(prefetchPartitions=True), plan.precision, run_id)
+        totals: dict[dt.datetime, dict] = {}
         with _progress_bar(progress, "documents") as bar:
             written = store.replace_documents(
-                plan.collection, docs, batch=plan.write_batch,
+                plan.collection, _tallied(docs, totals), batch=plan.write_batch,
                 on_batch=lambda n: (bar.update(n), store.update_run(run_id)))
         removed = store.remove_stale(plan.collection, window.as_dict(), run_id)
+        store.mark_buckets(plan.collection, window.as_dict(), totals, run_id, "aggregate")
         clock.lap("aggregate_and_write")
         store.finish_run(run_id, "succeeded", records=counts, documents={"written": written, "removed": removed},
                          rejects=rejects_path, timings=clock.laps)
@@ -184,6 +186,16 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
     finally:
         if jobs is not None:
             jobs.unpersist()
+
+
+def _tallied(docs, totals: dict):
+    """Pass documents through, adding up jobs, events and documents per bucket start."""
+    for doc in docs:
+        tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
+        tally["count"] += doc["count"]
+        tally["events"] += doc["events"]
+        tally["documents"] += 1
+        yield doc
 
 
 def _utc(moment: dt.datetime):

@@ -19,6 +19,8 @@ from typing import Callable, Iterable
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
 from pymongo.errors import PyMongoError
 
+from .tiers import Window, next_start
+
 RUNS = "runs"
 # A run that has not shown life for this long is taken as dead (killed, machine lost).
 LEASE = dt.timedelta(minutes=15)
@@ -30,6 +32,14 @@ INDEXES = [
     *[[("scope.timeframe_precision", ASCENDING), (f"scope.{key}", ASCENDING), ("scope.start_date", ASCENDING)]
       for key in ("site", "workflow", "task", "exitCode", "jobtype", "jobstate", "acquisitionEra")],
 ]
+
+
+def buckets_collection(collection: str) -> str:
+    return f"{collection}_buckets"
+
+
+def bucket_id(precision: str, start: dt.datetime) -> str:
+    return f"{precision}|{start.isoformat()}"
 
 
 class MongoUnavailable(RuntimeError):
@@ -74,6 +84,7 @@ class MongoStore:
         coll = self.db[collection]
         for keys in INDEXES:
             coll.create_index(keys)
+        self.db[buckets_collection(collection)].create_index([("precision", ASCENDING), ("start", ASCENDING)])
         self.db[RUNS].create_index([("source", ASCENDING), ("status", ASCENDING), ("window.precision", ASCENDING)])
         self.db[RUNS].create_index([("started_at", DESCENDING)])
 
@@ -131,6 +142,24 @@ class MongoStore:
         if on_batch:
             on_batch(len(operations))
         return len(operations)
+
+    def mark_buckets(self, collection: str, window: dict, totals: dict, run_id: str, written_by: str) -> None:
+        """Record that every bucket of the window is held at its precision, empty ones too.
+
+        `totals` maps bucket start -> {count, events, documents}. This ledger is what tells a
+        bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
+        """
+        now = utcnow()
+        ledger = self.db[buckets_collection(collection)]
+        operations = []
+        for start in Window(window["precision"], window["start"], window["end"]).buckets():
+            tally = totals.get(start, {"count": 0, "events": 0, "documents": 0})
+            operations.append(ReplaceOne({"_id": bucket_id(window["precision"], start)}, {
+                "precision": window["precision"], "start": start, "end": next_start(start, window["precision"]),
+                "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
+            }, upsert=True))
+        if operations:
+            ledger.bulk_write(operations, ordered=False)
 
     def remove_stale(self, collection: str, window: dict, run_id: str) -> int:
         """Delete the window's documents that the run `run_id` did not write."""
