@@ -93,10 +93,14 @@ class MongoStore:
     def begin_run(self, source: str, job: str, window: dict, details: dict) -> str:
         """Record a new run; refuse when a live run writes an overlapping window of the same tier."""
         now = utcnow()
+        # Runs of the same tier write the same documents; a cleanup ("*") touches every tier.
         overlapping = {
-            "source": source, "status": "running", "window.precision": window["precision"],
+            "source": source, "status": "running",
             "window.start": {"$lt": window["end"]}, "window.end": {"$gt": window["start"]},
         }
+        # A cleanup ("*") skips the buckets of live aggregations itself, so only another cleanup
+        # stops it; an aggregation is stopped by a live cleanup that may touch its window.
+        overlapping["window.precision"] = "*" if window["precision"] == "*" else {"$in": [window["precision"], "*"]}
         for other in self.db[RUNS].find(overlapping):
             if _alive(other, now):
                 raise WindowBusy(

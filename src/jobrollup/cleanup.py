@@ -1,0 +1,358 @@
+"""Downsampling old tiers: roll fine buckets up into the next coarser tier, then drop them.
+
+Rules (retention per tier in conf [retention]):
+  hour -> day            hours older than their retention become days
+  day  -> week and month days go only when both their ISO week and their month are held;
+                         weeks and months are both built from days, so a week straddling two
+                         months is never added into a month (months are never built from weeks)
+  week -> (dropped)      weeks older than their retention go once the months they touch are held
+  month                  kept for ever by default
+
+The bucket ledger (`<collection>_buckets`, written by every aggregation) says which buckets of
+which tier are held, empty ones included. A coarse bucket is built only from a complete set of
+held, consistent fine buckets; written first, checked against the fine totals (jobs, events,
+and n and sum of every metric), recorded in the ledger, and only then are the fine buckets
+marked `retiring`, their documents deleted and the ledger entries marked `rolled_up`. A kill
+at any point leaves every range answerable from some held bucket and nothing counted twice;
+the next run finishes the work. When a coarse bucket already exists (an aggregation wrote it
+from the raw reports) and disagrees with its fine buckets, the more recent computation wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from . import documents
+from .records import METRIC_COLUMNS, SCOPE_KEYS
+from .sinks import MongoStore, WindowBusy, bucket_id, buckets_collection, utcnow
+from .statistics import merge
+from .tiers import PRECISIONS, floor, next_start
+
+# fine tier -> the coarser tiers it is rolled up into (built from it)
+ROLLUPS = {"hour": ("day",), "day": ("week", "month")}
+# tiers that are only dropped, once the named coarser tiers hold their range
+DROP_WHEN_HELD = {"week": ("month",)}
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(hour|day|week|month|year)s?\s*$")
+
+
+class RetentionError(ValueError):
+    pass
+
+
+def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
+    """The moment before which buckets of a tier are expired; None for "forever"."""
+    if retention.strip().lower() in ("forever", "never", "inf", ""):
+        return None
+    match = _DURATION.match(retention.lower())
+    if not match:
+        raise RetentionError(f"retention {retention!r}: write e.g. '2 days', '8 weeks', '1 year' or 'forever'")
+    amount, unit = int(match[1]), match[2]
+    if unit in ("hour", "day", "week"):
+        return now - dt.timedelta(**{f"{unit}s": amount})
+    months = amount * (12 if unit == "year" else 1)
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    day = min(now.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31,
+                        30, 31, 31, 30, 31, 30, 31][month])
+    return now.replace(year=year, month=month + 1, day=day)
+
+
+# -- pure roll-up ---------------------------------------------------------------------------
+
+def rollup(fine_docs: Iterable[dict], precision: str, run_id: str) -> list[dict]:
+    """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
+    scope keys keep their values. The `_id`s are those an aggregation at `precision` gives."""
+    merged: dict[tuple, dict] = {}
+    for doc in fine_docs:
+        scope = doc["scope"]
+        start = floor(scope["start_date"], precision)
+        key = (start, *(scope.get(k) for k in SCOPE_KEYS))
+        into = merged.get(key)
+        if into is None:
+            merged[key] = into = {
+                "_id": documents.document_id(precision, start, scope),
+                "scope": {**{k: scope.get(k) for k in SCOPE_KEYS}, "start_date": start,
+                          "end_date": next_start(start, precision), "timeframe_precision": precision},
+                "count": 0, "events": 0, "performance": {}, "run_id": run_id,
+            }
+        into["count"] += doc["count"]
+        into["events"] += doc["events"]
+        for group, metrics in doc.get("performance", {}).items():
+            target = into["performance"].setdefault(group, {})
+            for metric, stats in metrics.items():
+                target[metric] = merge(target[metric], stats) if metric in target else dict(stats)
+    return list(merged.values())
+
+
+@dataclass
+class Totals:
+    """What must be equal between the fine and the coarse documents of one span."""
+
+    count: int = 0
+    events: int = 0
+    metrics: dict = field(default_factory=dict)   # (group, metric) -> [n, sum]
+
+    def add(self, doc: dict) -> None:
+        self.count += doc["count"]
+        self.events += doc["events"]
+        for group, metrics in doc.get("performance", {}).items():
+            for metric, stats in metrics.items():
+                slot = self.metrics.setdefault((group, metric), [0, 0.0])
+                slot[0] += stats["n"]
+                slot[1] += stats["sum"]
+
+    def differences(self, other: "Totals") -> list[str]:
+        found = []
+        if (self.count, self.events) != (other.count, other.events):
+            found.append(f"jobs {self.count} vs {other.count}, events {self.events} vs {other.events}")
+        for key in sorted(set(self.metrics) | set(other.metrics)):
+            (n1, s1), (n2, s2) = self.metrics.get(key, (0, 0.0)), other.metrics.get(key, (0, 0.0))
+            if n1 != n2 or not math.isclose(s1, s2, rel_tol=1e-9, abs_tol=1e-6):
+                found.append(f"{'.'.join(key)}: n {n1} vs {n2}, sum {s1} vs {s2}")
+        return found
+
+
+def totals_of(docs: Iterable[dict]) -> Totals:
+    result = Totals()
+    for doc in docs:
+        result.add(doc)
+    return result
+
+
+# -- the job --------------------------------------------------------------------------------
+
+class VerificationError(RuntimeError):
+    """Coarse documents written do not add up to the fine ones: nothing fine was deleted."""
+
+
+@dataclass
+class TierReport:
+    fine: str
+    built: dict = field(default_factory=lambda: defaultdict(int))       # coarse tier -> buckets built
+    built_docs: dict = field(default_factory=lambda: defaultdict(int))  # coarse tier -> documents written
+    kept: dict = field(default_factory=lambda: defaultdict(int))        # coarse tier -> buckets already right
+    retired: int = 0                                                    # fine buckets rolled up
+    deleted: int = 0                                                    # fine documents deleted
+    skipped: dict = field(default_factory=lambda: defaultdict(int))     # reason -> coarse buckets
+    first: dt.datetime | None = None
+    last: dt.datetime | None = None
+
+    def span(self, start: dt.datetime, end: dt.datetime) -> None:
+        self.first = start if self.first is None else min(self.first, start)
+        self.last = end if self.last is None else max(self.last, end)
+
+    def as_dict(self) -> dict:
+        return {"fine": self.fine, "built": dict(self.built), "built_documents": dict(self.built_docs),
+                "already_held": dict(self.kept), "retired_buckets": self.retired,
+                "deleted_documents": self.deleted, "skipped": dict(self.skipped),
+                "span": [self.first, self.last]}
+
+
+class Cleanup:
+    """One cleanup run over one collection. `dry_run` plans and counts without writing."""
+
+    def __init__(self, store: MongoStore, collection: str, retention: dict[str, str],
+                 now: dt.datetime | None = None, dry_run: bool = False, source: str = "fwjr"):
+        self.store, self.collection, self.dry_run, self.source = store, collection, dry_run, source
+        self.now = now or utcnow()
+        self.horizons = {tier: horizon(retention.get(tier, "forever"), self.now) for tier in PRECISIONS}
+        self.docs = store.db[collection]
+        self.ledger = store.db[buckets_collection(collection)]
+        self.run_id = "dry-run"
+        self.reports: dict[str, TierReport] = {}
+
+    # The ledger ------------------------------------------------------------------------------
+
+    def _entries(self, precision: str, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, dict]:
+        return {e["start"]: e for e in self.ledger.find(
+            {"precision": precision, "start": {"$gte": start, "$lt": end}})}
+
+    def _fine_starts(self, precision: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+        starts, moment = [], start
+        while moment < end:
+            starts.append(moment)
+            moment = next_start(moment, precision)
+        return starts
+
+    def _consistent(self, precision: str, entries: dict[dt.datetime, dict], start, end) -> bool:
+        """Do the documents of these held buckets match their ledger (no half-written window)?"""
+        found = {row["_id"]: row for row in self.docs.aggregate([
+            {"$match": {"scope.timeframe_precision": precision, "scope.start_date": {"$gte": start, "$lt": end}}},
+            {"$group": {"_id": "$scope.start_date", "count": {"$sum": "$count"}, "documents": {"$sum": 1},
+                        "runs": {"$addToSet": "$run_id"}}},
+        ])}
+        for bucket_start, entry in entries.items():
+            row = found.get(bucket_start, {"count": 0, "documents": 0, "runs": []})
+            if row["count"] != entry["count"] or row["documents"] != entry["documents"] \
+                    or set(row["runs"]) - {entry["run_id"]}:
+                return False
+        return set(found) <= set(entries)
+
+    # Busy windows ----------------------------------------------------------------------------
+
+    def _busy(self, start: dt.datetime, end: dt.datetime) -> bool:
+        from .sinks import _alive  # the same liveness rule as the aggregation's own check
+        for run in self.store.db["runs"].find({"source": self.source, "status": "running", "job": "aggregate",
+                                               "window.start": {"$lt": end}, "window.end": {"$gt": start}}):
+            if _alive(run, utcnow()):
+                return True
+        return False
+
+    # Building coarse buckets -----------------------------------------------------------------
+
+    def ensure(self, fine: str, coarse: str, start: dt.datetime, report: TierReport) -> bool:
+        """Make the coarse bucket at `start` held and right; True when it is."""
+        end = next_start(start, coarse)
+        fine_entries = self._entries(fine, start, end)
+        held = {s: e for s, e in fine_entries.items() if e["state"] == "held"}
+        complete = len(held) == len(self._fine_starts(fine, start, end))
+        coarse_entry = self.ledger.find_one({"_id": bucket_id(coarse, start)})
+        coarse_held = coarse_entry is not None and coarse_entry["state"] == "held"
+        if self._busy(start, end):
+            report.skipped["an aggregation is writing it"] += 1
+            return False
+        if coarse_held:
+            if not complete or not self._consistent(fine, held, start, end):
+                return True  # fine partly rolled up already: the coarse bucket was checked then
+            fine_count = sum(e["count"] for e in held.values())
+            fine_events = sum(e["events"] for e in held.values())
+            agrees = (fine_count, fine_events) == (coarse_entry["count"], coarse_entry["events"])
+            newer_fine = max(e["run_id"] for e in held.values()) > coarse_entry["run_id"]
+            if agrees or not newer_fine:
+                report.kept[coarse] += 1
+                return True
+        elif not complete:
+            report.skipped[f"not every {fine} of the {coarse} is held"] += 1
+            return False
+        elif not self._consistent(fine, held, start, end):
+            report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
+            return False
+        return self._build(fine, coarse, start, end, report)
+
+    def _build(self, fine: str, coarse: str, start, end, report: TierReport) -> bool:
+        query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
+        fine_docs = list(self.docs.find(query))
+        coarse_docs = rollup(fine_docs, coarse, self.run_id)
+        report.built[coarse] += 1
+        report.built_docs[coarse] += len(coarse_docs)
+        report.span(start, end)
+        if self.dry_run:
+            return True
+        self.store.replace_documents(self.collection, coarse_docs)
+        window = {"precision": coarse, "start": start, "end": end}
+        self.store.remove_stale(self.collection, window, self.run_id)
+        written = self.docs.find({"scope.timeframe_precision": coarse, "scope.start_date": start})
+        problems = totals_of(fine_docs).differences(totals_of(written))
+        if problems:
+            raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
+        tally = {start: {"count": sum(d["count"] for d in coarse_docs),
+                         "events": sum(d["events"] for d in coarse_docs), "documents": len(coarse_docs)}}
+        self.store.mark_buckets(self.collection, window, tally, self.run_id, "cleanup")
+        self.store.update_run(self.run_id)
+        return True
+
+    # Retiring fine buckets -------------------------------------------------------------------
+
+    def retire(self, fine: str, start: dt.datetime, report: TierReport) -> None:
+        end = next_start(start, fine)
+        query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
+        report.retired += 1
+        report.span(start, end)
+        if self.dry_run:
+            report.deleted += self.docs.count_documents(query)
+            return
+        key = {"_id": bucket_id(fine, start)}
+        # Marked first: a kill after this point leaves a bucket that no query counts and that
+        # the next run finishes deleting.
+        self.ledger.update_one(key, {"$set": {"state": "retiring", "retired_by": self.run_id}})
+        report.deleted += self.docs.delete_many(query).deleted_count
+        self.ledger.update_one(key, {"$set": {"state": "rolled_up", "updated_at": utcnow()}})
+
+    # The whole run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, TierReport]:
+        if not self.dry_run:
+            # The newest moment this run may touch: aggregations of later days never wait for it.
+            reach = max((h for h in self.horizons.values() if h is not None), default=dt.datetime(1970, 1, 1))
+            self.run_id = self.store.begin_run(self.source, "cleanup", {
+                "precision": "*", "start": dt.datetime(1970, 1, 1), "end": reach},
+                {"retention_horizons": self.horizons})
+        try:
+            self._finish_retiring()
+            for fine, coarse_tiers in ROLLUPS.items():
+                self._roll(fine, coarse_tiers)
+            for tier, covering in DROP_WHEN_HELD.items():
+                self._drop(tier, covering)
+        except BaseException as error:
+            if not self.dry_run:
+                status = "failed" if isinstance(error, Exception) else "interrupted"
+                self.store.finish_run(self.run_id, status, error=str(error)[:500],
+                                      tiers={k: r.as_dict() for k, r in self.reports.items()})
+            raise
+        if not self.dry_run:
+            self.store.finish_run(self.run_id, "succeeded", tiers={k: r.as_dict() for k, r in self.reports.items()})
+        return self.reports
+
+    def _finish_retiring(self) -> None:
+        """A run killed while deleting fine documents left them `retiring`: finish them first."""
+        for entry in self.ledger.find({"state": "retiring"}):
+            self.retire(entry["precision"], entry["start"], self._report(entry["precision"]))
+
+    def _report(self, fine: str) -> TierReport:
+        return self.reports.setdefault(fine, TierReport(fine))
+
+    def _roll(self, fine: str, coarse_tiers: tuple[str, ...]) -> None:
+        limit = self.horizons[fine]
+        if limit is None:
+            return
+        report = self._report(fine)
+        expired = [e["start"] for e in self.ledger.find(
+            {"precision": fine, "state": "held", "end": {"$lte": limit}}, {"start": 1}).sort("start", 1)]
+        ready: dict[str, set] = {}
+        for coarse in coarse_tiers:
+            ready[coarse] = set()
+            for start in sorted({floor(s, coarse) for s in expired}):
+                if next_start(start, coarse) <= limit and self.ensure(fine, coarse, start, report):
+                    ready[coarse].add(start)
+        for start in expired:
+            if all(floor(start, coarse) in ready[coarse] for coarse in coarse_tiers):
+                self.retire(fine, start, report)
+
+    def _drop(self, tier: str, covering: tuple[str, ...]) -> None:
+        limit = self.horizons[tier]
+        if limit is None:
+            return
+        report = self._report(tier)
+        for entry in self.ledger.find({"precision": tier, "state": "held", "end": {"$lte": limit}}).sort("start", 1):
+            held = True
+            for coarse in covering:
+                start = floor(entry["start"], coarse)
+                while start < entry["end"]:  # every coarse bucket the week touches
+                    coarse_entry = self.ledger.find_one({"_id": bucket_id(coarse, start)})
+                    held = held and coarse_entry is not None and coarse_entry["state"] == "held"
+                    start = next_start(start, coarse)
+            if held:
+                self.retire(tier, entry["start"], report)
+            else:
+                report.skipped[f"a {'/'.join(covering)} it touches is not held"] += 1
+
+
+def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
+    verb = "would" if dry_run else "did"
+    lines = [f"jobrollup cleanup ({'dry run: nothing written' if dry_run else 'run ' + run_id})"]
+    for fine, r in reports.items():
+        built = ", ".join(f"{n} {tier} bucket(s) ({r.built_docs[tier]:,} documents)" for tier, n in r.built.items()) or "none"
+        kept = ", ".join(f"{n} {tier}" for tier, n in r.kept.items()) or "none"
+        span = f"{r.first:%Y-%m-%d %H:%M} .. {r.last:%Y-%m-%d %H:%M}" if r.first else "-"
+        lines.append(f"  {fine:<6} {verb} build {built}; already held: {kept}")
+        lines.append(f"         {verb} retire {r.retired:,} {fine} bucket(s), deleting {r.deleted:,} documents; span {span}")
+        for reason, n in r.skipped.items():
+            lines.append(f"         skipped {n} bucket(s): {reason}")
+    if len(lines) == 1:
+        lines.append("  nothing has expired")
+    return "\n".join(lines)
