@@ -233,11 +233,11 @@ def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, bou
     calls = {"n": 0}
     real_flush = MongoStore._flush
 
-    def dying_flush(coll, operations, on_batch):
+    def dying_flush(coll, docs, on_batch):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt("killed half-way")
-        return real_flush(coll, operations, on_batch)
+        return real_flush(coll, docs, on_batch)
 
     monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
     with pytest.raises(KeyboardInterrupt):

@@ -17,11 +17,12 @@ import uuid
 from typing import Callable, Iterable
 
 from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from .tiers import Window, next_start
 
 RUNS = "runs"
+DUPLICATE_KEY = 11000
 # A run that has not shown life for this long is taken as dead (killed, machine lost).
 LEASE = dt.timedelta(minutes=15)
 
@@ -128,11 +129,11 @@ class MongoStore:
 
     def replace_documents(self, collection: str, documents: Iterable[dict], batch: int = 1000,
                           on_batch: Callable[[int], None] | None = None) -> int:
-        """Upsert every document by `_id`; returns how many were written."""
+        """Write every document by `_id`, replacing any earlier one; returns how many."""
         coll = self.db[collection]
         written, pending = 0, []
         for doc in documents:
-            pending.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+            pending.append(doc)
             if len(pending) >= batch:
                 written += self._flush(coll, pending, on_batch)
                 pending = []
@@ -141,11 +142,20 @@ class MongoStore:
         return written
 
     @staticmethod
-    def _flush(coll, operations: list, on_batch) -> int:
-        coll.bulk_write(operations, ordered=False)
+    def _flush(coll, docs: list, on_batch) -> int:
+        # Most windows are written for the first time: plain inserts are about three times
+        # faster than upserts, and only the documents that already exist are then replaced.
+        try:
+            coll.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            errors = error.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            coll.bulk_write([ReplaceOne({"_id": docs[e["index"]]["_id"]}, docs[e["index"]], upsert=True)
+                             for e in errors], ordered=False)
         if on_batch:
-            on_batch(len(operations))
-        return len(operations)
+            on_batch(len(docs))
+        return len(docs)
 
     def mark_buckets(self, collection: str, window: dict, totals: dict, run_id: str, written_by: str) -> None:
         """Record that every bucket of the window is held at its precision, empty ones too.
