@@ -258,20 +258,23 @@ class Cleanup:
 
     # Retiring fine buckets -------------------------------------------------------------------
 
-    def retire(self, fine: str, start: dt.datetime, report: TierReport) -> None:
-        end = next_start(start, fine)
-        query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
-        report.retired += 1
-        report.span(start, end)
-        if self.dry_run:
-            report.deleted += self.docs.count_documents(query)
-            return
-        key = {"_id": bucket_id(fine, start)}
-        # Marked first: a kill after this point leaves a bucket that no query counts and that
-        # the next run finishes deleting.
-        self.ledger.update_one(key, {"$set": {"state": "retiring", "retired_by": self.run_id}})
-        report.deleted += self.docs.delete_many(query).deleted_count
-        self.ledger.update_one(key, {"$set": {"state": "rolled_up", "updated_at": utcnow()}})
+    def retire(self, fine: str, starts: list[dt.datetime], report: TierReport) -> None:
+        """Drop the fine buckets at `starts` (their coarse buckets are held and checked)."""
+        for run in _contiguous(sorted(starts), fine):
+            start, end = run[0], next_start(run[-1], fine)
+            query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
+            report.retired += len(run)
+            report.span(start, end)
+            if self.dry_run:
+                report.deleted += self.docs.count_documents(query)
+                continue
+            keys = {"_id": {"$in": [bucket_id(fine, s) for s in run]}}
+            # Marked first: a kill after this point leaves buckets that no query counts and
+            # that the next run finishes deleting.
+            self.ledger.update_many(keys, {"$set": {"state": "retiring", "retired_by": self.run_id}})
+            report.deleted += self.docs.delete_many(query).deleted_count
+            self.ledger.update_many(keys, {"$set": {"state": "rolled_up", "updated_at": utcnow()}})
+            self.store.update_run(self.run_id)
 
     # The whole run ---------------------------------------------------------------------------
 
@@ -300,8 +303,11 @@ class Cleanup:
 
     def _finish_retiring(self) -> None:
         """A run killed while deleting fine documents left them `retiring`: finish them first."""
+        retiring: dict[str, list] = defaultdict(list)
         for entry in self.ledger.find({"state": "retiring"}):
-            self.retire(entry["precision"], entry["start"], self._report(entry["precision"]))
+            retiring[entry["precision"]].append(entry["start"])
+        for fine, starts in retiring.items():
+            self.retire(fine, starts, self._report(fine))
 
     def _report(self, fine: str) -> TierReport:
         return self.reports.setdefault(fine, TierReport(fine))
@@ -319,15 +325,15 @@ class Cleanup:
             for start in sorted({floor(s, coarse) for s in expired}):
                 if next_start(start, coarse) <= limit and self.ensure(fine, coarse, start, report):
                     ready[coarse].add(start)
-        for start in expired:
-            if all(floor(start, coarse) in ready[coarse] for coarse in coarse_tiers):
-                self.retire(fine, start, report)
+        self.retire(fine, [start for start in expired
+                           if all(floor(start, coarse) in ready[coarse] for coarse in coarse_tiers)], report)
 
     def _drop(self, tier: str, covering: tuple[str, ...]) -> None:
         limit = self.horizons[tier]
         if limit is None:
             return
         report = self._report(tier)
+        droppable = []
         for entry in self.ledger.find({"precision": tier, "state": "held", "end": {"$lte": limit}}).sort("start", 1):
             held = True
             for coarse in covering:
@@ -337,9 +343,21 @@ class Cleanup:
                     held = held and coarse_entry is not None and coarse_entry["state"] == "held"
                     start = next_start(start, coarse)
             if held:
-                self.retire(tier, entry["start"], report)
+                droppable.append(entry["start"])
             else:
                 report.skipped[f"a {'/'.join(covering)} it touches is not held"] += 1
+        self.retire(tier, droppable, report)
+
+
+def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datetime]]:
+    """Split sorted bucket starts into runs of adjacent buckets (each deleted by one range)."""
+    runs: list[list[dt.datetime]] = []
+    for start in starts:
+        if runs and next_start(runs[-1][-1], precision) == start:
+            runs[-1].append(start)
+        else:
+            runs.append([start])
+    return runs
 
 
 def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
