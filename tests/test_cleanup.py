@@ -302,3 +302,20 @@ def test_cleanup_command_dry_run(mongo_uri, tmp_path):
     assert done.stdout.startswith("jobrollup cleanup (dry run: nothing written)")
     done = subprocess.run([str(root / "bin" / "cleanup"), "--retention", "hour=soon"], capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr.startswith("error: retention 'soon'")
+
+
+@pytest.mark.e2e
+def test_cleanup_under_spark_submit_builds_the_same_days(spark, store, second_store, conf, two_months, mongo_uri):
+    aggregate(spark, store, conf, two_months, D(2026, 1, 14), D(2026, 1, 15), "hour")
+    aggregate(spark, second_store, conf, two_months, D(2026, 1, 14), D(2026, 1, 15), "day")
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "conf" / "jobrollup.toml").read_text().replace('database = "jobrollup"', f'database = "{store.db.name}"')
+    conf_file = Path(str(two_months)).parent / f"{store.db.name}.toml"
+    conf_file.write_text(text)
+    done = subprocess.run([str(root / "bin" / "cleanup"), "--spark", "--master", "local[2]", "--conf", str(conf_file),
+                           "--mongo-uri", mongo_uri, "--now", "2026-01-25T00:00:00"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "did build 2 day bucket(s)" in done.stdout
+    assert_same_documents(docs_of(store, "day"), docs_of(second_store, "day"))
+    assert docs_of(store, "hour") == {}

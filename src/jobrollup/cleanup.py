@@ -146,6 +146,16 @@ class TierReport:
         self.first = start if self.first is None else min(self.first, start)
         self.last = end if self.last is None else max(self.last, end)
 
+    def add(self, other: "TierReport") -> None:
+        for mine, theirs in ((self.built, other.built), (self.built_docs, other.built_docs),
+                             (self.kept, other.kept), (self.skipped, other.skipped)):
+            for key, value in theirs.items():
+                mine[key] += value
+        self.retired += other.retired
+        self.deleted += other.deleted
+        if other.first is not None:
+            self.span(other.first, other.last)
+
     def as_dict(self) -> dict:
         return {"fine": self.fine, "built": dict(self.built), "built_documents": dict(self.built_docs),
                 "already_held": dict(self.kept), "retired_buckets": self.retired,
@@ -319,14 +329,20 @@ class Cleanup:
         report = self._report(fine)
         expired = [e["start"] for e in self.ledger.find(
             {"precision": fine, "state": "held", "end": {"$lte": limit}}, {"start": 1}).sort("start", 1)]
-        ready: dict[str, set] = {}
-        for coarse in coarse_tiers:
-            ready[coarse] = set()
-            for start in sorted({floor(s, coarse) for s in expired}):
-                if next_start(start, coarse) <= limit and self.ensure(fine, coarse, start, report):
-                    ready[coarse].add(start)
+        targets = [(coarse, start) for coarse in coarse_tiers
+                   for start in sorted({floor(s, coarse) for s in expired})
+                   if next_start(start, coarse) <= limit]
+        ready: dict[str, set] = {coarse: set() for coarse in coarse_tiers}
+        for (coarse, start), ok in self.ensure_all(fine, targets, report):
+            if ok:
+                ready[coarse].add(start)
         self.retire(fine, [start for start in expired
                            if all(floor(start, coarse) in ready[coarse] for coarse in coarse_tiers)], report)
+
+    def ensure_all(self, fine: str, targets: list[tuple[str, dt.datetime]], report: TierReport):
+        """Ensure each (coarse tier, bucket start); the buckets are independent of each other,
+        so jobs/cleanup.py spreads them over Spark executors (see ensure_on_spark)."""
+        return [((coarse, start), self.ensure(fine, coarse, start, report)) for coarse, start in targets]
 
     def _drop(self, tier: str, covering: tuple[str, ...]) -> None:
         limit = self.horizons[tier]
@@ -374,3 +390,42 @@ def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
     if len(lines) == 1:
         lines.append("  nothing has expired")
     return "\n".join(lines)
+
+
+# -- spread over Spark executors (jobs/cleanup.py) -------------------------------------------
+
+class SparkCleanup(Cleanup):
+    """The same cleanup, with the coarse buckets of each tier built in parallel by Spark
+    executors: each task opens its own MongoDB connection (executors need pymongo; see the
+    README on shipping an environment archive). Retiring stays on the driver."""
+
+    def __init__(self, spark, uri: str, database: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spark, self.uri, self.database = spark, uri, database
+
+    def ensure_all(self, fine, targets, report):
+        if not targets:
+            return []
+        settings = (self.uri, self.database, self.collection, self.run_id, self.dry_run, self.source, self.now)
+        slices = min(len(targets), self.spark.sparkContext.defaultParallelism * 4)
+        results = (self.spark.sparkContext.parallelize(targets, slices)
+                   .mapPartitions(lambda part: _ensure_partition(settings, fine, list(part)))
+                   .collect())
+        outcome = []
+        for target, ok, partial in results:
+            report.add(partial)
+            outcome.append((target, ok))
+        return outcome
+
+
+def _ensure_partition(settings, fine: str, targets: list):
+    uri, database, collection, run_id, dry_run, source, now = settings
+    store = MongoStore(uri, database)
+    job = Cleanup(store, collection, {}, now=now, dry_run=dry_run, source=source)
+    job.run_id = run_id
+    try:
+        for coarse, start in targets:
+            partial = TierReport(fine)
+            yield (coarse, start), job.ensure(fine, coarse, start, partial), partial
+    finally:
+        store.close()

@@ -78,13 +78,16 @@ def environment(mongo_uri: str | None, master: str) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], env: dict[str, str]) -> int:
-    """Run spark-submit; a failure ends with its one-line reason as the last line of stderr."""
+def run(cmd: list[str], env: dict[str, str], with_status: bool = True) -> int:
+    """Run spark-submit; a failure ends with its one-line reason as the last line of stderr.
+
+    With `with_status` the job gets --status-file and writes its reason there, because the
+    JVM's own messages arrive on stderr after the Python driver's."""
     with tempfile.TemporaryDirectory(prefix="jobrollup-") as tmp:
-        status_file = os.path.join(tmp, "status")
-        code = subprocess.run([*cmd, "--status-file", status_file], env=env).returncode
+        status = os.path.join(tmp, "status")
+        code = subprocess.run([*cmd, "--status-file", status] if with_status else cmd, env=env).returncode
         if code != 0:
-            reason = Path(status_file).read_text().strip() if os.path.exists(status_file) else \
+            reason = Path(status).read_text().strip() if os.path.exists(status) else \
                 f"error: spark-submit exited with code {code}; see the messages above"
             print(reason, file=sys.stderr, flush=True)
         return code

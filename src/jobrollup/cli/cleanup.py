@@ -9,7 +9,7 @@ import sys
 
 from pymongo.errors import PyMongoError
 
-from .. import cleanup, config, embedded
+from .. import cleanup, config, embedded, submit
 from ..sinks import MongoStore, MongoUnavailable, WindowBusy
 
 EXAMPLES = """\
@@ -17,6 +17,7 @@ examples:
   bin/cleanup                       roll up and drop what conf [retention] says has expired
   bin/cleanup --dry-run             print what would be rolled up and deleted, per tier
   bin/cleanup --retention hour="3 days" --retention day="12 weeks"
+  bin/cleanup --spark --master yarn  build coarse buckets in parallel on Spark executors
 
 exit codes: 0 done, 1 a verification failed (nothing fine deleted for that bucket) or an
 unexpected failure, 2 bad arguments, 4 MongoDB unreachable, 5 another cleanup is running
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)  # for tests and replays
     parser.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else embedded)")
     parser.add_argument("--conf", dest="conf_file", help="configuration file")
+    parser.add_argument("--spark", action="store_true",
+                        help="submit jobs/cleanup.py: coarse buckets are built in parallel by Spark executors")
+    parser.add_argument("--master", help="Spark master with --spark (default: conf spark.master)")
+    parser.add_argument("--in-spark", action="store_true", help=argparse.SUPPRESS)  # set by jobs/cleanup.py
     args = parser.parse_args(argv)
     try:
         conf = config.load(args.conf_file)
@@ -56,8 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     except (embedded.EmbeddedMongoError, MongoUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 4
-    job = cleanup.Cleanup(store, conf["aggregate"]["collection"], retention, now=args.now,
-                          dry_run=args.dry_run, source=conf["aggregate"]["source"])
+    if args.spark:  # hand over to spark-submit; the URI travels in the environment
+        store.close()
+        master = args.master or conf["spark"]["master"]
+        job_argv = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--spark"]
+        cmd = submit.command("cleanup", [*job_argv, "--in-spark"], master=master, app_name="jobrollup-cleanup",
+                             spark_conf={str(k): str(v) for k, v in conf["spark"].get("conf", {}).items()},
+                             py_files=submit.package_zip(config.resolve_path("var/dist")))
+        return submit.run(cmd, submit.environment(uri, master), with_status=False)
+    options = dict(now=args.now, dry_run=args.dry_run, source=conf["aggregate"]["source"])
+    if args.in_spark:
+        from pyspark.sql import SparkSession
+        spark = SparkSession.builder.appName("jobrollup-cleanup").getOrCreate()
+        job = cleanup.SparkCleanup(spark, uri, conf["mongo"]["database"], store,
+                                   conf["aggregate"]["collection"], retention, **options)
+    else:
+        job = cleanup.Cleanup(store, conf["aggregate"]["collection"], retention, **options)
     try:
         reports = job.run()
     except WindowBusy as error:
