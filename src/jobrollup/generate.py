@@ -287,6 +287,22 @@ class Pools:
     tasks: dict             # jobtype -> [Task]
     task_cum: dict          # jobtype -> cumulative weights
     crab_tasks: list = field(default_factory=list)
+    placements: dict = field(default_factory=dict)  # task path -> (host, sites)
+
+    def place(self, task: Task) -> tuple:
+        """The agent host that runs a task and the one to three sites its jobs go to.
+
+        A task is handled by one agent and runs at a few sites, as in production; drawing
+        them per job instead would make nearly every job a scope of its own (WMArchive saw
+        ~15k documents a day at day precision, not one per job)."""
+        placed = self.placements.get(task.path)
+        if placed is None:
+            chooser = random.Random(f"{task.path}/{self.sites[0]}")
+            host = self.hosts[int(chooser.random() * len(self.hosts))]
+            count = 1 + int(chooser.random() * 3)
+            sites = tuple(dict.fromkeys(self.pick_site(chooser) for _ in range(count)))
+            placed = self.placements[task.path] = (host, sites)
+        return placed
 
     def pick_site(self, rng: random.Random) -> str:
         return self.sites[bisect.bisect(self.site_cum, rng.random() * self.site_cum[-1])]
@@ -767,8 +783,8 @@ def make_report(rng: random.Random, ts: float, *, day_pools: Pools) -> dict:
     else:
         task = day_pools.pick_task(rng)
     state = _pick(rng, JOBSTATES, _JOBSTATE_CUM)
-    site = day_pools.pick_site(rng)
-    host, agent_ver = day_pools.pick_host(rng)
+    (host, agent_ver), sites = day_pools.place(task)
+    site = sites[int(rng.random() * len(sites))]
     files = _Files()
     code = 0
     if state == "submitfailed":
