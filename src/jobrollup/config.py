@@ -15,6 +15,7 @@ from typing import Any
 ENV_HOME = "JOBROLLUP_HOME"
 ENV_CONF = "JOBROLLUP_CONF"
 ENV_MONGO_URI = "JOBROLLUP_MONGO_URI"
+ENV_MONGO_URI_FILE = "JOBROLLUP_MONGO_URI_FILE"
 
 
 def project_home() -> Path:
@@ -55,3 +56,41 @@ def is_local(path: str) -> bool:
 
 def local_path(path: str) -> str:
     return path[len("file://"):] if path.startswith("file://") else path
+
+
+def mongo_uri(explicit: str | None, conf: dict) -> str | None:
+    """The MongoDB URI: --mongo-uri, $JOBROLLUP_MONGO_URI, a URI file ($JOBROLLUP_MONGO_URI_FILE
+    or conf mongo.uri_file), conf mongo.uri; None means the embedded server.
+
+    A URI file holds credentials, so it must be readable by its owner only (mode 600)."""
+    if explicit:
+        return explicit
+    if os.environ.get(ENV_MONGO_URI):
+        return os.environ[ENV_MONGO_URI]
+    path = os.environ.get(ENV_MONGO_URI_FILE) or conf["mongo"].get("uri_file")
+    if path:
+        path = resolve_path(path)
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as error:
+            raise ConfigError(f"MongoDB URI file {path}: {error.strerror}") from None
+        if mode & 0o077:
+            raise ConfigError(f"MongoDB URI file {path} is readable by others (mode {mode & 0o777:o}): "
+                              f"chmod 600 {path}")
+        with open(path) as handle:
+            return handle.read().strip()
+    return conf["mongo"].get("uri") or None
+
+
+def spark_settings(conf: dict, profile: str | None = None, master: str | None = None) -> tuple[str, dict[str, str]]:
+    """(master, settings) of a deployment profile of conf [spark.profiles.<name>], over the
+    settings every profile shares ([spark.conf]); --master overrides the profile's master."""
+    spark = conf["spark"]
+    name = profile or spark.get("profile", "local")
+    profiles = spark.get("profiles", {})
+    if name not in profiles:
+        raise ConfigError(f"unknown Spark profile {name!r}: choose one of {', '.join(sorted(profiles)) or '(none defined)'}")
+    chosen = profiles[name]
+    settings = {str(k): str(v) for k, v in spark.get("conf", {}).items()}
+    settings.update({str(k): str(v) for k, v in chosen.get("conf", {}).items()})
+    return master or chosen["master"], settings

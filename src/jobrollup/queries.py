@@ -520,18 +520,17 @@ def plan_coverage(query: Query, buckets: Iterable[Bucket], start: dt.datetime | 
     chosen, gaps = cover(usable, lo, hi, widen=query.partial == "widen")
     unknown = []
     for g0, g1 in gaps:
-        blocking = sorted((b for b in buckets if b.start < g1 and b.end > g0), key=lambda b: (b.start, RANK[b.precision]))
-        if axis and any(b.precision not in allowed_tiers(axis) for b in blocking):
-            b = next(b for b in blocking if b.precision not in allowed_tiers(axis))
-            finer = [t for t in allowed_tiers(axis)]
+        blocking = sorted((b for b in buckets if b.start < g1 and b.end > g0), key=lambda b: (RANK[b.precision], b.start))
+        coarse = sorted({b.precision for b in blocking if b.precision not in allowed_tiers(axis)}, key=RANK.get)
+        if axis and coarse:
             raise QueryError(
-                f"{TIME_PREFIX}{axis} is finer than the data: {_show(max(g0, b.start))} .. {_show(min(g1, b.end))} is held only "
-                f"as {b.precision} buckets (a {b.precision} cannot be cut into {axis}s); use {TIME_PREFIX}{b.precision} "
-                f"or a coarser axis, or a span answered by {'/'.join(finer)} buckets")
+                f"{TIME_PREFIX}{axis} is finer than the data: {_show(g0)} .. {_show(g1)} is held only as "
+                f"{' and '.join(coarse)} buckets, which cannot be cut into {axis}s: use "
+                f"{' or '.join(TIME_PREFIX + c for c in coarse)}, or a span held by {'/'.join(allowed_tiers(axis))} buckets")
         if blocking and query.partial == "refuse":
             b = blocking[0]
             raise QueryError(
-                f"{_show(max(g0, b.start))} .. {_show(min(g1, b.end))} is held only in the {b.precision} bucket "
+                f"{_show(g0)} .. {_show(g1)} is held only in the {b.precision} bucket "
                 f"{_show(b.start)} .. {_show(b.end)}, which reaches past the span and cannot be split: "
                 f"use a span of whole buckets (e.g. from {_show(b.start)} or to {_show(b.end)}), or drop --exact to widen")
         if blocking:  # held buckets overlapping each other in a way no choice can use without double counting
@@ -881,7 +880,7 @@ def answer(store, query: Query) -> pd.DataFrame:
         start = earliest_held(store, query.collection)
         if start is None or start >= query.end:
             frame = derive(query, {})
-            frame.attrs.update(_attrs(query, Coverage((query.end, query.end), (query.end, query.end), [], [],
+            frame.attrs.update(_attrs(query, Coverage((None, query.end), (None, query.end), [], [],
                                       [f"nothing is held in {buckets_collection(query.collection)} before "
                                        f"{_show(query.end)}: run bin/aggregate first"]), 0))
             return frame
@@ -895,6 +894,9 @@ def answer(store, query: Query) -> pd.DataFrame:
         coverage.notes.extend(fill_time_axis(query, merged, coverage))
     frame = sort_frame(derive(query, merged, percentiles), query)
     frame.attrs.update(_attrs(query, coverage, ran))
+    if query.time_axis:
+        whole, partial = axis_buckets(coverage, query.time_axis)
+        frame.attrs["axis_buckets"] = sorted(whole + partial)
     return frame
 
 

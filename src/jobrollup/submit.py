@@ -54,8 +54,16 @@ def job_script(name: str) -> str:
 
 
 def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_conf: dict[str, str],
-            py_files: str) -> list[str]:
+            py_files: str, archives: list[str] | None = None) -> list[str]:
+    """The spark-submit command line. `archives` ("path#alias") are unpacked in each
+    executor's working folder and put on its Python path: the way executor-side Python code
+    (bin/cleanup --spark) gets pymongo where the cluster's Python lacks it."""
     cmd = [spark_submit_program(), "--master", master, "--name", app_name, "--py-files", py_files]
+    archives = [config.resolve_path(a) for a in archives or []]
+    if archives:
+        cmd += ["--archives", ",".join(archives)]
+        aliases = [a.rsplit("#", 1)[1] for a in archives if "#" in a]
+        spark_conf = {"spark.executorEnv.PYTHONPATH": ":".join(aliases), **spark_conf}
     spark_conf = dict(spark_conf)
     log_conf = project_home() / "conf" / "log4j2.properties"
     if log_conf.exists() and "spark.driver.extraJavaOptions" not in spark_conf:

@@ -20,6 +20,7 @@ examples:
   bin/aggregate 0 --precision=week            the whole ISO week holding today
   bin/aggregate --min-date 2026-10-01 --max-date 2026-10-31 --precision=day
   bin/aggregate /data/fwjr/2026/11/20         the day of an input folder (root taken from the path)
+  bin/aggregate 1 --profile yarn --input hdfs:///cms/wmarchive/fwjr
   bin/aggregate 1 --master spark://head:7077 --input hdfs:///cms/wmarchive/fwjr
   bin/aggregate 1 --dry-run                   print the plan and the spark-submit command
 
@@ -46,7 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-date", type=_date, help="last day of a span")
     parser.add_argument("--input", help="source root holding YYYY/MM/DD/ folders (default: conf input.root)")
     parser.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else the embedded server)")
-    parser.add_argument("--master", help="Spark master (default: conf spark.master, local[*])")
+    parser.add_argument("--profile", help="Spark deployment profile of conf [spark.profiles] (default: conf spark.profile)")
+    parser.add_argument("--master", help="Spark master, overriding the profile's")
     parser.add_argument("--conf", dest="conf_file", help="configuration file (default: conf/jobrollup.toml)")
     parser.add_argument("--lateness", type=int, help="days after the window whose folders may hold late reports")
     parser.add_argument("--allow-missing", action="store_true", help="go on when a day folder of the window is missing")
@@ -98,7 +100,7 @@ def resolve_days(args, today: dt.date) -> tuple[dt.date, dt.date, str | None]:
 
 def resolve_mongo_uri(args, conf: dict) -> str | None:
     """The URI to use; None means the embedded server."""
-    return args.mongo_uri or os.environ.get(config.ENV_MONGO_URI) or conf["mongo"].get("uri") or None
+    return config.mongo_uri(args.mongo_uri, conf)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,8 +122,7 @@ def _main(argv: list[str] | None) -> int:
     plan = plan_run(first, last, args.precision, conf, input_root=input_root,
                     rejects_dir=config.resolve_path(conf["aggregate"]["rejects_dir"]), today=today,
                     lateness_days=args.lateness, max_reject_share=args.max_reject_share)
-    master = args.master or conf["spark"]["master"]
-    spark_conf = {str(k): str(v) for k, v in conf["spark"].get("conf", {}).items()}
+    master, spark_conf = config.spark_settings(conf, args.profile, args.master)
     spark_conf.update(_key_values(args.spark_conf))
     interactive = sys.stderr.isatty()
     if not interactive:  # cron logs: no carriage-return progress bars

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 
 from pymongo.errors import PyMongoError
@@ -36,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conf", dest="conf_file", help="configuration file")
     parser.add_argument("--spark", action="store_true",
                         help="submit jobs/cleanup.py: coarse buckets are built in parallel by Spark executors")
-    parser.add_argument("--master", help="Spark master with --spark (default: conf spark.master)")
+    parser.add_argument("--profile", help="Spark deployment profile of conf [spark.profiles], with --spark")
+    parser.add_argument("--master", help="Spark master with --spark, overriding the profile's")
     parser.add_argument("--in-spark", action="store_true", help=argparse.SUPPRESS)  # set by jobs/cleanup.py
     args = parser.parse_args(argv)
     try:
@@ -52,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     except (config.ConfigError, cleanup.RetentionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    uri = args.mongo_uri or os.environ.get(config.ENV_MONGO_URI) or conf["mongo"]["uri"] or None
+    try:
+        uri = config.mongo_uri(args.mongo_uri, conf)
+        master, spark_conf = config.spark_settings(conf, args.profile, args.master)
+    except config.ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         if uri is None:
             uri = embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
@@ -63,10 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         return 4
     if args.spark:  # hand over to spark-submit; the URI travels in the environment
         store.close()
-        master = args.master or conf["spark"]["master"]
         job_argv = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--spark"]
         cmd = submit.command("cleanup", [*job_argv, "--in-spark"], master=master, app_name="jobrollup-cleanup",
-                             spark_conf={str(k): str(v) for k, v in conf["spark"].get("conf", {}).items()},
+                             spark_conf=spark_conf, archives=conf["spark"].get("executor_archives", []),
                              py_files=submit.package_zip(config.resolve_path("var/dist")))
         return submit.run(cmd, submit.environment(uri, master), with_status=False)
     options = dict(now=args.now, dry_run=args.dry_run, source=conf["aggregate"]["source"])

@@ -18,7 +18,7 @@ def exit_code_names() -> dict[str, str]:
 
 def main() -> int:
     conf = config.load()
-    uri = os.environ.get(config.ENV_MONGO_URI) or conf["mongo"]["uri"] or \
+    uri = config.mongo_uri(None, conf) or \
         embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
     store = MongoStore(uri, conf["mongo"]["database"])
     coll = store.db[conf["aggregate"]["collection"]]

@@ -1,0 +1,315 @@
+"""bin/query: answer a question from the tiered documents in MongoDB (see jobrollup.queries)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+
+from pymongo.errors import OperationFailure, PyMongoError
+
+from .. import config, embedded, queries
+from ..queries import BASIC_METRICS, PRECISIONS, SCOPE_KEYS, STATISTICS, QueryError
+from ..records import METRICS
+from ..sinks import MongoStore, MongoUnavailable, redact
+
+EXIT_OK, EXIT_FAILED, EXIT_QUERY, EXIT_MONGO = 0, 1, 2, 4
+
+EXAMPLES = f"""\
+examples:
+  bin/query --from "7 days ago" --by site -m count,failure_rate            failure rate by site, last week
+  bin/query --from "this month" -w task=TASK --by exitCode,time:day         exit codes of a task per day
+  bin/query --from 2026-06 --by jobtype -m cpu.TotalJobCPU:mean,p90        mean and p90 CPU time per job type
+  bin/query --from earliest -w site=T1_US_FNAL --suggest acquisitionEra     which eras exist for a site
+  bin/query -w 'site~^T2_' -w 'jobstate!=success' --by exitCode --limit 10  top exit codes of T2 failures
+  bin/query --by time:day -m count,failure_rate --plot failures.png         a time series picture
+
+filters (-w, repeatable, all must hold; values are split on commas, null is a missing value):
+  KEY=V            equal            KEY=V1,V2     any of
+  KEY!=V           not equal        KEY!=V1,V2    none of (jobs without a value are kept)
+  KEY~REGEX        matches (unanchored; ^ and $ anchor; (?i) ignores case)
+  KEY!~REGEX       does not match (jobs without a value are kept)
+  KEY: {', '.join(SCOPE_KEYS)}
+
+metrics (-m, repeatable or comma-separated): {', '.join(BASIC_METRICS)} (jobs with jobstate
+  other than success / jobs), GROUP.METRIC[:STAT,STAT...] with STAT one of {', '.join(STATISTICS)}
+  (default mean; std is the sample standard deviation; pNN only where sketches are stored).
+  GROUP: {', '.join(f'{g} ({len(m)} metrics, e.g. {next(iter(m))})' for g, m in METRICS.items())}
+
+axes (--by, repeatable or comma-separated): scope keys and at most one time:PRECISION
+  ({', '.join(PRECISIONS)}).
+
+times (UTC): 2026-06-01, 2026-06 (a month), 2026-06-01T12:00, now, today, yesterday, this week,
+  this month, '3 days ago', '12 hours ago', '2 weeks ago', '1 month ago'; --from earliest.
+  A period means its start for --from and its end for --to: --to 2026-06-30 includes June 30.
+  Default: --from '7 days ago' --to now.
+
+partial buckets: a span is answered from whole buckets, one tier per sub-range, the finest held.
+  When it starts or ends inside a coarser bucket (a week or month left by the cleanup), the span
+  is widened to that whole bucket and the header says so; --exact refuses instead and names the
+  bucket. A time axis finer than the tier holding part of the span is refused.
+
+exit codes: 0 answered, 1 unexpected failure, 2 bad query, 4 MongoDB unreachable
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, like every other refusal of this command
+        print(f"error: {message} (see bin/query --help)", file=sys.stderr)
+        sys.exit(EXIT_QUERY)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(prog="bin/query", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+                     description="Answer a question (filters, metrics, group-by axes, a UTC span) from the "
+                                 "tiered aggregate documents in MongoDB.")
+    parser.add_argument("--from", dest="start", default="7 days ago", metavar="WHEN", help="start of the span (default: 7 days ago)")
+    parser.add_argument("--to", dest="end", default="now", metavar="WHEN", help="end of the span (default: now)")
+    parser.add_argument("-w", "--where", action="append", default=[], metavar="FILTER", help="KEY=V[,V], KEY!=V, KEY~RE, KEY!~RE")
+    parser.add_argument("-m", "--metric", action="append", default=[], metavar="METRIC",
+                        help="count (default), events, failure_rate, GROUP.METRIC[:STATS]")
+    parser.add_argument("-b", "--by", action="append", default=[], metavar="AXIS", help="scope key or time:PRECISION")
+    parser.add_argument("--suggest", metavar="KEY", help="distinct values of KEY with their jobs, under the filters")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output (default: table)")
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw the answer into this picture")
+    parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
+    parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
+    parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
+    parser.add_argument("--explain", action="store_true", help="print the tiers and pipelines, run no aggregation")
+    parser.add_argument("--exit-codes", metavar="FILE", help=f"exit-code dictionary (default: ${queries.ENV_EXIT_CODES}, "
+                                                            "else conf/exit_codes.json)")
+    parser.add_argument("--collection", help="collection (default: conf aggregate.collection)")
+    parser.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else the embedded server)")
+    parser.add_argument("--conf", dest="conf_file", help="configuration file (default: conf/jobrollup.toml)")
+    parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)  # for tests and replays
+    args = parser.parse_args(argv)
+    if args.suggest and (args.metric or args.by):
+        parser.error("--suggest lists the values of one key with their jobs: it takes no --metric or --by")
+    if args.limit is not None and args.limit < 1:
+        parser.error("--limit must be 1 or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (QueryError, config.ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_QUERY
+    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_MONGO
+    except OperationFailure as error:
+        print(f"error: MongoDB refused the query: {_first_line(error)}", file=sys.stderr)
+        return EXIT_QUERY
+    except PyMongoError as error:
+        print(f"error: MongoDB failed during the query: {_first_line(error)}", file=sys.stderr)
+        return EXIT_MONGO
+    except BrokenPipeError:  # bin/query ... | head
+        sys.stderr.close()
+        return EXIT_OK
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    conf = config.load(args.conf_file)
+    collection = args.collection or conf["aggregate"]["collection"]
+    now = args.now or dt.datetime.now(dt.timezone.utc)
+    # The whole question is checked before MongoDB is reached: a bad query never waits for it.
+    if args.suggest:
+        key = queries.canonical_key(args.suggest)
+        question = queries.query(start=args.start, end=args.end, where=args.where, by=[key],
+                                 partial="refuse" if args.exact else "widen", collection=collection, now=now)
+    else:
+        question = queries.query(start=args.start, end=args.end, where=args.where, metrics=args.metric or ["count"],
+                                 by=args.by, partial="refuse" if args.exact else "widen",
+                                 collection=collection, now=now)
+    if args.plot:
+        from .. import plots
+        plots.check(question)
+    names = None
+    if "exitCode" in question.keys:
+        names = queries.load_exit_codes(args.exit_codes)
+    if args.sort and args.sort not in question.axes + question.columns:
+        raise QueryError(f"--sort {args.sort!r}: choose one of {', '.join(question.axes + question.columns)}")
+
+    store = connect(args, conf)
+    try:
+        if args.explain:
+            print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
+            return EXIT_OK
+        frame = queries.answer(store, question)
+    finally:
+        store.close()
+    total = len(frame)
+    if args.sort:
+        ascending = args.sort in question.axes
+        frame = frame.sort_values(args.sort, ascending=ascending, na_position="last", kind="stable").reset_index(drop=True)
+    if args.limit:
+        frame = frame.head(args.limit)
+    if names is not None:
+        frame = queries.describe_exit_codes(frame, names)
+    if args.format == "json":
+        print(render_json(frame))
+    elif args.format == "csv":
+        for note in frame.attrs.get("notes", []):
+            print(f"note: {note}", file=sys.stderr)
+        sys.stdout.write(render_csv(frame))
+    else:
+        print(render_table(frame, total))
+    if args.plot:
+        from .. import plots
+        plots.plot(frame, args.plot)
+        print(f"plot written to {args.plot}", file=sys.stderr)
+    return EXIT_OK
+
+
+def connect(args, conf) -> MongoStore:
+    uri = args.mongo_uri or os.environ.get(config.ENV_MONGO_URI) or conf["mongo"].get("uri") or None
+    if uri is None:
+        uri = embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
+    store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
+    try:
+        store.ping()
+    except MongoUnavailable:
+        store.close()
+        raise
+    return store
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def _when(moment, axis: str | None = None) -> str:
+    if moment is None:
+        return "earliest"
+    moment = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
+    if axis == "month":
+        return f"{moment:%Y-%m}"
+    if axis == "week":
+        return f"{moment:%Y-%m-%d} (W{moment.isocalendar().week:02d})"
+    if axis == "hour" or moment != moment.replace(hour=0, minute=0, second=0, microsecond=0):
+        return f"{moment:%Y-%m-%d %H:%M}"
+    return f"{moment:%Y-%m-%d}"
+
+
+def _number(column: str, value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if column == "failure_rate":
+        return f"{value * 100:.2f}%"
+    if column in ("count", "events") or column.endswith(".n"):
+        return f"{int(value):,}"
+    value = float(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e9:
+        return f"{value:.4g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 1:
+        return f"{value:,.2f}"
+    return f"{value:.3g}"
+
+
+def _heading(column: str) -> str:
+    if column == "failure_rate":
+        return "failure_rate"
+    name, _, stat = column.rpartition(".")
+    unit = queries.UNITS.get(name)
+    return f"{column} ({unit})" if unit and stat not in ("n",) else column
+
+
+def header_lines(meta: dict) -> list[str]:
+    query, span, asked = meta["query"], meta["span"], meta["asked"]
+    lines = [f"{query['collection']}: {_when(span[0])} .. {_when(span[1])} UTC"
+             + (f"  (asked {_when(asked[0])} .. {_when(asked[1])})" if list(span) != list(asked) else "")]
+    if query["where"]:
+        lines.append("  where   " + " and ".join(query["where"]))
+    tiers = meta.get("tiers", [])
+    if tiers:
+        parts = [f"{t['precision']} {_when(t['start'])} .. {_when(t['end'])} ({t['buckets']} bucket{'s' * (t['buckets'] != 1)})"
+                 for t in tiers]
+        lines.append("  from    " + "\n          ".join(parts))
+    for note in meta.get("notes", []):
+        lines.append(f"  note    {note}")
+    return lines
+
+
+def render_table(frame, total: int | None = None) -> str:
+    meta = frame.attrs
+    axis = meta.get("time_axis")
+    lines = header_lines(meta)
+    columns = list(frame.columns)
+    text_columns = set(meta.get("keys", [])) | {"description"} | ({axis} if axis else set())
+    headings = [_heading(c) if c not in text_columns else c for c in columns]
+    cells = []
+    for row in frame.itertuples(index=False):
+        out = []
+        for column, value in zip(columns, row):
+            if column == axis:
+                out.append(_when(value, axis))
+            elif column in text_columns:
+                out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
+            else:
+                out.append(_number(column, value))
+        cells.append(out)
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headings)]
+    fit = lambda i, text: text.ljust(widths[i]) if columns[i] in text_columns else text.rjust(widths[i])
+    lines.append("")
+    if not cells:
+        lines.append("(no jobs)" if not meta.get("unknown") or meta.get("tiers") else "(nothing known in this span)")
+        return "\n".join(lines)
+    lines.append("  ".join(fit(i, h) for i, h in enumerate(headings)).rstrip())
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(fit(i, c) for i, c in enumerate(r)).rstrip() for r in cells)
+    if total is not None and total > len(cells):
+        lines.append(f"({len(cells)} of {total} rows)")
+    return "\n".join(lines)
+
+
+def _json_default(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def _clean(value):
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime().isoformat()
+    if hasattr(value, "item"):
+        value = value.item()
+        return None if isinstance(value, float) and math.isnan(value) else value
+    return value
+
+
+def render_json(frame) -> str:
+    meta = dict(frame.attrs)
+    meta.pop("axis_buckets", None)
+    rows = [{c: _clean(v) for c, v in zip(frame.columns, row)} for row in frame.itertuples(index=False)]
+    return json.dumps({**meta, "rows": rows}, indent=2, default=_json_default)
+
+
+def render_csv(frame) -> str:
+    out = frame.copy()
+    axis = frame.attrs.get("time_axis")
+    if axis and axis in out:
+        out[axis] = [_clean(v) for v in out[axis]]
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def _first_line(error: Exception) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text.split(" (configured timeouts")[0].split(", Timeout:")[0][:200]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Settings: deployment profiles, and MongoDB credentials that are never shown."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobrollup import config
+from jobrollup.sinks import redact
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_profiles_choose_master_and_settings(conf):
+    master, settings = config.spark_settings(conf)
+    assert master == "local[*]" and settings["spark.driver.memory"] == "4g"
+    assert settings["spark.sql.session.timeZone"] == "UTC"          # shared by every profile
+    master, settings = config.spark_settings(conf, "yarn")
+    assert master == "yarn" and settings["spark.submit.deployMode"] == "client"
+    assert config.spark_settings(conf, "kubernetes", "k8s://https://other:443")[0] == "k8s://https://other:443"
+    with pytest.raises(config.ConfigError, match="unknown Spark profile 'mesos': choose one of kubernetes, local, standalone, yarn"):
+        config.spark_settings(conf, "mesos")
+
+
+def test_uri_file_must_be_private(conf, tmp_path, monkeypatch):
+    monkeypatch.delenv(config.ENV_MONGO_URI, raising=False)
+    secret = tmp_path / "mongo-uri"
+    secret.write_text("mongodb://ops:s3cret@db:27017/\n")
+    secret.chmod(0o644)
+    conf = copy.deepcopy(conf)
+    conf["mongo"]["uri_file"] = str(secret)
+    with pytest.raises(config.ConfigError, match="readable by others .*chmod 600"):
+        config.mongo_uri(None, conf)
+    secret.chmod(0o600)
+    assert config.mongo_uri(None, conf) == "mongodb://ops:s3cret@db:27017/"
+    assert config.mongo_uri("mongodb://given/", conf) == "mongodb://given/"
+    monkeypatch.setenv(config.ENV_MONGO_URI, "mongodb://env/")
+    assert config.mongo_uri(None, conf) == "mongodb://env/"
+    assert redact("mongodb://ops:s3cret@db:27017/x?authSource=admin") == "mongodb://ops:***@db:27017/x?authSource=admin"
+
+
+def test_dry_run_with_a_profile_and_a_uri_file_shows_no_secret(tmp_path):
+    secret = tmp_path / "mongo-uri"
+    secret.write_text("mongodb://ops:s3cret@db.example:27017/")
+    secret.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k != config.ENV_MONGO_URI}
+    env[config.ENV_MONGO_URI_FILE] = str(secret)
+    done = subprocess.run([str(ROOT / "bin" / "aggregate"), "2026-01-01", "--profile", "yarn", "--input",
+                           str(tmp_path), "--dry-run"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "--master yarn" in done.stdout and "spark.submit.deployMode=client" in done.stdout
+    assert "s3cret" not in done.stdout + done.stderr and "ops:***@db.example" in done.stdout
+    secret.chmod(0o640)
+    done = subprocess.run([str(ROOT / "bin" / "aggregate"), "2026-01-01", "--dry-run"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "chmod 600" in done.stderr and "s3cret" not in done.stderr
