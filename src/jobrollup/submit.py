@@ -65,6 +65,9 @@ def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_
         aliases = [a.rsplit("#", 1)[1] for a in archives if "#" in a]
         spark_conf = {"spark.executorEnv.PYTHONPATH": ":".join(aliases), **spark_conf}
     spark_conf = dict(spark_conf)
+    # The driver writes to MongoDB: it always runs this environment's Python, whatever Python
+    # a profile gives the executors (spark.pyspark.python would otherwise apply to both).
+    spark_conf.setdefault("spark.pyspark.driver.python", sys.executable)
     log_conf = project_home() / "conf" / "log4j2.properties"
     if log_conf.exists() and "spark.driver.extraJavaOptions" not in spark_conf:
         spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
