@@ -21,7 +21,9 @@ from the raw reports) and disagrees with its fine buckets, the more recent compu
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import time
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -32,6 +34,9 @@ from .records import METRIC_COLUMNS, SCOPE_KEYS
 from .sinks import MongoStore, WindowBusy, bucket_id, buckets_collection, utcnow
 from .statistics import merge
 from .tiers import PRECISIONS, floor, next_start
+
+log = logging.getLogger("jobrollup")
+PROGRESS_EVERY_S = 10.0
 
 # fine tier -> the coarser tiers it is rolled up into (built from it)
 ROLLUPS = {"hour": ("day",), "day": ("week", "month")}
@@ -341,8 +346,15 @@ class Cleanup:
 
     def ensure_all(self, fine: str, targets: list[tuple[str, dt.datetime]], report: TierReport):
         """Ensure each (coarse tier, bucket start); the buckets are independent of each other,
-        so jobs/cleanup.py spreads them over Spark executors (see ensure_on_spark)."""
-        return [((coarse, start), self.ensure(fine, coarse, start, report)) for coarse, start in targets]
+        so jobs/cleanup.py spreads them over Spark executors (see SparkCleanup)."""
+        results, shown = [], time.monotonic()
+        for number, (coarse, start) in enumerate(targets, 1):
+            results.append(((coarse, start), self.ensure(fine, coarse, start, report)))
+            if time.monotonic() - shown > PROGRESS_EVERY_S or number == len(targets):
+                log.info("%s -> %s: %d of %d buckets checked, %d built", fine, "/".join(sorted({c for c, _ in targets})),
+                         number, len(targets), sum(report.built.values()))
+                shown = time.monotonic()
+        return results
 
     def _drop(self, tier: str, covering: tuple[str, ...]) -> None:
         limit = self.horizons[tier]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import sys
 
 from pymongo.errors import PyMongoError
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--master", help="Spark master with --spark, overriding the profile's")
     parser.add_argument("--in-spark", action="store_true", help=argparse.SUPPRESS)  # set by jobs/cleanup.py
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         conf = config.load(args.conf_file)
         retention = dict(conf.get("retention", {}))
