@@ -177,12 +177,17 @@ class MongoStore:
 
     def remove_stale(self, collection: str, window: dict, run_id: str) -> int:
         """Delete the window's documents that the run `run_id` did not write."""
-        result = self.db[collection].delete_many({
+        coll = self.db[collection]
+        # Select by the indexed window alone and filter run_id here: a `$ne` in the query made
+        # the embedded server scan the whole collection.
+        stale = [doc["_id"] for doc in coll.find({
             "scope.timeframe_precision": window["precision"],
             "scope.start_date": {"$gte": window["start"], "$lt": window["end"]},
-            "run_id": {"$ne": run_id},
-        })
-        return result.deleted_count
+        }, {"run_id": 1}) if doc.get("run_id") != run_id]
+        removed = 0
+        for first in range(0, len(stale), 1000):
+            removed += coll.delete_many({"_id": {"$in": stale[first:first + 1000]}}).deleted_count
+        return removed
 
 
 def _alive(run: dict, now: dt.datetime) -> bool:
