@@ -1,0 +1,909 @@
+#!/usr/bin/env python
+"""Benchmark the aggregation job (pipeline.run) against a DuckDB query over the same files.
+
+    .venv/bin/python bench/bench_aggregate.py [--jobs 1000000] [--days 4] [--precision day]
+        [--format jsonl] [--workdir var/bench] [--keep-data] [--keep-mongo]
+        [--driver-memory 6g] [--master 'local[*]']
+
+1. generates the input with jobrollup.generate (reused when its manifest shows the same
+   parameters and generator source, and an earlier run kept it with --keep-data);
+2. starts (or reuses) the embedded SecantusDB server of <workdir>/mongo, fresh database;
+3. runs a small warm-up aggregation, then times pipeline.run over the whole generated span
+   in an in-process SparkSession, sampling peak memory (this Python process, the driver JVM);
+4. times a DuckDB query computing count, events and cpu.TotalJobCPU per (bucket, scope) with
+   the rules of docs/job-records.md, and checks it against what Spark wrote to MongoDB (per
+   bucket; every (bucket, scope) group with --check-groups);
+5. prints a table: engine, seconds, rows/s and the Spark / DuckDB time ratio.
+
+Only one run per workdir at a time (a lock file); apart from Spark's scratch space, nothing
+outside <workdir> is written, and only a MongoDB server this run started is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import copy
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+import psutil  # noqa: E402
+
+from jobrollup import config, embedded, generate, pipeline, readers  # noqa: E402
+from jobrollup.sinks import MongoStore  # noqa: E402
+
+FAR_FUTURE = dt.date(2100, 1, 1)
+DEFAULT_START = dt.date(2024, 11, 4)     # a Monday: week buckets line up with the span
+SCOPE_KEYS = ("workflow", "task", "host", "site", "jobstate", "jobtype", "acquisitionEra",
+              "exitCode", "exitStep")
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def phase(message: str) -> None:
+    say(f"\n== {message}  [{dt.datetime.now():%H:%M:%S}]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Peak memory: this Python process and the driver JVM (and its children), every 0.2 s
+# ---------------------------------------------------------------------------------------------
+
+class MemorySampler(threading.Thread):
+    """Peak RSS per phase of this process ("python"), of the JVM tree ("jvm"), of their sum
+    at the same instant ("total"), and, for information, of the MongoDB server tree."""
+
+    def __init__(self, interval: float = 0.2):
+        super().__init__(name="memory-sampler", daemon=True)
+        self.interval = interval
+        self.me = psutil.Process()
+        self.mongo_pid: int | None = None
+        self.phase = "start"
+        self.peaks: dict[str, dict[str, int]] = {}
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+
+    def set_phase(self, name: str) -> None:
+        self.sample()
+        with self._lock:
+            self.phase = name
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=2)
+        self.sample()
+
+    @staticmethod
+    def _rss(proc) -> int:
+        try:
+            return proc.memory_info().rss
+        except psutil.Error:
+            return 0
+
+    def _tree(self, proc) -> tuple[int, set]:
+        try:
+            procs = [proc] + proc.children(recursive=True)
+        except psutil.Error:
+            return 0, set()
+        return sum(self._rss(p) for p in procs), {p.pid for p in procs}
+
+    def sample(self) -> None:
+        python = self._rss(self.me)
+        jvm, mongo, seen = 0, 0, set()
+        if self.mongo_pid:
+            try:
+                mongo, seen = self._tree(psutil.Process(self.mongo_pid))
+            except psutil.Error:
+                pass
+        try:
+            children = self.me.children(recursive=True)
+        except psutil.Error:
+            children = []
+        for child in children:
+            if child.pid in seen:
+                continue
+            try:
+                is_java = child.name() == "java" or child.name().startswith("java")
+            except psutil.Error:
+                continue
+            if is_java:
+                size, pids = self._tree(child)
+                jvm += size
+                seen |= pids
+        with self._lock:
+            peaks = self.peaks.setdefault(self.phase, {"python": 0, "jvm": 0, "total": 0, "mongo": 0})
+            peaks["python"] = max(peaks["python"], python)
+            peaks["jvm"] = max(peaks["jvm"], jvm)
+            peaks["total"] = max(peaks["total"], python + jvm)
+            peaks["mongo"] = max(peaks["mongo"], mongo)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds used so far by this process, the JVM tree and the MongoDB server tree."""
+        def cpu(procs):
+            total = 0.0
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                    total += times.user + times.system
+                except psutil.Error:
+                    pass
+            return total
+
+        result = {"python": cpu([self.me]), "jvm": 0.0, "mongo": 0.0}
+        try:
+            children = self.me.children(recursive=True)
+        except psutil.Error:
+            children = []
+        for child in children:
+            try:
+                if child.name().startswith("java"):
+                    result["jvm"] += cpu([child] + child.children(recursive=True))
+            except psutil.Error:
+                pass
+        if self.mongo_pid:
+            try:
+                server = psutil.Process(self.mongo_pid)
+                result["mongo"] = cpu([server] + server.children(recursive=True))
+            except psutil.Error:
+                pass
+        return result
+
+    def overall(self, phases=None) -> dict[str, int]:
+        result = {"python": 0, "jvm": 0, "total": 0, "mongo": 0}
+        for name, peaks in self.peaks.items():
+            if phases is None or name in phases:
+                for key in result:
+                    result[key] = max(result[key], peaks[key])
+        return result
+
+
+def mb(size: int) -> str:
+    return f"{size / 2**20:,.0f} MB"
+
+
+# ---------------------------------------------------------------------------------------------
+# Input data, reused through a manifest
+# ---------------------------------------------------------------------------------------------
+
+def ensure_data(workdir: Path, name: str, params: dict, progress: bool) -> tuple[Path, dict, bool]:
+    """The generated data folder for `params`; generated unless a manifest says it is there."""
+    root = workdir / "data" / name
+    manifest_path = workdir / "data" / f"{name}.manifest.json"
+    if manifest_path.exists() and root.is_dir():
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            if manifest.get("params") == params and all(
+                    os.path.getsize(root / f) == size for f, size in manifest["files"].items()):
+                return root, manifest, True
+        except (OSError, ValueError, KeyError):
+            pass
+    manifest_path.unlink(missing_ok=True)
+    if root.exists():
+        shutil.rmtree(root)
+    began = time.perf_counter()
+    totals = generate.generate(
+        root, dt.date.fromisoformat(params["start"]), params["days"], params["jobs_per_day"],
+        seed=params["seed"], fmt=params["format"], malformed_share=params["malformed_share"],
+        late_share=params["late_share"], files_per_day=params["files_per_day"],
+        workers=params.get("workers"), progress=progress)
+    files = {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*")) if p.is_file()}
+    manifest = {"params": params, "totals": totals, "files": files,
+                "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "seconds": round(time.perf_counter() - began, 1)}
+    manifest_path.write_text(json.dumps(manifest, indent=1))
+    return root, manifest, False
+
+
+def data_params(start: dt.date, days: int, jobs_per_day: int, fmt: str, files_per_day: int,
+                seed: int) -> dict:
+    # The generator's own source is part of the key: data of an older generator is not reused.
+    generator = hashlib.sha1(Path(generate.__file__).read_bytes()).hexdigest()[:12]
+    return {"start": start.isoformat(), "days": days, "jobs_per_day": jobs_per_day, "format": fmt,
+            "files_per_day": files_per_day, "seed": seed, "malformed_share": 0.01, "late_share": 0.05,
+            "generator_sha1": generator}
+
+
+def data_name(params: dict, prefix: str = "fwjr") -> str:
+    return (f"{prefix}-{params['start']}-{params['days']}d-{params['jobs_per_day']}perday-"
+            f"{params['format']}-{params['files_per_day']}f-seed{params['seed']}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Spark
+# ---------------------------------------------------------------------------------------------
+
+def java_problem() -> str | None:
+    java = Path(os.environ["JAVA_HOME"]) / "bin" / "java" if os.environ.get("JAVA_HOME") else None
+    java = str(java) if java and java.exists() else shutil.which("java")
+    if not java:
+        return ("Java was not found (no JAVA_HOME/bin/java, no java on PATH). Spark needs a JDK 17 "
+                "or 21: install one (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME.")
+    try:
+        subprocess.run([java, "-version"], capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"Java at {java} does not run ({error}); Spark needs a working JDK 17 or 21."
+    return None
+
+
+def spark_session(args, conf: dict):
+    from pyspark.sql import SparkSession
+
+    if SparkSession.getActiveSession() is not None:
+        raise SystemExit("error: a SparkSession already exists; spark.driver.memory could not apply")
+    settings = {str(k): str(v) for k, v in conf.get("spark", {}).get("conf", {}).items()}
+    settings.update({
+        "spark.driver.memory": args.driver_memory,
+        "spark.sql.shuffle.partitions": "8",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(args.workdir / "spark-warehouse"),
+    })
+    if args.max_partition_bytes:
+        settings["spark.sql.files.maxPartitionBytes"] = args.max_partition_bytes
+    log_conf = ROOT / "conf" / "log4j2.properties"
+    if log_conf.exists():
+        settings.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}")
+    builder = SparkSession.builder.master(args.master).appName("jobrollup-bench")
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark, settings
+
+
+class TimedStore(MongoStore):
+    """MongoStore that tells apart, inside replace_documents, the time spent waiting for the
+    next document (Spark computing the aggregate, toLocalIterator, building the document in
+    Python) from the rest (pymongo bulk writes and the run journal's heartbeats)."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.produce_s = 0.0
+        self.replace_s = 0.0
+        self.remove_s = 0.0
+        self.first_doc_s: float | None = None
+        self.setup_s = 0.0   # ping, ensure_indexes, begin_run: before the input is read
+
+    def _setup(self, method, *a, **kw):
+        began = time.perf_counter()
+        try:
+            return method(*a, **kw)
+        finally:
+            self.setup_s += time.perf_counter() - began
+
+    def ping(self):
+        return self._setup(super().ping)
+
+    def ensure_indexes(self, collection):
+        return self._setup(super().ensure_indexes, collection)
+
+    def begin_run(self, *a, **kw):
+        return self._setup(super().begin_run, *a, **kw)
+
+    def replace_documents(self, collection, documents, batch=1000, on_batch=None):
+        began = time.perf_counter()
+
+        def timed(items):
+            items = iter(items)
+            while True:
+                t = time.perf_counter()
+                try:
+                    item = next(items)
+                except StopIteration:
+                    self.produce_s += time.perf_counter() - t
+                    return
+                now = time.perf_counter()
+                self.produce_s += now - t
+                if self.first_doc_s is None:
+                    self.first_doc_s = now - began
+                yield item
+
+        try:
+            return super().replace_documents(collection, timed(documents), batch=batch, on_batch=on_batch)
+        finally:
+            self.replace_s += time.perf_counter() - began
+
+    def remove_stale(self, collection, window, run_id):
+        began = time.perf_counter()
+        try:
+            return super().remove_stale(collection, window, run_id)
+        finally:
+            self.remove_s += time.perf_counter() - began
+
+    @property
+    def write_s(self) -> float:
+        return self.replace_s - self.produce_s + self.remove_s
+
+
+def make_plan(conf: dict, root: Path, first: dt.date, last: dt.date, precision: str,
+              rejects: Path, database: str) -> pipeline.Plan:
+    conf = copy.deepcopy(conf)
+    conf["input"]["require_all_days"] = False
+    conf["mongo"]["database"] = database
+    return pipeline.plan_run(first, last, precision, conf, input_root=str(root),
+                             rejects_dir=str(rejects), today=FAR_FUTURE)
+
+
+# ---------------------------------------------------------------------------------------------
+# DuckDB: the same counts and sums in SQL
+# ---------------------------------------------------------------------------------------------
+
+STEP_TYPE = ("STRUCT(name VARCHAR, site VARCHAR, errors STRUCT(exitCode VARCHAR)[], "
+             "output STRUCT(acquisitionEra VARCHAR, events VARCHAR)[], "
+             "performance STRUCT(cpu STRUCT(TotalJobCPU VARCHAR)))")
+
+MACROS = [
+    # a JSON number or a string holding a decimal number, when finite (records._finite)
+    "CREATE OR REPLACE MACRO fin(x) AS CASE WHEN isfinite(TRY_CAST(trim(x) AS DOUBLE)) "
+    "THEN TRY_CAST(trim(x) AS DOUBLE) END",
+    # an integral number (or a string holding one) within the 32-bit range (records._integer)
+    "CREATE OR REPLACE MACRO intcode(x) AS CASE WHEN fin(x) = floor(fin(x)) "
+    "THEN TRY_CAST(fin(x) AS INTEGER) END",
+]
+
+
+def sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def duckdb_source(files: list[str], fmt: str) -> str:
+    """One row per non-blank line: meta_data leaves as text, task, steps as JSON, and whether
+    DuckDB could read the line at all (malformed JSON, a line that is not an object: not)."""
+    if fmt == "parquet":
+        return (f"SELECT meta_data.host AS host, meta_data.jobtype AS jobtype, "
+                f"meta_data.jobstate AS jobstate, CAST(meta_data.ts AS VARCHAR) AS ts, task, "
+                f"to_json(steps) AS steps_json, true AS readable FROM read_parquet({sql_list(files)})")
+    columns = ("{'meta_data': 'STRUCT(host VARCHAR, jobtype VARCHAR, jobstate VARCHAR, ts VARCHAR)', "
+               "'task': 'VARCHAR', 'steps': 'JSON'}")
+    return (f"SELECT meta_data.host AS host, meta_data.jobtype AS jobtype, meta_data.jobstate AS jobstate, "
+            f"meta_data.ts AS ts, task, steps AS steps_json, "
+            f"(meta_data IS NOT NULL OR task IS NOT NULL OR steps IS NOT NULL) AS readable "
+            f"FROM read_json({sql_list(files)}, format='newline_delimited', ignore_errors=true, "
+            f"columns={columns})")
+
+
+def duckdb_query(files: list[str], fmt: str, precision: str, window_start: int, window_end: int) -> str:
+    return f"""
+WITH raw AS ({duckdb_source(files, fmt)}),
+typed AS (
+  SELECT host, jobtype, jobstate, ts, task, readable, json_type(steps_json) AS steps_kind,
+    CASE json_type(steps_json)
+      WHEN 'ARRAY' THEN TRY_CAST(steps_json AS {STEP_TYPE}[])
+      -- very old reports key their steps by name: values in key order, the key is the name
+      WHEN 'OBJECT' THEN list_transform(map_entries(TRY_CAST(steps_json AS MAP(VARCHAR, {STEP_TYPE}))),
+                                        lambda e: struct_update(e.value, name := e.key))
+    END AS steps
+  FROM raw
+),
+checked AS (
+  SELECT *, fin(ts) AS ts_num,
+    CASE
+      WHEN NOT readable THEN 'unreadable'
+      WHEN steps_kind IS NOT NULL AND steps_kind <> 'NULL' AND steps IS NULL THEN 'wrong_type'
+      WHEN ts IS NULL THEN 'missing_ts'
+      WHEN fin(ts) IS NULL OR fin(ts) < 946684800 OR fin(ts) >= 4102444800 THEN 'bad_ts'
+    END AS reject
+  FROM typed
+),
+jobs AS (
+  SELECT reject, ts_num,
+    list_filter(string_split(task, '/'), lambda p: p <> '') AS parts,
+    host, jobtype, jobstate,
+    list_filter(list_transform(steps, lambda s: s.site),
+                lambda x: trim(x) <> '' AND NOT starts_with(x, '{{') AND NOT starts_with(x, '['))[1] AS site,
+    list_filter(flatten(list_transform(steps, lambda s: list_transform(s.output, lambda o: o.acquisitionEra))),
+                lambda x: x <> '')[1] AS era,
+    flatten(list_transform(steps, lambda s: list_transform(s.errors,
+            lambda e: {{'code': intcode(e.exitCode), 'step': s.name}}))) AS codes,
+    list_filter(steps, lambda s: starts_with(s.name, 'cmsRun')) AS cms
+  FROM checked
+),
+records AS (
+  SELECT
+    CASE WHEN reject IS NOT NULL THEN 'rejected'
+         WHEN ts_num >= {window_start} AND ts_num < {window_end} THEN 'in_window'
+         ELSE 'outside_window' END AS status,
+    CASE WHEN reject IS NULL THEN
+      date_trunc('{precision}', make_timestamp(CAST(trunc(ts_num * 1000000) AS BIGINT))) END AS bucket,
+    parts[1] AS workflow, parts[-1] AS task, host, site, jobstate, jobtype, era AS acquisitionEra,
+    coalesce(coalesce(list_filter(codes, lambda c: c.code IS NOT NULL AND c.code NOT IN (0, 99999))[1],
+                      list_filter(codes, lambda c: c.code = 99999)[1]).code, 0) AS exitCode,
+    coalesce(list_filter(codes, lambda c: c.code IS NOT NULL AND c.code NOT IN (0, 99999))[1],
+             list_filter(codes, lambda c: c.code = 99999)[1]).step AS exitStep,
+    CAST(list_max(list_filter(flatten(list_transform(cms, lambda s: list_transform(s.output, lambda o: fin(o.events)))),
+                              lambda x: x >= 0 AND x = floor(x))) AS BIGINT) AS events,
+    list_sum(list_filter(list_transform(cms, lambda s: fin(s.performance.cpu.TotalJobCPU)),
+                         lambda v: v IS NOT NULL AND v NOT IN (-1, -2))) AS cpu
+  FROM jobs
+)
+SELECT status, bucket, workflow, task, host, site, jobstate, jobtype, acquisitionEra, exitCode, exitStep,
+       count(*) AS count, sum(coalesce(events, 0)) AS events, sum(cpu) AS cpu
+FROM records
+GROUP BY ALL
+"""
+
+
+def input_files(folders: list[str]) -> list[str]:
+    suffixes = readers.JSON_SUFFIXES + readers.PARQUET_SUFFIXES
+    files = []
+    for folder in folders:
+        for path in sorted(Path(folder.removeprefix("file:")).rglob("*")):
+            if path.is_file() and not path.name.startswith((".", "_")) and path.name.endswith(suffixes):
+                files.append(str(path))
+    return files
+
+
+def run_duckdb(con, files: list[str], fmt: str, plan: pipeline.Plan, threads: int) -> dict:
+    con.execute(f"SET threads = {threads}")
+    con.execute("SET preserve_insertion_order = false")
+    for macro in MACROS:
+        con.execute(macro)
+    window_start = calendar.timegm(dt.datetime.fromisoformat(plan.window_start).timetuple())
+    window_end = calendar.timegm(dt.datetime.fromisoformat(plan.window_end).timetuple())
+    query = duckdb_query(files, fmt, plan.precision, window_start, window_end)
+    began = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TABLE agg AS {query}")
+    seconds = time.perf_counter() - began
+    by_status = {status: (int(count), int(groups)) for status, count, groups in con.execute(
+        "SELECT status, sum(count), count(*) FROM agg GROUP BY status").fetchall()}
+    buckets = {bucket: {"count": int(c), "events": int(e), "cpu": float(cpu or 0.0), "groups": int(g)}
+               for bucket, c, e, cpu, g in con.execute(
+                   "SELECT bucket, sum(count), sum(events), sum(cpu), count(*) FROM agg "
+                   "WHERE status = 'in_window' GROUP BY bucket ORDER BY bucket").fetchall()}
+    return {"seconds": seconds, "by_status": by_status, "buckets": buckets}
+
+
+# ---------------------------------------------------------------------------------------------
+# What Spark wrote to MongoDB
+# ---------------------------------------------------------------------------------------------
+
+def check_client(uri: str):
+    """A client for the checks: SecantusDB may hold its lock for a long time while it answers a
+    big query, and the default timeouts would take it for dead and cancel the query."""
+    from pymongo import MongoClient
+
+    return MongoClient(uri, serverSelectionTimeoutMS=600_000, connectTimeoutMS=600_000,
+                       heartbeatFrequencyMS=60_000, tz_aware=False)
+
+
+def mongo_buckets(db, plan: pipeline.Plan) -> tuple[dict, str]:
+    coll = db[plan.collection]
+    match = {"scope.timeframe_precision": plan.precision}
+    try:
+        rows = coll.aggregate([
+            {"$match": match},
+            {"$group": {"_id": "$scope.start_date", "count": {"$sum": "$count"},
+                        "events": {"$sum": "$events"},
+                        "cpu": {"$sum": "$performance.cpu.TotalJobCPU.sum"}, "groups": {"$sum": 1}}},
+        ])
+        result = {row["_id"]: {"count": int(row["count"]), "events": int(row["events"]),
+                               "cpu": float(row["cpu"] or 0.0), "groups": int(row["groups"])}
+                  for row in rows}
+        return result, "aggregate $group"
+    except Exception as error:  # a server without $group: add up in Python, streaming
+        say(f"   ($group failed: {str(error).splitlines()[0][:120]}; adding up in Python)")
+    result: dict = {}
+    projection = {"scope.start_date": 1, "count": 1, "events": 1, "performance.cpu.TotalJobCPU.sum": 1}
+    for doc in coll.find(match, projection, batch_size=10000):
+        b = result.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "cpu": 0.0, "groups": 0})
+        b["count"] += doc["count"]
+        b["events"] += doc["events"]
+        b["cpu"] += doc.get("performance", {}).get("cpu", {}).get("TotalJobCPU", {}).get("sum", 0.0)
+        b["groups"] += 1
+    return result, "find + Python sums"
+
+
+def check_groups(con, db, plan: pipeline.Plan, buckets) -> dict:
+    """Every (bucket, scope) group: DuckDB's count/events against the stored document's."""
+    import pandas as pd
+
+    coll = db[plan.collection]
+    projection = {"scope": 1, "count": 1, "events": 1, "performance.cpu.TotalJobCPU.sum": 1, "_id": 0}
+    chunks, rows = [], []
+
+    def flush():
+        if rows:
+            chunks.append(pd.DataFrame(rows, columns=["bucket", *SCOPE_KEYS, "count", "events", "cpu"]))
+            rows.clear()
+
+    for bucket in buckets:  # one query per bucket: the server materialises every match
+        query = {"scope.timeframe_precision": plan.precision, "scope.start_date": bucket}
+        for doc in coll.find(query, projection, batch_size=10000):
+            s = doc["scope"]
+            rows.append([s["start_date"], *[s.get(k) for k in SCOPE_KEYS], doc["count"], doc["events"],
+                         doc.get("performance", {}).get("cpu", {}).get("TotalJobCPU", {}).get("sum")])
+            if len(rows) >= 100_000:
+                flush()
+    flush()
+    frame = (pd.concat(chunks, ignore_index=True) if chunks else
+             pd.DataFrame(columns=["bucket", *SCOPE_KEYS, "count", "events", "cpu"]))
+    frame["exitCode"] = frame["exitCode"].astype("Int64")
+    for key in SCOPE_KEYS:
+        if key != "exitCode":
+            frame[key] = frame[key].astype("object")
+    con.register("mongo_frame", frame)
+    con.execute("CREATE OR REPLACE TABLE mongo_docs AS SELECT * FROM mongo_frame")
+    con.unregister("mongo_frame")
+    keys = ["bucket", *SCOPE_KEYS]
+    on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
+    (only_duckdb, only_mongo, count_diff, events_diff, cpu_diff) = con.execute(f"""
+        SELECT count(*) FILTER (WHERE m.count IS NULL), count(*) FILTER (WHERE d.count IS NULL),
+               count(*) FILTER (WHERE d.count <> m.count), count(*) FILTER (WHERE d.events <> m.events),
+               count(*) FILTER (WHERE abs(coalesce(d.cpu, 0) - coalesce(m.cpu, 0))
+                                      > 1e-9 * greatest(abs(coalesce(d.cpu, 0)), 1))
+        FROM (SELECT * FROM agg WHERE status = 'in_window') d FULL OUTER JOIN mongo_docs m ON {on}
+    """).fetchone()
+    example = None
+    if only_duckdb or only_mongo or count_diff:
+        example = con.execute(f"""
+            SELECT d.bucket, d.workflow, d.task, d.site, d.acquisitionEra, d.exitCode, d.exitStep, d.count,
+                   m.bucket, m.workflow, m.task, m.site, m.acquisitionEra, m.exitCode, m.exitStep, m.count
+            FROM (SELECT * FROM agg WHERE status = 'in_window') d FULL OUTER JOIN mongo_docs m ON {on}
+            WHERE m.count IS NULL OR d.count IS NULL OR d.count <> m.count LIMIT 3""").fetchall()
+    return {"documents": len(frame), "only_duckdb": only_duckdb, "only_mongo": only_mongo,
+            "count_diff": count_diff, "events_diff": events_diff, "cpu_diff": cpu_diff, "example": example}
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Benchmark pipeline.run (Spark -> MongoDB) against DuckDB on generated FWJR data.")
+    parser.add_argument("--jobs", type=int, default=1_000_000, help="jobs to generate in all (default 1,000,000)")
+    parser.add_argument("--days", type=int, default=4, help="days they are spread over (default 4)")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START,
+                        help=f"first day (default {DEFAULT_START})")
+    parser.add_argument("--precision", choices=["hour", "day", "week", "month"], default="day")
+    parser.add_argument("--format", dest="fmt", choices=["jsonl", "jsonl.gz", "parquet"], default="jsonl")
+    parser.add_argument("--files-per-day", type=int, default=1, help="input files per day folder (default 1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench",
+                        help="data, MongoDB server and rejects go here (default var/bench)")
+    parser.add_argument("--keep-data", action="store_true",
+                        help="keep the input this run generated (reused next time) and the benchmark databases")
+    parser.add_argument("--keep-mongo", action="store_true",
+                        help="leave the embedded MongoDB server of <workdir>/mongo running")
+    parser.add_argument("--driver-memory", default="6g", help="spark.driver.memory (default 6g)")
+    parser.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
+    parser.add_argument("--max-partition-bytes", help="override spark.sql.files.maxPartitionBytes")
+    parser.add_argument("--warmup-jobs", type=int, default=2000,
+                        help="jobs of the warm-up run, over the same days (default 2000)")
+    parser.add_argument("--duckdb-threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--check-groups", action="store_true",
+                        help="also compare every (bucket, scope) group with its MongoDB document")
+    parser.add_argument("--conf", type=Path, default=ROOT / "conf" / "jobrollup.toml")
+    args = parser.parse_args(argv)
+    if args.jobs < 1 or args.days < 1 or args.files_per_day < 1 or args.warmup_jobs < 1:
+        parser.error("--jobs, --days, --files-per-day and --warmup-jobs must be at least 1")
+    args.workdir = args.workdir.resolve()
+    return args
+
+
+def _terminate(signum, frame):
+    # SIGTERM / SIGHUP: unwind through the finally blocks (Spark, MongoDB, the run journal).
+    raise SystemExit(f"bench_aggregate: terminated by signal {signal.Signals(signum).name}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    problem = java_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    import duckdb  # noqa: F401  (fail early when missing)
+
+    conf = config.load(args.conf)
+    workdir = args.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    # One benchmark per workdir: a second one would share (and stop, delete) the same server and data.
+    lock = open(workdir / "bench.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        print(f"error: another bench_aggregate run ({lock.read().strip() or 'pid unknown'}) uses {workdir}; "
+              f"wait for it or give another --workdir", file=sys.stderr)
+        return 2
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}\n")
+    lock.flush()
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    sampler = MemorySampler()
+    sampler.start()
+    progress = True
+    jobs_per_day = math.ceil(args.jobs / args.days)
+    first, last = args.start, args.start + dt.timedelta(days=args.days - 1)
+    say(f"jobrollup benchmark: {args.jobs:,} jobs over {args.days} days ({first} .. {last}), "
+        f"{args.precision} precision, {args.fmt}, workdir {workdir}")
+    say(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.1f} GiB RAM; "
+        f"python {sys.version.split()[0]}")
+
+    # 1. input ---------------------------------------------------------------------------------
+    phase("1. input data")
+    sampler.set_phase("generate")
+    params = data_params(first, args.days, jobs_per_day, args.fmt, args.files_per_day, args.seed)
+    began = time.perf_counter()
+    data_root, manifest, reused = ensure_data(workdir, data_name(params), params, progress)
+    totals = manifest["totals"]
+    say(f"{'reused' if reused else 'generated'} {data_root} "
+        f"({'generated in ' + str(manifest['seconds']) + ' s earlier' if reused else f'{time.perf_counter() - began:.1f} s'}): "
+        f"{totals['reports']:,} lines ({jobs_per_day:,}/day; {totals['malformed']:,} malformed, "
+        f"{totals['late']:,} late), {totals['files']} files, {totals['bytes'] / 1e9:.2f} GB")
+    if jobs_per_day * args.days != args.jobs:
+        say(f"note: {args.jobs:,} jobs do not split evenly over {args.days} days: {jobs_per_day * args.days:,} generated")
+    # The warm-up covers the same days (its own folder and database): the window bounds are
+    # literals in Spark's generated code, so only the same window reuses the compiled classes.
+    warm_params = data_params(first, args.days, max(1, args.warmup_jobs // args.days), args.fmt, 1,
+                              args.seed + 1)
+    warm_root, _, warm_reused = ensure_data(workdir, data_name(warm_params, "warmup"), warm_params, False)
+    # Without --keep-data, remove at the end what this run generated (input an earlier run kept stays).
+    generated = [name for name, was_reused in ((data_name(params), reused),
+                                                (data_name(warm_params, "warmup"), warm_reused)) if not was_reused]
+
+    # 2. MongoDB -------------------------------------------------------------------------------
+    phase("2. embedded MongoDB")
+    mongo_folder = workdir / "mongo"
+    started_mongo = embedded.running(mongo_folder) is None
+    server = embedded.ensure_running(mongo_folder)
+    sampler.mongo_pid = server.pid
+    database = f"bench_{dt.datetime.now():%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
+    say(f"{'started' if started_mongo else 'reusing'} SecantusDB pid {server.pid} at {server.uri} "
+        f"(folder {mongo_folder}); database {database}")
+
+    spark = None
+    stores: list[MongoStore] = []
+    keep_db = args.keep_data
+    exit_code = 0
+    try:
+        # 3. Spark -----------------------------------------------------------------------------
+        phase("3. Spark")
+        sampler.set_phase("spark-startup")
+        began = time.perf_counter()
+        try:
+            spark, settings = spark_session(args, conf)
+        except Exception as error:
+            if "JAVA_GATEWAY_EXITED" in str(error) or "Java gateway" in str(error):
+                print(f"error: Spark could not start its JVM ({error}); check Java (JAVA_HOME, java -version)",
+                      file=sys.stderr)
+                return 2
+            raise
+        startup_s = time.perf_counter() - began
+        jvm_heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+        say(f"SparkSession {spark.version} ({args.master}, {spark.sparkContext.defaultParallelism} cores) "
+            f"in {startup_s:.1f} s; JVM max heap {jvm_heap / 2**30:.2f} GiB "
+            f"(spark.driver.memory {settings['spark.driver.memory']}), "
+            f"shuffle partitions {spark.conf.get('spark.sql.shuffle.partitions')}, "
+            f"maxPartitionBytes {spark.conf.get('spark.sql.files.maxPartitionBytes')}")
+
+        sampler.set_phase("spark-warmup")
+        warm_store = TimedStore(server.uri, f"{database}_warmup", conf["mongo"]["timeout_ms"])
+        stores.append(warm_store)
+        warm_plan = make_plan(conf, warm_root, first, last, args.precision,
+                              workdir / "rejects", f"{database}_warmup")
+        began = time.perf_counter()
+        warm = pipeline.run(spark, warm_plan, warm_store)
+        say(f"warm-up: {warm.counts['lines']:,} lines -> {warm.written:,} documents in "
+            f"{time.perf_counter() - began:.1f} s (timings {warm.timings}) [not part of the results]")
+
+        sampler.set_phase("spark-run")
+        store = TimedStore(server.uri, database, conf["mongo"]["timeout_ms"])
+        stores.append(store)
+        plan = make_plan(conf, data_root, first, last, args.precision, workdir / "rejects", database)
+        say(f"plan: days {plan.first_day} .. {plan.last_day}, window {plan.window_start} .. {plan.window_end}, "
+            f"{len(plan.required_folders)} required + {len(plan.optional_folders)} lateness folders")
+        cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
+        began = time.perf_counter()
+        result = pipeline.run(spark, plan, store, progress=progress)
+        spark_wall = time.perf_counter() - began
+        cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
+        spark_cpu_s = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+        spark_load = (load_before, load_after)
+        say(pipeline.summary(plan, result))
+        partitions = spark.read.text(input_files(result.folders)).rdd.getNumPartitions() \
+            if args.fmt != "parquet" else None
+        sampler.set_phase("after-spark")
+        spark.stop()
+        spark = None
+
+        # 4. DuckDB ----------------------------------------------------------------------------
+        phase("4. DuckDB")
+        import duckdb
+
+        sampler.set_phase("duckdb")
+        files = input_files(result.folders)
+        con = duckdb.connect()
+        cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
+        duck = run_duckdb(con, files, args.fmt, plan, args.duckdb_threads)
+        cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
+        duck_cpu_s = cpu_after["python"] - cpu_before["python"]
+        duck_load = (load_before, load_after)
+        sampler.set_phase("check")
+        d_in = duck["by_status"].get("in_window", (0, 0))
+        d_out = duck["by_status"].get("outside_window", (0, 0))
+        d_rej = duck["by_status"].get("rejected", (0, 0))
+        d_lines = d_in[0] + d_out[0] + d_rej[0]
+        say(f"DuckDB {duckdb.__version__}, {args.duckdb_threads} threads, {len(files)} files: "
+            f"{duck['seconds']:.1f} s; {d_lines:,} lines: {d_in[0]:,} in the window ({d_in[1]:,} groups), "
+            f"{d_out[0]:,} of other windows, {d_rej[0]:,} unreadable or rejected")
+
+        # check ---------------------------------------------------------------------------------
+        phase("check: DuckDB against the documents Spark wrote")
+        checker = check_client(server.uri)
+        began = time.perf_counter()
+        mongo, how = mongo_buckets(checker[database], plan)
+        c = result.counts
+        agree = True
+
+        def compare(label, spark_value, duck_value, exact=True):
+            nonlocal agree
+            same = spark_value == duck_value if exact else \
+                abs(spark_value - duck_value) <= 1e-9 * max(abs(spark_value), abs(duck_value), 1.0)
+            agree &= same
+            diff = "" if same else f"   DIFFERENT by {duck_value - spark_value:+,}"
+            say(f"   {label:<40} spark {spark_value:>16,}   duckdb {duck_value:>16,}{diff}")
+
+        say(f"MongoDB side read with {how} in {time.perf_counter() - began:.1f} s")
+        compare("lines read", c["lines"], d_lines)
+        compare("jobs in the window", c["in_window"], d_in[0])
+        compare("jobs of other windows", c["outside_window"], d_out[0])
+        compare("rejected lines", c["rejected"], d_rej[0])
+        compare("sum of count over documents", sum(b["count"] for b in mongo.values()), d_in[0])
+        compare("documents = (bucket, scope) groups", result.written, d_in[1])
+        compare("events", sum(b["events"] for b in mongo.values()),
+                sum(b["events"] for b in duck["buckets"].values()))
+        spark_cpu = sum(b["cpu"] for b in mongo.values())
+        duck_cpu = sum(b["cpu"] for b in duck["buckets"].values())
+        cpu_same = abs(spark_cpu - duck_cpu) <= 1e-9 * max(abs(spark_cpu), 1.0)
+        agree &= cpu_same
+        say(f"   {'cpu.TotalJobCPU sum (rel. tol. 1e-9)':<40} spark {spark_cpu:>16,.2f}   duckdb {duck_cpu:>16,.2f}"
+            f"{'' if cpu_same else f'   DIFFERENT by {duck_cpu - spark_cpu:+,.4f}'}")
+        say(f"   per {args.precision} bucket (count / events / groups):")
+        for bucket in sorted(set(mongo) | set(duck["buckets"])):
+            m = mongo.get(bucket, {"count": 0, "events": 0, "groups": 0})
+            d = duck["buckets"].get(bucket, {"count": 0, "events": 0, "groups": 0})
+            same = (m["count"], m["events"], m["groups"]) == (d["count"], d["events"], d["groups"])
+            agree &= same
+            say(f"     {bucket:%Y-%m-%d %H:%M}  spark {m['count']:>10,} / {m['events']:>16,} / {m['groups']:>9,}"
+                f"   duckdb {d['count']:>10,} / {d['events']:>16,} / {d['groups']:>9,}   {'ok' if same else 'DIFFERENT'}")
+        if args.check_groups:
+            began = time.perf_counter()
+            try:
+                groups = check_groups(con, checker[database], plan, sorted(mongo))
+            except Exception as error:  # the benchmark's figures matter more than this check
+                agree = False
+                say(f"   every group: the check failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+            else:
+                same = not (groups["only_duckdb"] or groups["only_mongo"] or groups["count_diff"]
+                            or groups["events_diff"] or groups["cpu_diff"])
+                agree &= same
+                say(f"   every group ({groups['documents']:,} documents, {time.perf_counter() - began:.1f} s): "
+                    f"{groups['only_duckdb']:,} only in DuckDB, {groups['only_mongo']:,} only in MongoDB, "
+                    f"{groups['count_diff']:,} counts, {groups['events_diff']:,} events, {groups['cpu_diff']:,} "
+                    f"cpu sums differ" + (f"; e.g. {groups['example']}" if groups["example"] else ""))
+        checker.close()
+        say(f"AGREEMENT: {'yes, exactly' if agree else 'NO (see DIFFERENT / failed above)'}")
+        if not agree:
+            exit_code = 1
+        con.close()
+
+        # 5. results ----------------------------------------------------------------------------
+        t = result.timings
+        lines, jobs = c["lines"], c["in_window"]
+        write_s = store.write_s
+        spark_total = t["total"]
+        spark_no_write = spark_total - write_s
+        read_s = t.get("read", 0.0) + t.get("rejects", 0.0)
+        peaks = sampler.peaks.get("spark-run", {})
+        duck_peaks = sampler.peaks.get("duckdb", {})
+        phase("results")
+        say(f"input lines            {lines:,} ({totals['bytes'] / 1e9:.2f} GB in {len(files)} files"
+            + (f", {partitions} Spark input partitions" if partitions else "") + ")")
+        say(f"jobs aggregated        {jobs:,} (in the window; {c['outside_window']:,} reports of other windows "
+            f"skipped, {c['rejected']:,} lines rejected)")
+        say(f"documents written      {result.written:,} ({result.removed:,} stale removed)")
+        say(f"Spark startup          {startup_s:.1f} s; warm-up run {warm.timings.get('total', 0):.1f} s "
+            f"on {warm.counts['lines']:,} lines (excluded below)")
+        say(f"Spark run wall time    {spark_total:.1f} s = " +
+            " + ".join(f"{k} {v:.1f} s" for k, v in t.items() if k != "total")
+            + f"   (pipeline.run returned after {spark_wall:.1f} s)")
+        say(f"  inside aggregate_and_write: {store.produce_s:.1f} s waiting for documents "
+            f"(Spark aggregation via toLocalIterator + building documents; first after "
+            f"{store.first_doc_s or 0:.1f} s), {store.replace_s - store.produce_s:.1f} s in MongoDB bulk "
+            f"writes + run heartbeats, {store.remove_s:.1f} s removing stale documents "
+            f"(before reading: {store.setup_s:.1f} s of MongoDB ping, indexes, run journal)")
+        say(f"jobs per second        {jobs / spark_total:,.0f} jobs/s with the MongoDB writes; "
+            f"{jobs / spark_no_write:,.0f} jobs/s without the time spent blocked in MongoDB writes "
+            f"({spark_no_write:.1f} s)")
+        say(f"peak memory, Spark run driver JVM {mb(peaks.get('jvm', 0))}, Python {mb(peaks.get('python', 0))}, "
+            f"together {mb(peaks.get('total', 0))} (MongoDB server {mb(peaks.get('mongo', 0))}, not included)")
+        cores = os.cpu_count() or 1
+        say(f"CPU used, Spark run    JVM {spark_cpu_s['jvm']:,.0f} s + Python {spark_cpu_s['python']:,.0f} s "
+            f"(+ MongoDB server {spark_cpu_s['mongo']:,.0f} s) in {spark_wall:,.0f} s wall on {cores} cores; "
+            f"1-min load average {spark_load[0]:.1f} before, {spark_load[1]:.1f} after")
+        say(f"CPU used, DuckDB       {duck_cpu_s:,.1f} s in {duck['seconds']:,.1f} s wall; "
+            f"1-min load average {duck_load[0]:.1f} before, {duck_load[1]:.1f} after")
+        if max(spark_load + duck_load) > cores:
+            say(f"note: the load average passed the {cores} cores: other processes on this machine competed "
+                f"for the CPU and the times above are slower than on an idle machine")
+        say(f"peak memory, DuckDB    Python process (DuckDB runs in it) {mb(duck_peaks.get('python', 0))}")
+        say("peak memory by phase   " + "; ".join(
+            f"{name}: py {mb(p['python'])} jvm {mb(p['jvm'])} total {mb(p['total'])}"
+            for name, p in sampler.peaks.items() if name != "start"))
+        say("")
+        rows = [
+            ("Spark: pipeline.run, all (read, rejects, aggregate + MongoDB write)", spark_total),
+            ("Spark: the same minus time blocked in MongoDB writes", spark_no_write),
+            ("Spark: read + normalise + count only (laps read + rejects)", read_s),
+            ("DuckDB: read + normalise + group (count, events, TotalJobCPU)", duck["seconds"]),
+        ]
+        width = max(len(r[0]) for r in rows)
+        say(f"{'engine':<{width}}  {'seconds':>8}  {'rows/s':>9}  {'jobs/s':>9}  {'x DuckDB':>8}")
+        for name, seconds in rows:
+            say(f"{name:<{width}}  {seconds:>8.1f}  {lines / seconds:>9,.0f}  {jobs / seconds:>9,.0f}  "
+                f"{seconds / duck['seconds']:>8.2f}")
+        say("rows/s = input lines / seconds; jobs/s = jobs aggregated (in the window) / seconds. "
+            "DuckDB computes count, events and one metric sum per group; Spark computes n/sum/min/max/sumsq "
+            "of 27 metrics and writes the documents.")
+    finally:
+        # Every step on its own: a failed one (a JVM already gone) must not skip the others.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+        def step(what, action):
+            try:
+                action()
+            except BaseException as error:
+                print(f"warning: cleanup could not {what}: {type(error).__name__}: "
+                      f"{(str(error).splitlines() or [''])[0][:160]}", file=sys.stderr)
+
+        step("stop the memory sampler", sampler.stop)
+        if spark is not None:
+            step("stop Spark", spark.stop)
+        for store in stores:
+            if not keep_db:
+                step(f"drop database {store.db.name}", lambda s=store: s.client.drop_database(s.db.name))
+            step("close a MongoDB client", store.close)
+        if started_mongo and not args.keep_mongo:
+            step("stop the embedded MongoDB server", lambda: embedded.stop(mongo_folder))
+            say(f"stopped the embedded MongoDB server this run started ({mongo_folder})")
+        if not args.keep_data:
+            for name in generated:
+                shutil.rmtree(workdir / "data" / name, ignore_errors=True)
+                (workdir / "data" / f"{name}.manifest.json").unlink(missing_ok=True)
+            shutil.rmtree(workdir / "rejects", ignore_errors=True)
+            say(f"removed {'the input this run generated, ' if generated else ''}the rejects and the benchmark "
+                f"databases (--keep-data keeps them)")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
