@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from jobrollup import cleanup, documents, embedded  # noqa: E402
-from jobrollup.records import METRICS, SCOPE_KEYS  # noqa: E402
+from jobrollup.records import METRICS  # noqa: E402
 from jobrollup.sinks import MongoStore  # noqa: E402
 from jobrollup.tiers import Window  # noqa: E402
 

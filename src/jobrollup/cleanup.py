@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from . import documents
-from .records import METRIC_COLUMNS, SCOPE_KEYS
-from .sinks import MongoStore, WindowBusy, bucket_id, buckets_collection, utcnow
+from .records import SCOPE_KEYS
+from .sinks import MongoStore, bucket_id, buckets_collection, utcnow
 from .statistics import merge
 from .tiers import PRECISIONS, floor, next_start
 

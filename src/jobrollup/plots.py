@@ -140,8 +140,12 @@ def _series(plt, frame, meta, keys, axis, columns):
         handles, names = axes[0][0].get_legend_handles_labels()
         axes[0][0].legend(handles, names, title=keys[0] + (f"\n({note})" if note else ""), fontsize=8,
                           title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    axes[-1][0].set_xlabel(f"{axis} (UTC, start of each {axis})")
-    figure.autofmt_xdate()
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
+    axes[-1][0].xaxis.set_major_locator(locator)
+    axes[-1][0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    axes[-1][0].set_xlabel(f"{axis} (UTC; each point is the {axis} starting there)")
     return figure
 
 
@@ -172,8 +176,11 @@ def _bars(plt, frame, key, columns):
         ax = axes[0][i]
         values = _values(shown, column).fillna(0)
         ax.barh(range(len(shown)), values, color=f"C{i}")
-        ax.set_yticks(range(len(shown)), names if i == 0 else [""] * len(shown), fontsize=8)
-        ax.invert_yaxis()
+        if i == 0:  # the axes share y: label and invert it once
+            ax.set_yticks(range(len(shown)), names, fontsize=8)
+            ax.invert_yaxis()
+        else:
+            ax.tick_params(labelleft=False)
         ax.set_xlabel(label(column))
         ax.grid(True, axis="x", alpha=0.3)
     axes[0][0].set_ylabel(key + (f" (first {MAX_BARS} of {len(frame)})" if len(frame) > MAX_BARS else ""))

@@ -425,6 +425,7 @@ class Coverage:
     segments: list[Segment]
     unknown: list[tuple[dt.datetime, dt.datetime]]  # inside the span, held by no tier
     notes: list[str] = field(default_factory=list)
+    buckets: list[Bucket] = field(default_factory=list)  # the held buckets used, in time order
 
 
 def allowed_tiers(time_axis: str | None) -> tuple[str, ...]:
@@ -488,16 +489,30 @@ def cover(buckets: Iterable[Bucket], start: dt.datetime, end: dt.datetime, *, wi
     return chosen[::-1], gaps[::-1]
 
 
-def segments_of(chosen: list[Bucket]) -> list[Segment]:
-    """Neighbouring buckets of one tier as one sub-range (one pipeline)."""
+def segments_of(chosen: list[Bucket], max_documents: int | None = None) -> list[Segment]:
+    """Neighbouring buckets of one tier as one sub-range; with `max_documents`, a sub-range
+    holds at most that many documents (per the ledger) unless one bucket alone holds more."""
     out: list[Segment] = []
     for b in chosen:
-        if out and out[-1].precision == b.precision and out[-1].end == b.start:
-            last = out[-1]
+        last = out[-1] if out else None
+        if last and last.precision == b.precision and last.end == b.start and \
+                (max_documents is None or last.documents + b.documents <= max_documents or last.documents == 0):
             out[-1] = Segment(b.precision, last.start, b.end, last.buckets + 1, last.documents + b.documents)
         else:
             out.append(Segment(b.precision, b.start, b.end, 1, b.documents))
     return out
+
+
+# One pipeline reads at most about this many documents (by the ledger): a long span runs as
+# several pipelines whose results merge exactly. It bounds what the server holds at once
+# (SecantusDB materialises a pipeline's input: a year of day documents in one pipeline took
+# 16 GB and was killed) and costs a real MongoDB only a few round trips.
+MAX_DOCUMENTS_PER_PIPELINE = 20_000
+
+
+def pipeline_ranges(coverage: Coverage, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE) -> list[Segment]:
+    """The sub-ranges to run one pipeline each on; empty held buckets need none."""
+    return [s for s in segments_of(coverage.buckets, max_documents) if s.documents > 0]
 
 
 def plan_coverage(query: Query, buckets: Iterable[Bucket], start: dt.datetime | None = None) -> Coverage:
@@ -518,7 +533,7 @@ def plan_coverage(query: Query, buckets: Iterable[Bucket], start: dt.datetime | 
             notes.append(f"span widened to whole {axis}s of the time axis: {_show(lo)} .. {_show(hi)}")
     usable = [b for b in buckets if b.precision in allowed_tiers(axis)]
     chosen, gaps = cover(usable, lo, hi, widen=query.partial == "widen")
-    unknown = []
+    unknown, overlapping = [], []
     for g0, g1 in gaps:
         blocking = sorted((b for b in buckets if b.start < g1 and b.end > g0), key=lambda b: (RANK[b.precision], b.start))
         coarse = sorted({b.precision for b in blocking if b.precision not in allowed_tiers(axis)}, key=RANK.get)
@@ -534,8 +549,7 @@ def plan_coverage(query: Query, buckets: Iterable[Bucket], start: dt.datetime | 
                 f"{_show(b.start)} .. {_show(b.end)}, which reaches past the span and cannot be split: "
                 f"use a span of whole buckets (e.g. from {_show(b.start)} or to {_show(b.end)}), or drop --exact to widen")
         if blocking:  # held buckets overlapping each other in a way no choice can use without double counting
-            notes.append(f"{_show(g0)} .. {_show(g1)} is left out: its held buckets overlap each other "
-                         "(a cleanup is half-way?); re-run bin/cleanup")
+            overlapping.append((g0, g1))
         unknown.append((g0, g1))
     segments = segments_of(chosen)
     span = (min([lo] + [s.start for s in segments]), max([hi] + [s.end for s in segments]))
@@ -544,9 +558,13 @@ def plan_coverage(query: Query, buckets: Iterable[Bucket], start: dt.datetime | 
         notes.append(f"span widened to whole buckets: {_show(span[0])} .. {_show(span[1])} "
                      f"({', '.join(sorted({s.precision for s in crossing}))} buckets cannot be split)")
     for g0, g1 in unknown:
-        notes.append(f"unknown: {_show(g0)} .. {_show(g1)} is held by no tier (not aggregated yet, or deleted): "
-                     "not counted, not zero")
-    return Coverage(asked=asked, span=span, segments=segments, unknown=unknown, notes=notes)
+        if (g0, g1) in overlapping:
+            notes.append(f"unknown: {_show(g0)} .. {_show(g1)} is left out: its held buckets overlap each other "
+                         "and none can be used without counting a range twice (a cleanup half-way? run bin/cleanup)")
+        else:
+            notes.append(f"unknown: {_show(g0)} .. {_show(g1)} is held by no tier (not aggregated yet, or deleted): "
+                         "not counted, not zero")
+    return Coverage(asked=asked, span=span, segments=segments, unknown=unknown, notes=notes, buckets=chosen)
 
 
 # -- MongoDB pipelines (pure) ------------------------------------------------------------------
@@ -623,6 +641,7 @@ def group_stage(query: Query, segment_precision: str) -> dict:
             op = {"min": "$min", "max": "$max"}.get(stat, "$sum")
             group[f"{m.field}__{stat}"] = {op: f"{path}.{stat}"}
         if any(s in PERCENTILES for s in m.statistics):
+            group[f"{m.field}__valued"] = {"$sum": {"$cond": [{"$gt": [f"{path}.n", 0]}, 1, 0]}}
             group[f"{m.field}__nosketch"] = {"$sum": {"$cond": [
                 {"$and": [{"$gt": [f"{path}.n", 0]}, {"$eq": [{"$type": f"{path}.sketch"}, "missing"]}]}, 1, 0]}}
     return {"$group": group}
@@ -801,18 +820,12 @@ def earliest_held(store, collection: str) -> dt.datetime | None:
     return min(starts) if starts else None
 
 
-def run_segments(store, query: Query, segments: list[Segment]) -> tuple[dict[tuple, dict], int]:
-    """Run one pipeline per segment; the merged accumulators and how many pipelines ran."""
+def run_segments(store, query: Query, ranges: list[Segment]) -> tuple[dict[tuple, dict], int]:
+    """Run one pipeline per range; the merged accumulators and how many pipelines ran."""
     coll = store.db[query.collection]
-    rows, ran = [], 0
-    for segment in segments:
-        if segment.documents == 0:
-            continue  # held and empty: zero jobs, nothing to read
-        ran += 1
-        for row in coll.aggregate(pipelines(query, segment), allowDiskUse=True):
-            ident = row.pop("_id")
-            rows.append((_key_of(query, ident), row))
-    return merge_rows(rows), ran
+    rows = [(_key_of(query, row.pop("_id")), row)
+            for segment in ranges for row in coll.aggregate(pipelines(query, segment), allowDiskUse=True)]
+    return merge_rows(rows), len(ranges)
 
 
 def run_percentiles(store, query: Query, segments: list[Segment], merged: dict[tuple, dict]) \
@@ -824,16 +837,14 @@ def run_percentiles(store, query: Query, segments: list[Segment], merged: dict[t
         wanted = [s for s in m.statistics if s in PERCENTILES]
         if not m.is_performance or not wanted:
             continue
-        used = sum(acc.get(f"{m.field}__n", 0) > 0 for acc in merged.values())
+        used = sum(acc.get(f"{m.field}__valued", 0) for acc in merged.values())
         missing = sum(acc.get(f"{m.field}__nosketch", 0) for acc in merged.values())
-        if used and missing:
-            notes.append(f"{m.name} has no percentiles stored ({missing:,} of the documents used carry no sketch, "
-                         f"only n, sum, min, max, sumsq): {', '.join(wanted)} left empty")
+        if missing:
+            notes.append(f"{m.name} has no percentiles stored: {missing:,} of the {used:,} documents used carry no "
+                         f"sketch (only n, sum, min, max, sumsq); {', '.join(wanted)} left empty")
             continue
         sketches = defaultdict(list)
         for segment in segments:
-            if segment.documents == 0:
-                continue
             for row in coll.aggregate(sketch_pipeline(query, segment, m), allowDiskUse=True):
                 sketches[_key_of(query, row.get("g"))].append(row["s"])
         for key, parts in sketches.items():
@@ -872,7 +883,7 @@ def fill_time_axis(query: Query, merged: dict[tuple, dict], coverage: Coverage) 
     return [f"{query.time_axis} {_show(b)} is only partly held (part of it is unknown)" for b in partial]
 
 
-def answer(store, query: Query) -> pd.DataFrame:
+def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE) -> pd.DataFrame:
     """The answer to `query`, one row per group; `frame.attrs` holds what was used:
     asked and answered span, tiers per sub-range, unknown ranges, notes, pipelines run."""
     start = query.start
@@ -887,8 +898,9 @@ def answer(store, query: Query) -> pd.DataFrame:
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     buckets = held_buckets(store, query.collection, lo, hi)
     coverage = plan_coverage(query, buckets, start)
-    merged, ran = run_segments(store, query, coverage.segments)
-    percentiles, notes = run_percentiles(store, query, coverage.segments, merged)
+    ranges = pipeline_ranges(coverage, max_documents)
+    merged, ran = run_segments(store, query, ranges)
+    percentiles, notes = run_percentiles(store, query, ranges, merged)
     coverage.notes.extend(notes)
     if query.time_axis:
         coverage.notes.extend(fill_time_axis(query, merged, coverage))
@@ -906,7 +918,7 @@ def explain(store, query: Query) -> dict:
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     coverage = plan_coverage(query, held_buckets(store, query.collection, lo, hi), start)
     out = _attrs(query, coverage, 0)
-    out["pipelines"] = [pipelines(query, s) for s in coverage.segments]
+    out["pipelines"] = [pipelines(query, s) for s in pipeline_ranges(coverage)]
     return out
 
 
@@ -923,7 +935,7 @@ def _attrs(query: Query, coverage: Coverage, ran: int) -> dict:
         "asked": list(coverage.asked), "span": list(coverage.span),
         "tiers": [asdict(s) for s in coverage.segments],
         "unknown": [list(u) for u in coverage.unknown],
-        "notes": list(coverage.notes), "pipelines": ran,
+        "notes": list(coverage.notes), "pipelines_run": ran,
         "time_axis": query.time_axis, "keys": list(query.keys), "columns": query.columns,
     }
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 
 from .. import config, embedded
+from ..queries import load_exit_codes
 from ..sinks import MongoStore
-
-
-def exit_code_names() -> dict[str, str]:
-    path = os.environ.get("JOBROLLUP_EXIT_CODES") or str(config.project_home() / "conf" / "exit_codes.json")
-    with open(path) as handle:
-        return {k: v for k, v in json.load(handle).items() if not k.startswith("_")}
 
 
 def main() -> int:
@@ -41,14 +34,14 @@ def main() -> int:
         print(f"  {str(row['_id']):<22} {row['jobs']:>7,} jobs  {row['failed'] / row['jobs']:6.1%} failed"
               f"  {mean:9.0f} s CPU")
 
-    names = exit_code_names()
+    names = load_exit_codes()
     print("\nMost frequent exit codes of failed jobs:")
     for row in coll.aggregate([
         {"$match": {**day, "scope.exitCode": {"$ne": 0}}},
         {"$group": {"_id": "$scope.exitCode", "jobs": {"$sum": "$count"}}},
         {"$sort": {"jobs": -1}}, {"$limit": 5},
     ]):
-        print(f"  {row['_id']:>6}  {row['jobs']:>6,} jobs  {names.get(str(row['_id']), 'unknown (not in the dictionary)')}")
+        print(f"  {row['_id']:>6}  {row['jobs']:>6,} jobs  {names.get(row['_id'], 'unknown (not in the dictionary)')}")
     last = store.db.runs.find_one(sort=[("started_at", -1)])
     if last:
         print(f"\nLast run: {last['_id']} {last['status']} ({last['window']['precision']} "

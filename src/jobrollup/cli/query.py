@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
 import sys
 
 from pymongo.errors import OperationFailure, PyMongoError
@@ -14,7 +13,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from .. import config, embedded, queries
 from ..queries import BASIC_METRICS, PRECISIONS, SCOPE_KEYS, STATISTICS, QueryError
 from ..records import METRICS
-from ..sinks import MongoStore, MongoUnavailable, redact
+from ..sinks import MongoStore, MongoUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_QUERY, EXIT_MONGO = 0, 1, 2, 4
 
@@ -163,12 +162,13 @@ def _main(argv: list[str] | None) -> int:
     if args.plot:
         from .. import plots
         plots.plot(frame, args.plot)
+        sys.stdout.flush()
         print(f"plot written to {args.plot}", file=sys.stderr)
     return EXIT_OK
 
 
 def connect(args, conf) -> MongoStore:
-    uri = args.mongo_uri or os.environ.get(config.ENV_MONGO_URI) or conf["mongo"].get("uri") or None
+    uri = config.mongo_uri(args.mongo_uri, conf)  # as bin/aggregate: option, environment, URI file, conf
     if uri is None:
         uri = embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
     store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])

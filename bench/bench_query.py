@@ -1,0 +1,267 @@
+#!/usr/bin/env python
+"""Benchmark ad hoc queries (jobrollup.queries) over a year of day-precision documents.
+
+    .venv/bin/python bench/bench_query.py [--docs-per-day 2000] [--days 365] [--runs 3]
+        [--workdir var/bench-query] [--rebuild] [--cli]
+
+1. starts (or reuses) the embedded SecantusDB server of <workdir>/mongo;
+2. writes synthetic day documents shaped like the aggregation's (scope, count, events, the 27
+   performance metrics with n/sum/min/max/sumsq) and their ledger entries, straight with
+   pymongo (no Spark), for the days before --now; reused when <workdir>/manifest.json says the
+   same parameters were written before (--rebuild writes them again);
+3. times typical questions through queries.answer / queries.suggest: one warm-up, then the
+   median (and min, max) of --runs runs (a warm-up slower than 20 s counts as the first run);
+   prints rows, pipelines run, the documents of the buckets used (from the ledger) and whether
+   the first $match uses an index;
+4. with --cli, times one question end to end through bin/query (process start included).
+
+Nothing outside <workdir> is written or stopped; the server keeps running for later runs
+(stop it with: .venv/bin/python -c "from jobrollup import embedded; embedded.stop('var/bench-query/mongo')").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from jobrollup import documents, embedded, queries  # noqa: E402
+from jobrollup.generate import SITES  # noqa: E402
+from jobrollup.records import METRICS  # noqa: E402
+from jobrollup.sinks import MongoStore, buckets_collection  # noqa: E402
+
+DATABASE = "bench_query"
+COLLECTION = "fwjr"
+NOW = dt.datetime(2026, 11, 21, 6, 0)        # the questions are asked at this moment
+JOBTYPES = ["Production", "Processing", "Merge", "Cleanup", "LogCollect", "Skim", "Harvesting"]
+JOBTYPE_WEIGHTS = [30, 25, 20, 9, 9, 4, 3]
+HOSTS = ["vocms0255.cern.ch", "vocms0256.cern.ch", "vocms0281.cern.ch", "vocms0282.cern.ch", "vocms0283.cern.ch"]
+CODES = [8001, 8020, 8021, 8028, 50660, 50661, 50664, 60450, 11003, 40, 80, 86, 61300, 71304, 99303, 99999]
+CODE_WEIGHTS = [30, 8, 8, 5, 10, 3, 5, 5, 3, 1, 2, 1, 3, 3, 1, 2]
+ERAS = [f"Run{y}{s}" for y in ("2022", "2023", "2024", "2025") for s in "ABCDEFG"] + \
+       [f"RunIII{s}" for s in ("Summer22", "Summer23", "Summer24", "Winter24", "Summer25", "Winter25")]
+# typical per-job value of each metric (seconds, MB, ...); spread lognormally around it
+SCALE = {"TotalJobCPU": 20000, "TotalJobTime": 25000, "TotalEventCPU": 18000, "TotalLoopCPU": 19000,
+         "TotalInitTime": 60, "TotalInitCPU": 40, "AvgEventCPU": 20, "AvgEventTime": 25, "MaxEventCPU": 200,
+         "MaxEventTime": 250, "NumberOfThreads": 4, "NumberOfStreams": 4, "MinEventCPU": 0.5, "MinEventTime": 0.6,
+         "EventThroughput": 0.2, "PeakValueRss": 2500, "PeakValueVsize": 6000, "readAveragekB": 400,
+         "readCachePercentageOps": 2, "readMBSec": 5, "readMaxMSec": 800, "readNumOps": 30000,
+         "readPercentageOps": 1, "readTotalMB": 3000, "readTotalSecs": 300, "writeTotalMB": 1500, "writeTotalSecs": 20}
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+# -- synthetic documents ---------------------------------------------------------------------------
+
+class Pools:
+    """Long-lived tasks (a few weeks each) with their workflow, job type and era."""
+
+    def __init__(self, rng: random.Random, days: int):
+        self.tasks = []
+        for i in range(max(3000, days * 12)):
+            jobtype = rng.choices(JOBTYPES, JOBTYPE_WEIGHTS)[0]
+            workflow = f"pdmvserv_task_{rng.choice('ABCDEFGHJK')}{rng.randrange(10**5):05d}_v{rng.randrange(1, 4)}"
+            first = rng.randrange(-20, days)
+            self.tasks.append({"task": f"{workflow[15:]}_{jobtype[:4]}_{i}", "workflow": workflow, "jobtype": jobtype,
+                               "acquisitionEra": rng.choice(ERAS), "first": first, "last": first + rng.randrange(7, 45)})
+        self.site_weights = [1 / (i + 1) ** 0.9 for i in range(len(SITES))]
+
+    def active(self, day: int) -> list[dict]:
+        return [t for t in self.tasks if t["first"] <= day <= t["last"]]
+
+
+def _stats(rng: random.Random, n: int, scale: float) -> dict:
+    values = [scale * rng.lognormvariate(0, 0.6) for _ in range(min(n, 8))]
+    mean = sum(values) / len(values)
+    low, high = min(values), max(values)
+    return {"n": n, "sum": mean * n, "min": low, "max": high, "sumsq": (mean * mean + (high - low) ** 2 / 12) * n}
+
+
+def day_documents(rng: random.Random, pools: Pools, day_index: int, start: dt.datetime, per_day: int,
+                  run_id: str) -> list[dict]:
+    active = pools.active(day_index) or pools.tasks[:50]
+    docs, seen = [], set()
+    while len(docs) < per_day:
+        task = rng.choice(active)
+        site = rng.choices(SITES, pools.site_weights)[0]
+        failed = rng.random() < 0.15
+        state = rng.choice(["jobfailed", "jobfailed", "jobfailed", "submitfailed"]) if failed else "success"
+        code = rng.choices(CODES, CODE_WEIGHTS)[0] if failed else 0
+        scope = {"workflow": task["workflow"], "task": task["task"], "host": rng.choice(HOSTS), "site": site,
+                 "jobstate": state, "jobtype": task["jobtype"], "acquisitionEra": task["acquisitionEra"],
+                 "exitCode": code, "exitStep": ("cmsRun1" if rng.random() < 0.7 else "stageOut1") if failed else None}
+        key = tuple(scope.values())
+        if key in seen:
+            continue
+        seen.add(key)
+        count = 1 + int(rng.expovariate(1 / 6))
+        performance = {}
+        if task["jobtype"] not in ("Cleanup", "LogCollect") and state != "submitfailed":
+            for group, metrics in METRICS.items():
+                performance[group] = {m: _stats(rng, count - (rng.random() < 0.1 and count > 1), SCALE[m]) for m in metrics}
+        docs.append({
+            "_id": documents.document_id("day", start, scope),
+            "scope": {**scope, "start_date": start, "end_date": start + dt.timedelta(days=1), "timeframe_precision": "day"},
+            "count": count, "events": count * rng.randrange(200, 2000), "performance": performance, "run_id": run_id,
+        })
+    return docs
+
+
+def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: int) -> float:
+    """Write the documents and their ledger entries, then the indexes (SecantusDB inserts about
+    5x faster without them); returns seconds spent."""
+    started = time.perf_counter()
+    store.db.drop_collection(COLLECTION)
+    store.db.drop_collection(buckets_collection(COLLECTION))
+    rng = random.Random(seed)
+    pools = Pools(rng, days)
+    run_id = "bench-query"
+    written = 0
+    for i in range(days):
+        start = first + dt.timedelta(days=i)
+        docs = day_documents(rng, pools, i, start, per_day, run_id)
+        for chunk in range(0, len(docs), 5000):
+            store.db[COLLECTION].insert_many(docs[chunk:chunk + 5000], ordered=False)
+        written += len(docs)
+        tally = {start: {"count": sum(d["count"] for d in docs), "events": sum(d["events"] for d in docs),
+                         "documents": len(docs)}}
+        store.mark_buckets(COLLECTION, {"precision": "day", "start": start, "end": start + dt.timedelta(days=1)},
+                           tally, run_id, "bench")
+        if (i + 1) % 30 == 0 or i + 1 == days:
+            elapsed = time.perf_counter() - started
+            say(f"  {i + 1:>3}/{days} days, {written:,} documents, {elapsed:,.0f} s ({written / elapsed:,.0f} documents/s)")
+    begin = time.perf_counter()
+    store.ensure_indexes(COLLECTION)
+    say(f"  indexes built in {time.perf_counter() - begin:,.0f} s")
+    return time.perf_counter() - started
+
+
+# -- timing -----------------------------------------------------------------------------------
+
+def timed(function, runs: int) -> tuple[list[float], object]:
+    """One warm-up run (connections, caches), then `runs` timed ones; a warm-up slower than
+    20 s is a scan whose time does not depend on caches: it counts as the first sample."""
+    begin = time.perf_counter()
+    result = function()
+    first = time.perf_counter() - begin
+    seconds = [first] if first > 20 else []
+    while len(seconds) < runs:
+        begin = time.perf_counter()
+        result = function()
+        seconds.append(time.perf_counter() - begin)
+    return seconds, result
+
+
+def plan_of(store: MongoStore, question: queries.Query) -> tuple[int, str]:
+    """Documents held by the buckets the question reads (ledger), and the plan of its first $match."""
+    plan = queries.explain(store, question)
+    documents = sum(t["documents"] for t in plan["tiers"])
+    stage = "-"
+    if plan["pipelines"]:
+        stages = [s for s in plan["pipelines"][0] if "$match" in s]
+        explained = store.db.command("explain", {"aggregate": COLLECTION, "pipeline": stages, "cursor": {}},
+                                     verbosity="queryPlanner")
+        text = json.dumps(explained, default=str)
+        stage = "IXSCAN" if "IXSCAN" in text else "COLLSCAN" if "COLLSCAN" in text else "?"
+    return documents, stage
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs-per-day", type=int, default=2000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", default=str(ROOT / "var" / "bench-query"))
+    parser.add_argument("--rebuild", action="store_true", help="write the documents again even if the manifest matches")
+    parser.add_argument("--cli", action="store_true", help="also time one question through bin/query")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = embedded.ensure_running(workdir / "mongo")
+    store = MongoStore(server.uri, DATABASE, timeout_ms=20000)
+    first = dt.datetime(NOW.year, NOW.month, NOW.day) - dt.timedelta(days=args.days)
+    manifest_path = workdir / "manifest.json"
+    wanted = {"first": first.isoformat(), "days": args.days, "docs_per_day": args.docs_per_day, "seed": args.seed,
+              "shape": 1}
+    have = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
+    documents_now = store.db[COLLECTION].estimated_document_count()
+    say(f"jobrollup query benchmark: {server.uri} database {DATABASE}, asked at {NOW:%Y-%m-%d %H:%M} UTC")
+    if args.rebuild or have != wanted or documents_now != args.days * args.docs_per_day:
+        say(f"== writing {args.days} days x {args.docs_per_day:,} day documents "
+            f"({first:%Y-%m-%d} .. {first + dt.timedelta(days=args.days - 1):%Y-%m-%d})")
+        manifest_path.unlink(missing_ok=True)
+        seconds = build(store, first, args.days, args.docs_per_day, args.seed)
+        manifest_path.write_text(json.dumps({**wanted, "build_seconds": round(seconds, 1)}))
+    else:
+        say(f"== reusing {documents_now:,} documents ({args.days} days x {args.docs_per_day:,}, built in "
+            f"{have.get('build_seconds', '?')} s)")
+    try:
+        size = store.db.command("collStats", COLLECTION).get("size")
+        say(f"   collection size {size / 1e6:,.0f} MB")
+    except Exception:  # not every server answers collStats
+        pass
+
+    month_task = next(iter(store.db[COLLECTION].aggregate([
+        {"$match": {"scope.timeframe_precision": "day", "scope.start_date": {"$gte": dt.datetime(NOW.year, NOW.month, 1)}}},
+        {"$group": {"_id": "$scope.task", "jobs": {"$sum": "$count"}}}, {"$sort": {"jobs": -1}}, {"$limit": 1}])))["_id"]
+    ask = lambda **kw: queries.query(now=NOW, collection=COLLECTION, **kw)
+    questions = [
+        ("failure rate by site, last 7 days",
+         ask(start="7 days ago", by=["site"], metrics=["count", "failure_rate"]), None),
+        ("exit codes per day this month, one task",
+         ask(start="this month", where=[f"task={month_task}"], by=["exitCode", "time:day"]), None),
+        ("mean CPU per jobtype, whole year",
+         ask(start="earliest", by=["jobtype"], metrics=["cpu.TotalJobCPU:mean"]), None),
+        ("suggest acquisitionEra for T1_US_FNAL, year",
+         ask(start="earliest", where=["site=T1_US_FNAL"]), "acquisitionEra"),
+        ("failure rate by T2 site (regex), last 30 days",
+         ask(start="30 days ago", where=["site~^T2_"], by=["site"], metrics=["failure_rate"]), None),
+        ("jobs per week and jobtype, whole year",
+         ask(start="earliest", by=["jobtype", "time:week"]), None),
+    ]
+    say(f"\n== {args.runs} timed runs per question after one warm-up (median, min .. max)")
+    say(f"{'question':<48} {'median':>8} {'min':>7} {'max':>7} {'rows':>6} {'in span':>9}  first $match")
+    for title, question, key in questions:
+        function = (lambda q=question, k=key: queries.suggest(store, q, k)) if key else \
+                   (lambda q=question: queries.answer(store, q))
+        seconds, frame = timed(function, args.runs)
+        documents, stage = plan_of(store, question)
+        say(f"{title:<48} {statistics.median(seconds) * 1000:>6.0f}ms {min(seconds) * 1000:>5.0f}ms "
+            f"{max(seconds) * 1000:>5.0f}ms {len(frame):>6,} {documents:>9,}  {stage}")
+    if args.cli:
+        env = dict(os.environ, JOBROLLUP_MONGO_URI=server.uri)
+        conf = workdir / "jobrollup.toml"
+        conf.write_text((ROOT / "conf" / "jobrollup.toml").read_text().replace(
+            'database = "jobrollup"', f'database = "{DATABASE}"'))
+        command = [str(ROOT / "bin" / "query"), "--conf", str(conf), "--now", NOW.isoformat(),
+                   "--from", "7 days ago", "--by", "site", "-m", "count,failure_rate", "--limit", "5"]
+        seconds = []
+        for _ in range(args.runs):
+            begin = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True)
+            seconds.append(time.perf_counter() - begin)
+            if done.returncode:
+                say(f"bin/query failed: {done.stderr.strip()}")
+                return 1
+        say(f"{'bin/query, failure rate by site (end to end)':<48} {statistics.median(seconds) * 1000:>6.0f}ms "
+            f"{min(seconds) * 1000:>5.0f}ms {max(seconds) * 1000:>5.0f}ms")
+    store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
