@@ -571,7 +571,32 @@ def aggregate(records: list[dict], precision: str,
         assert key not in out, key
         out[key] = {"count": int(count_a[i]), "events": int(events_a[i]),
                     "performance": performance}
+    _add_sketches(out, records, precision)
     return out
+
+
+# Percentile sketches (docs/job-records.md): for these metrics, a value v > 0 counts in bin
+# ceil(ln v / ln 1.02) (keys are strings in MongoDB), a 0 in `zeros`; negatives in neither.
+SKETCH_GAMMA = 1.02
+SKETCHED = ("cpu.TotalJobCPU", "cpu.TotalJobTime", "memory.PeakValueRss")
+
+
+def _add_sketches(out: dict, records: list[dict], precision: str) -> None:
+    for r in records:
+        start = bucket_start(r["ts"], precision)
+        key = (start, bucket_end(start, precision), precision, *(r[k] for k in SCOPE_KEYS))
+        for mk in SKETCHED:
+            value = r[mk]
+            if value is None:
+                continue
+            group, metric = mk.split(".")
+            stats = out[key]["performance"][group][metric]
+            sk = stats.setdefault("sketch", {"gamma": SKETCH_GAMMA, "zeros": 0, "bins": {}})
+            if value == 0:
+                sk["zeros"] += 1
+            elif value > 0:
+                index = str(math.ceil(math.log(value) / math.log(SKETCH_GAMMA)))
+                sk["bins"][index] = sk["bins"].get(index, 0) + 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -614,8 +639,11 @@ def _compare_stats(got: Any, exp: dict, rel: float) -> list[str]:
     if not isinstance(got, dict):
         return [f"not a sub-document: {got!r}"]
     problems = []
-    if set(got) != set(_STAT_KEYS):
-        problems.append(f"fields {sorted(got)} instead of {list(_STAT_KEYS)}")
+    wanted = set(_STAT_KEYS) | ({"sketch"} if "sketch" in exp else set())
+    if set(got) != wanted:
+        problems.append(f"fields {sorted(got)} instead of {sorted(wanted)}")
+    if "sketch" in exp and got.get("sketch") != exp["sketch"]:
+        problems.append(f"sketch {got.get('sketch')!r} expected {exp['sketch']!r}")
     n = got.get("n")
     if not (_is_number(n) and n == exp["n"]):
         problems.append(f"n={n!r} expected {exp['n']!r}")

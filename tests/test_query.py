@@ -157,6 +157,25 @@ def test_the_whole_range_takes_the_month_and_counts_nothing_twice(tiered, raw):
     assert_same(answer, expected(part, ["jobtype", "jobstate"]), ["jobtype", "jobstate"])
 
 
+def test_percentiles_across_month_day_and_hour_tiers_are_within_one_percent(tiered, raw):
+    # The sketches were written by the aggregation and merged by the cleanup into the month.
+    _, frame = raw
+    answer = ask(tiered, start="2025-12-01", end="2026-01-10", metrics=[f"{CPU}:p50,p90,p99"], by=["jobtype"])
+    assert [t["precision"] for t in answer.attrs["tiers"]] == ["month", "day", "hour"]
+    part = within(frame, T(2025, 12, 1), T(2026, 1, 11))
+    alpha = 0.02 / 2.02  # (gamma - 1) / (gamma + 1)
+    checked = 0
+    for row in answer.to_dict("records"):
+        values = part[part["jobtype"] == row["jobtype"]][CPU].dropna().to_numpy()
+        if len(values) == 0:  # job types without a cmsRun step report no CPU time
+            assert all(math.isnan(row[f"{CPU}.{name}"]) for name in ("p50", "p90", "p99"))
+            continue
+        checked += 1
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            assert row[f"{CPU}.{name}"] == pytest.approx(np.quantile(values, q, method="lower"), rel=alpha * 1.0001)
+    assert checked >= 3
+
+
 def test_a_span_starting_inside_the_month_is_widened_or_refused(tiered, raw):
     _, frame = raw
     answer = ask(tiered, start="2025-12-10", end="2026-01-02", by=["jobtype"], metrics=["count"])

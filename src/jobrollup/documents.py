@@ -12,7 +12,7 @@ import json
 from typing import Any, Iterable, Iterator
 
 from .records import METRIC_COLUMNS, SCOPE_KEYS
-from .statistics import STATISTICS
+from .statistics import STATISTICS, sketch
 from .tiers import next_start
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -31,8 +31,10 @@ def to_document(row: dict[str, Any], precision: str, run_id: str) -> dict:
     for group, metric, column in METRIC_COLUMNS:
         n = row[f"{column}__n"]
         if n:
-            performance.setdefault(group, {})[metric] = {
-                s: (int(n) if s == "n" else float(row[f"{column}__{s}"])) for s in STATISTICS}
+            stats = {s: (int(n) if s == "n" else float(row[f"{column}__{s}"])) for s in STATISTICS}
+            if f"{column}__bins" in row:
+                stats["sketch"] = sketch(row[f"{column}__bins"], row[f"{column}__zeros"])
+            performance.setdefault(group, {})[metric] = stats
     doc_scope = dict(scope, start_date=start, end_date=next_start(start, precision),
                      timeframe_precision=precision)
     return {
