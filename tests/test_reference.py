@@ -20,7 +20,7 @@ try:
 except ImportError:  # tests/ is not importable as a package: pytest put tests/ on sys.path
     import reference as ref
 
-METRICS, SCOPE_KEYS = ref.METRICS, ref.SCOPE_KEYS
+METRICS, SCOPE_KEYS, SKETCHED = ref.METRICS, ref.SCOPE_KEYS, ref.SKETCHED
 aggregate, assert_documents_equal = ref.aggregate, ref.assert_documents_equal
 bucket_end, bucket_start, documents_key = ref.bucket_end, ref.bucket_start, ref.documents_key
 normalise, parse_line, read_lines, read_parquet = (ref.normalise, ref.parse_line, ref.read_lines,
@@ -523,12 +523,17 @@ def test_aggregate_small():
     k0 = (utc(2026, 1, 1, 0), utc(2026, 1, 1, 1), "hour", *scope)
     k1 = (utc(2026, 1, 1, 1), utc(2026, 1, 1, 2), "hour", *scope)
     assert set(hour) == {k0, k1}
+    # 1.02**116 < 10 <= 1.02**117, 1.02**171 < 30 <= 1.02**172, 1.02**232 < 100 <= 1.02**233;
+    # 1 = 1.02**0 falls in bin 0.
     assert hour[k0] == {"count": 3, "events": 12, "performance": {
-        "cpu": {"TotalJobCPU": {"n": 2, "sum": 40.0, "min": 10.0, "max": 30.0, "sumsq": 1000.0}},
+        "cpu": {"TotalJobCPU": {"n": 2, "sum": 40.0, "min": 10.0, "max": 30.0, "sumsq": 1000.0,
+                                "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"117": 1, "172": 1}}}},
         "memory": {"PeakValueRss": {"n": 1, "sum": 100.0, "min": 100.0, "max": 100.0,
-                                    "sumsq": 10000.0}}}}
+                                    "sumsq": 10000.0,
+                                    "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}}}}
     assert hour[k1] == {"count": 1, "events": 0, "performance": {
-        "cpu": {"TotalJobCPU": {"n": 1, "sum": 1.0, "min": 1.0, "max": 1.0, "sumsq": 1.0}}}}
+        "cpu": {"TotalJobCPU": {"n": 1, "sum": 1.0, "min": 1.0, "max": 1.0, "sumsq": 1.0,
+                                "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"0": 1}}}}}}
     week = aggregate(records, "week")
     assert list(week) == [(utc(2025, 12, 29), utc(2026, 1, 5), "week", *scope)]
     assert next(iter(week.values()))["count"] == 4
@@ -594,6 +599,17 @@ def _naive_aggregate(records, precision):
                 s["sumsq"] += v * v
                 s["min"] = min(s["min"], v)
                 s["max"] = max(s["max"], v)
+                if f"{g}.{m}" in SKETCHED:  # the log histogram, bin by bin
+                    sk = s.setdefault("sketch", {"gamma": 1.02, "zeros": 0, "bins": {}})
+                    if v == 0:
+                        sk["zeros"] += 1
+                    elif v > 0:
+                        i = 0
+                        while 1.02 ** i < v:      # smallest i with v <= 1.02**i ...
+                            i += 1
+                        while 1.02 ** (i - 1) >= v:  # ... from either side
+                            i -= 1
+                        sk["bins"][str(i)] = sk["bins"].get(str(i), 0) + 1
     return out
 
 

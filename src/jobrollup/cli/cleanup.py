@@ -10,6 +10,7 @@ import sys
 from pymongo.errors import PyMongoError
 
 from .. import cleanup, config, embedded, submit
+from . import mongo_uri
 from ..sinks import MongoStore, MongoUnavailable, WindowBusy
 
 EXAMPLES = """\
@@ -56,14 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        uri = config.mongo_uri(args.mongo_uri, conf)
         master, spark_conf = config.spark_settings(conf, args.profile, args.master)
+        uri = mongo_uri(args.mongo_uri, conf)
     except config.ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except embedded.EmbeddedMongoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     try:
-        if uri is None:
-            uri = embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
         store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
         store.ping()
     except (embedded.EmbeddedMongoError, MongoUnavailable) as error:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from .. import config, embedded
+from .. import config
+from . import mongo_uri
 from ..queries import load_exit_codes
 from ..sinks import MongoStore
 
 
 def main() -> int:
     conf = config.load()
-    uri = config.mongo_uri(None, conf) or \
-        embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
+    uri = mongo_uri(None, conf)
     store = MongoStore(uri, conf["mongo"]["database"])
     coll = store.db[conf["aggregate"]["collection"]]
     print(f"\nWhat is in {store.db.name}.{coll.name} now:")

@@ -11,6 +11,7 @@ import sys
 from pymongo.errors import OperationFailure, PyMongoError
 
 from .. import config, embedded, queries
+from . import mongo_uri
 from ..queries import BASIC_METRICS, PRECISIONS, SCOPE_KEYS, STATISTICS, QueryError
 from ..records import METRICS
 from ..sinks import MongoStore, MongoUnavailable
@@ -168,9 +169,7 @@ def _main(argv: list[str] | None) -> int:
 
 
 def connect(args, conf) -> MongoStore:
-    uri = config.mongo_uri(args.mongo_uri, conf)  # as bin/aggregate: option, environment, URI file, conf
-    if uri is None:
-        uri = embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
+    uri = mongo_uri(args.mongo_uri, conf)  # as bin/aggregate: option, environment, URI file, conf, embedded
     store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
     try:
         store.ping()
