@@ -358,8 +358,8 @@ def _combine(values: list[float], rule: str) -> float | None:
 # Reading files
 
 
-def _expand(paths) -> list[str]:
-    """Paths as given; a directory stands for its .json/.jsonl(.gz) files, sorted."""
+def _expand(paths, suffixes=(".json", ".jsonl", ".json.gz", ".jsonl.gz")) -> list[str]:
+    """Paths as given; a directory stands for its files with these suffixes, sorted."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out: list[str] = []
@@ -367,8 +367,7 @@ def _expand(paths) -> list[str]:
         p = os.fspath(p)
         if os.path.isdir(p):
             for root, _dirs, files in sorted(os.walk(p)):
-                out.extend(os.path.join(root, f) for f in sorted(files)
-                           if f.endswith((".json", ".jsonl", ".json.gz", ".jsonl.gz")))
+                out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(suffixes))
         else:
             out.append(p)
     return out
@@ -432,17 +431,7 @@ def read_parquet(paths) -> list[dict]:
 
 
 def _expand_parquet(paths) -> list[str]:
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    out: list[str] = []
-    for p in paths:
-        p = os.fspath(p)
-        if os.path.isdir(p):
-            for root, _dirs, files in sorted(os.walk(p)):
-                out.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(".parquet"))
-        else:
-            out.append(p)
-    return out
+    return _expand(paths, (".parquet",))
 
 
 # ---------------------------------------------------------------------------------------------

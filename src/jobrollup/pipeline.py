@@ -251,22 +251,9 @@ class _Clock:
         self.last = now
 
 
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
 def _progress_bar(enabled: bool, unit: str):
-    if not enabled:
-        return _NoBar()
     from tqdm import tqdm
-    return tqdm(unit=f" {unit}", desc="writing", file=sys.stderr, mininterval=1.0)
+    return tqdm(unit=f" {unit}", desc="writing", file=sys.stderr, mininterval=1.0, disable=not enabled)
 
 
 def summary(plan: Plan, result: RunResult) -> str:
