@@ -29,7 +29,7 @@ from river import cluster, feature_extraction
 
 from jobrollup import messages
 
-DEFAULT_THRESHOLD = 0.5   # Euclidean distance between unit vectors: cosine similarity >= 0.875
+DEFAULT_THRESHOLD = 3.0   # < 9 words and word pairs differ (one word inside a message changes 6)
 
 
 @dataclass

@@ -1,0 +1,8 @@
+"""spark-submit entry point of the error clustering; bin/cluster-errors builds its --plan."""
+
+import sys
+
+from jobrollup.errors import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,229 @@
+"""bin/cluster-errors: error clusters, nightly (through spark-submit) or on a JSON-lines file."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from .. import config, messages, submit
+from ..clustering import TemplateClusterer
+from ..pipeline import EXIT_INPUT, EXIT_MONGO, EXIT_OK, plan_run
+from ..sinks import MongoStore, MongoUnavailable
+from ..tiers import PRECISIONS
+from . import mongo_uri as resolve_mongo_uri
+from .aggregate import UsageError, _key_values, describe, resolve_days
+
+EXAMPLES = """\
+examples:
+  bin/cluster-errors --messages logs.jsonl --out clusters.jsonl      a file, nothing stored
+  bin/cluster-errors --messages logs.jsonl --out out.jsonl --model var/models/errors.jsonl
+                                               ... keeping the model (cluster ids) between files
+  bin/cluster-errors 1 --source fwjr           yesterday's FWJR errors, day buckets, into MongoDB
+  bin/cluster-errors 1 --source spack --precision week
+  bin/cluster-errors 1 --source fwjr --dry-run
+
+A messages file has one JSON object per line with the text in "message" (other fields are
+carried along; spack records' "pre_context"/"post_context" complete a cut "message"). The output
+has one line per input line, in input order, with "cluster" and "label" added; lines that are
+not JSON objects with a message, and empty or binary messages, get "cluster": null and a
+"problem". A summary goes to stderr.
+
+exit codes: 0 done, 1 unexpected failure, 2 bad arguments or input, 3 refused (too much
+unreadable input), 4 MongoDB unreachable, 5 another clustering run is live
+"""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="bin/cluster-errors", description="Cluster error messages into kinds with stable ids.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("when", nargs="?", help="nightly mode: YYYY-MM-DD, days ago, or an input day folder")
+    parser.add_argument("--messages", type=Path, help="standalone mode: a JSON-lines file of messages")
+    parser.add_argument("--out", type=Path, help="standalone mode: where to write the clustered lines")
+    parser.add_argument("--model", type=Path, help="standalone mode: model file to start from and save to")
+    parser.add_argument("--threshold", type=float, help="cluster distance (default: conf errors.threshold)")
+    parser.add_argument("--source", choices=("fwjr", "spack"), default="fwjr", help="nightly mode: which dumps")
+    parser.add_argument("--precision", choices=PRECISIONS, default="day")
+    parser.add_argument("--min-date", type=_date)
+    parser.add_argument("--max-date", type=_date)
+    parser.add_argument("--input", help="source root holding YYYY/MM/DD/ folders")
+    parser.add_argument("--mongo-uri")
+    parser.add_argument("--profile")
+    parser.add_argument("--master")
+    parser.add_argument("--conf", dest="conf_file")
+    parser.add_argument("--lateness", type=int)
+    parser.add_argument("--allow-missing", action="store_true")
+    parser.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--dry-run", action="store_true")
+    args = parser.parse_args(argv)
+    if args.messages or args.out:
+        if not (args.messages and args.out):
+            parser.error("--messages and --out go together")
+        if args.when or args.min_date or args.max_date:
+            parser.error("give either --messages/--out or WHEN, not both")
+    elif args.when is None and not (args.min_date and args.max_date):
+        parser.error("give --messages FILE --out FILE, or WHEN (or --min-date and --max-date)")
+    return args
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        conf = config.load(args.conf_file)
+        threshold = args.threshold if args.threshold is not None else conf["errors"]["threshold"]
+        if args.messages:
+            return cluster_file(args.messages, args.out, args.model, threshold)
+        return nightly(args, conf, threshold)
+    except (UsageError, config.ConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+# ---------------------------------------------------------------------------------------------
+# standalone: a file of messages
+# ---------------------------------------------------------------------------------------------
+
+def read_messages(path: Path):
+    """(line number, object or None, message or None, problem) for each line of the file."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                obj = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                yield number, None, None, "not_json"
+                continue
+            if not isinstance(obj, dict):
+                yield number, None, None, "not_an_object"
+                continue
+            if "message" not in obj:
+                yield number, obj, None, "no_message"
+                continue
+            text = obj.get("message")
+            if text is not None and not isinstance(text, str):
+                text = json.dumps(text)
+            if text and (obj.get("pre_context") or obj.get("post_context")):
+                text = messages.spack_message(str(text)[:messages.MAX_CHARS],
+                                              str(obj.get("pre_context") or "")[-messages.MAX_CHARS:],
+                                              str(obj.get("post_context") or "")[:messages.MAX_CHARS])
+            yield number, obj, text, None
+
+
+def cluster_file(source: Path, out: Path, model_path: Path | None, threshold: float) -> int:
+    if not source.is_file():
+        print(f"error: messages file not found: {source}", file=sys.stderr)
+        return EXIT_INPUT
+    started = time.monotonic()
+    model = TemplateClusterer.load(model_path, threshold) \
+        if model_path and model_path.exists() else TemplateClusterer(threshold)
+    # pass 1: templates and their counts (the file is read twice rather than held in memory)
+    counts, examples, problems, lines = Counter(), {}, Counter(), 0
+    for _, _, text, problem in _progress(read_messages(source), "reading"):
+        lines += 1
+        if problem:
+            problems[problem] += 1
+            continue
+        found, problem = messages.normalise(text)
+        if problem:
+            problems[problem] += 1
+        if found is not None:
+            counts[found] += 1
+            examples.setdefault(found, text[:500])
+    new = model.learn_many(counts, examples)
+    # pass 2: each input line, in order, with its cluster
+    tmp = Path(str(out) + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for _, obj, text, problem in _progress(read_messages(source), "writing"):
+            found = None
+            if not problem:
+                found, problem = messages.normalise(text)
+            cluster_id = model.cluster_of(found) if found is not None else None
+            row = dict(obj) if obj is not None else {}
+            row["cluster"] = cluster_id
+            row["label"] = model.clusters[cluster_id].label if cluster_id is not None else None
+            if problem:
+                row["problem"] = problem
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    if model_path:
+        model.save(model_path)
+    seconds = time.monotonic() - started
+    clusters = len({model.cluster_of(t) for t in counts})
+    detail = ", ".join(f"{k} {v:,}" for k, v in sorted(problems.items())) or "none"
+    print(f"cluster-errors: {lines:,} lines, {sum(counts.values()):,} messages clustered into {clusters:,} "
+          f"clusters ({len(counts):,} templates, {len(new):,} new); problems: {detail}; "
+          f"{seconds:.1f} s ({lines / seconds if seconds else 0:,.0f} lines/s) -> {out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _progress(items, what: str):
+    from tqdm import tqdm
+    return tqdm(items, desc=what, unit=" lines", file=sys.stderr, mininterval=1.0,
+                disable=not sys.stderr.isatty())
+
+
+# ---------------------------------------------------------------------------------------------
+# nightly: spark-submit jobs/cluster_errors.py
+# ---------------------------------------------------------------------------------------------
+
+def nightly(args, conf: dict, threshold: float) -> int:
+    today = dt.datetime.now(dt.timezone.utc).date()
+    first, last, root_from_path = resolve_days(args, today)
+    default_root = conf["input"]["root"] if args.source == "fwjr" else conf["errors"]["spack_root"]
+    input_root = config.resolve_path(args.input or root_from_path or default_root)
+    if args.allow_missing:
+        conf["input"]["require_all_days"] = False
+    plan = plan_run(first, last, args.precision, conf, input_root=input_root,
+                    rejects_dir=config.resolve_path(conf["aggregate"]["rejects_dir"]), today=today,
+                    lateness_days=args.lateness)
+    plan = dataclasses.replace(plan, source=args.source, collection=f"{args.source}_errors")
+    master, spark_conf = config.spark_settings(conf, args.profile, args.master)
+    spark_conf.update(_key_values(args.spark_conf))
+    if not sys.stderr.isatty():
+        spark_conf["spark.ui.showConsoleProgress"] = "false"
+    job_args = ["--plan", plan.to_json(), "--threshold", str(threshold),
+                "--errors-dir", config.resolve_path(conf["errors"]["errors_dir"])]
+    dist = config.resolve_path("var/dist")
+    app_name = f"jobrollup-cluster-errors-{args.source}-{plan.first_day}"
+    uri = config.mongo_uri(args.mongo_uri, conf)
+    if args.dry_run:
+        cmd = submit.command("cluster_errors", job_args, master=master, spark_conf=spark_conf,
+                             app_name=app_name, py_files=os.path.join(dist, "jobrollup.zip"))
+        print(describe(plan, uri, conf).replace("plan: aggregate", "plan: cluster the errors of"))
+        print("spark-submit command:\n  " + submit.printable(cmd))
+        return EXIT_OK
+    try:
+        uri = resolve_mongo_uri(args.mongo_uri, conf)
+        store = MongoStore(uri, plan.database, conf["mongo"]["timeout_ms"])
+        try:
+            store.ping()
+        finally:
+            store.close()
+    except (MongoUnavailable, Exception) as error:
+        if isinstance(error, (UsageError, config.ConfigError)):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_MONGO
+    if config.is_local(input_root) and not os.path.isdir(config.local_path(input_root)):
+        print(f"error: input root not found: {input_root}", file=sys.stderr)
+        return EXIT_INPUT
+    cmd = submit.command("cluster_errors", job_args, master=master, spark_conf=spark_conf,
+                         app_name=app_name, py_files=submit.package_zip(dist))
+    return submit.run(cmd, submit.environment(uri, master))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

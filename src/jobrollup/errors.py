@@ -1,0 +1,511 @@
+"""The error-clustering job: extract errors (Spark), normalise and count templates (Spark),
+cluster the distinct templates (river, on the driver), load clusters and counts (MongoDB, file).
+
+Sources:
+- fwjr:  every `steps[].errors[]` of a report: `details` is the message; exitCode, site and step
+         are its scope. Its time is the report's `meta_data.ts`.
+- spack: error-record files (`*.json`, a JSON list of {text, pre_context, post_context, hash})
+         in day folders; the package comes from the file name (`<package>_error.json`) or a
+         `package` field. They carry no time: their day folder is their time.
+
+What a run writes, for its window (whole buckets at its precision), as the aggregation does:
+- `error_templates`: every template ever seen -> its cluster, in learning order. This registry
+  is the model's state: the next run replays it, so cluster ids stay stable night after night.
+- `error_clusters`:  one document per cluster: label (the template that opened it), examples,
+  first and last seen, templates, counts per source and precision and the busiest values of
+  each scope key.
+- `<source>_errors`: counts per (bucket, cluster, scope) - what `bin/query --errors` reads.
+- `<source>_error_assignments`: every error of the window with its template and cluster.
+- a JSON-lines file of the same assignments under `<errors_dir>/<source>/<window>/`.
+Rewriting a window replaces its documents (run_id, then stale ones removed), so a re-run or a
+run after a killed one leaves each error counted once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession, Window as W
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from . import messages, readers, records
+from .clustering import DEFAULT_THRESHOLD, TemplateClusterer
+from .sinks import MongoStore, utcnow
+from .tiers import Window
+
+log = logging.getLogger("jobrollup")
+
+SOURCES = ("fwjr", "spack")
+SCOPE = {"fwjr": ("site", "exitCode", "step"), "spack": ("package",)}
+TEMPLATES = "error_templates"
+CLUSTERS = "error_clusters"
+LOCK_SOURCE = "error-clusters"   # runs journal: one clustering run at a time (the registry)
+TOP_VALUES = 20                  # busiest values of each scope key kept on a cluster document
+
+
+def counts_collection(source: str) -> str:
+    return f"{source}_errors"
+
+
+def assignments_collection(source: str) -> str:
+    return f"{source}_error_assignments"
+
+
+def template_id(template: str) -> str:
+    return hashlib.sha1(template.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Extract
+# ---------------------------------------------------------------------------------------------
+
+def fwjr_errors(lines: DataFrame) -> DataFrame:
+    """FWJR lines (`value`, `file`) -> one row per error: ts, message, site, exitCode, step,
+    plus `reject_reason` rows (message null) for lines that are not valid reports."""
+    parsed = records.parse_reports(lines)
+    rejected = parsed.where(F.col("reject_reason").isNotNull()).select(
+        F.lit(None).cast("timestamp").alias("ts"), F.lit(None).cast("string").alias("message"),
+        *[F.lit(None).cast("string").alias(k) for k in SCOPE["fwjr"]],
+        "file", "reject_reason", F.col("value").alias("rejected_line"))
+    good = parsed.where(F.col("reject_reason").isNull())
+    steps = good.select(F.timestamp_seconds(F.expr("try_cast(report.meta_data.ts AS double)")).alias("ts"),
+                        "file", F.posexplode_outer("report.steps").alias("step_index", "s"))
+    errors = steps.select("ts", "file", "step_index", "s.name", "s.site",
+                          F.posexplode("s.errors").alias("error_index", "e"))
+    site = F.when(~F.trim("site").startswith("{") & ~F.trim("site").startswith("[")
+                  & (F.trim("site") != ""), F.col("site"))
+    found = errors.select(
+        "ts", F.col("e.details").alias("message"), site.alias("site"),
+        F.trim("e.exitCode").alias("exitCode"), F.col("name").alias("step"), "file",
+        F.lit(None).cast("string").alias("reject_reason"),
+        F.lit(None).cast("string").alias("rejected_line"))
+    return found.unionByName(rejected)
+
+
+SPACK_RECORD = T.StructType([T.StructField(k, T.StringType()) for k in
+                             ("text", "pre_context", "post_context", "hash", "package")]
+                            + [T.StructField("_corrupt", T.StringType())])
+
+
+def spack_errors(spark: SparkSession, files: list[str]) -> DataFrame:
+    """spack error-record files -> one row per record: ts (its day folder), message (the whole
+    log line, see messages.spack_message), package; unreadable files give reject rows."""
+    if not files:
+        return spark.createDataFrame([], "ts timestamp, message string, package string, file string, "
+                                         "reject_reason string, rejected_line string")
+    raw = (spark.read.schema(SPACK_RECORD).option("multiLine", True)
+           .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt").json(files)
+           .withColumn("file", F.col("_metadata.file_path")))
+    day = F.regexp_extract("file", r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$", 0)
+    ts = F.to_timestamp(F.regexp_replace(F.substring(day, 2, 10), "/", "-"), "yyyy-MM-dd")
+    package = F.coalesce(F.col("package"),
+                         F.nullif(F.regexp_extract("file", r"([^/]+?)(?:_error|_warn)?\.json$", 1), F.lit("")))
+    return raw.select(
+        ts.alias("ts"), _spack_message_udf(F.col("text"), F.col("pre_context"), F.col("post_context")).alias("message"),
+        package.alias("package"), "file",
+        F.when(F.col("_corrupt").isNotNull(), F.lit("malformed_json")).alias("reject_reason"),
+        F.substring("_corrupt", 1, 65536).alias("rejected_line"))
+
+
+@F.udf(returnType=T.StringType())
+def _spack_message_udf(text, pre, post):
+    if text is None:
+        return None
+    return messages.spack_message(text[:messages.MAX_CHARS], (pre or "")[-messages.MAX_CHARS:],
+                                  (post or "")[:messages.MAX_CHARS])
+
+
+# ---------------------------------------------------------------------------------------------
+# Transform
+# ---------------------------------------------------------------------------------------------
+
+_NORMALISED = T.StructType([T.StructField("template", T.StringType()),
+                            T.StructField("problem", T.StringType())])
+
+
+@F.udf(returnType=_NORMALISED)
+def _normalise_udf(text):
+    return messages.normalise(text)
+
+
+def with_templates(errors: DataFrame) -> DataFrame:
+    """Adds `template` (null for empty and binary messages) and `problem` to each error."""
+    normalised = errors.withColumn("_n", _normalise_udf(F.col("message")))
+    return normalised.select(*[c for c in errors.columns], F.col("_n.template").alias("template"),
+                             F.col("_n.problem").alias("problem"))
+
+
+def template_counts(errors: DataFrame) -> DataFrame:
+    """Distinct templates with their count and one example message (the shortest, then the
+    first in text order, so the same input gives the same example)."""
+    return (errors.where(F.col("template").isNotNull())
+            .groupBy("template")
+            .agg(F.count(F.lit(1)).alias("count"),
+                 F.min(F.struct(F.length("message").alias("n"), F.substring("message", 1, 2000).alias("text")))
+                 .getField("text").alias("example")))
+
+
+def bucket_start(ts, precision: str):
+    """The UTC bucket start of a timestamp column (hour, day, ISO week, calendar month)."""
+    unit = {"hour": "hour", "day": "day", "week": "week", "month": "month"}[precision]
+    return F.date_trunc(unit, ts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ClusterRunResult:
+    run_id: str
+    counts: dict
+    new_templates: int = 0
+    new_clusters: int = 0
+    clusters_seen: int = 0
+    documents: dict = field(default_factory=dict)
+    assignments_path: str | None = None
+    rejects_path: str | None = None
+    timings: dict = field(default_factory=dict)
+
+
+class RunRefused(RuntimeError):
+    """Too much of the input is unreadable to trust the run; nothing was written."""
+
+
+def load_model(store: MongoStore, threshold: float = DEFAULT_THRESHOLD) -> TemplateClusterer:
+    """The model as the registry left it: the templates replayed in their learning order."""
+    rows = store.db[TEMPLATES].find({}, {"seq": 1, "template": 1, "cluster": 1})
+    saved = ({"cluster": d["_id"], "label": d.get("label"), "examples": d.get("examples", [])}
+             for d in store.db[CLUSTERS].find({}, {"label": 1, "examples": 1}))
+    return TemplateClusterer.from_state(rows, threshold, saved)
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _with_times(row: dict) -> dict:
+    for key in ("bucket", "first", "last", "ts"):
+        if row.get(key) is not None:
+            row[key] = EPOCH + dt.timedelta(seconds=int(row[key]))
+    return row
+
+
+def _utc(moment: dt.datetime):
+    # A naive datetime literal would be read in the Python process's local time zone.
+    return F.timestamp_seconds(F.lit(int((moment - EPOCH).total_seconds())))
+
+
+def run(spark: SparkSession, plan, store: MongoStore, *, threshold: float = DEFAULT_THRESHOLD,
+        errors_dir: str = "var/errors") -> ClusterRunResult:
+    """Cluster the errors of `plan`'s window (a pipeline.Plan whose source is fwjr or spack)."""
+    source = plan.source
+    window = plan.window
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.monotonic() - started - sum(v for k, v in timings.items()), 3)
+
+    store.ping()
+    folders = [f for f in plan.required_folders + plan.optional_folders if readers.folder_exists(spark, f)]
+    missing = [f for f in plan.required_folders if f not in folders]
+    if missing and plan.require_all_days:
+        raise readers.InputError(f"input folder missing: {missing[0]} (use --allow-missing to go on without it)")
+    files = readers.list_files(spark, folders)
+    _ensure_indexes(store, source)
+    run_id = store.begin_run(LOCK_SOURCE, f"cluster-errors-{source}",
+                             {"precision": "*", "start": dt.datetime(1970, 1, 1), "end": dt.datetime(2100, 1, 1)},
+                             {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders}})
+    errors = None
+    try:
+        if source == "fwjr":
+            errors = fwjr_errors(readers.read_reports(spark, files))
+        else:
+            errors = spack_errors(spark, files.json)
+        errors = with_templates(errors).withColumn(
+            "in_window", (F.col("ts") >= _utc(window.start)) & (F.col("ts") < _utc(window.end)))
+        errors = errors.persist(StorageLevel.MEMORY_AND_DISK)
+        counts = _tally(errors)
+        lap("read")
+        rejects_path = None
+        if counts["rejected"] or counts["problems"]:
+            rejects_path = f"{plan.rejects_dir.rstrip('/')}/{source}_errors/{run_id}"
+            _write_set_aside(errors, rejects_path)
+        share = counts["rejected"] / counts["inputs"] if counts["inputs"] else 0.0
+        if share > plan.max_reject_share:
+            reason = (f"{counts['rejected']} of {counts['inputs']} input records unreadable ({share:.1%}, more "
+                      f"than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
+            store.finish_run(run_id, "refused", error=reason, records=counts, rejects=rejects_path)
+            raise RunRefused(reason)
+        valid = errors.where(F.col("reject_reason").isNull() & F.col("in_window"))
+
+        # the driver: distinct templates -> clusters
+        distinct = {row["template"]: (row["count"], row["example"]) for row in template_counts(valid).collect()}
+        model = load_model(store, threshold)
+        clusters_before = set(model.clusters)
+        new = model.learn_many({t: c for t, (c, _) in distinct.items()},
+                               {t: e for t, (_, e) in distinct.items()})
+        _save_templates(store, model, new, source)
+        lap("cluster")
+
+        # Spark again: every error gets its cluster through a broadcast of the small map
+        mapping = spark.createDataFrame([(t, model.cluster_of(t)) for t in distinct],
+                                        "template string, cluster long")
+        assigned = valid.join(F.broadcast(mapping), "template", "left").withColumn(
+            "bucket", bucket_start(F.col("ts"), plan.precision))
+        keys = list(SCOPE[source])
+        # times travel as epoch seconds: collect() would turn timestamps into local time
+        per_bucket = [_with_times(row.asDict()) for row in (
+            assigned.groupBy("bucket", "cluster", *keys)
+            .agg(F.count(F.lit(1)).alias("count"), F.unix_timestamp(F.min("ts")).alias("first"),
+                 F.unix_timestamp(F.max("ts")).alias("last"))
+            .withColumn("bucket", F.unix_timestamp("bucket")).collect())]
+        written = _write_counts(store, plan, run_id, per_bucket, keys)
+        assignments_path = f"{errors_dir.rstrip('/')}/{source}/{plan.precision}-{window.start:%Y%m%dT%H}"
+        _write_assignments_file(assigned, keys, assignments_path)
+        written_assignments = _write_assignments(store, plan, run_id, assigned, keys)
+        touched = sorted({row["cluster"] for row in per_bucket})
+        _update_clusters(store, model, source, plan.precision, touched, per_bucket)
+        lap("write")
+        documents = {"counts": written, "assignments": written_assignments}
+        result = ClusterRunResult(run_id, counts, len(new), len(set(model.clusters) - clusters_before),
+                                  len(touched), documents, assignments_path, rejects_path, timings)
+        store.finish_run(run_id, "succeeded", records=counts, documents=documents,
+                         clusters={"new_templates": result.new_templates, "new_clusters": result.new_clusters,
+                                   "seen": result.clusters_seen}, timings=timings)
+        return result
+    except RunRefused:
+        raise
+    except BaseException as error:
+        try:
+            store.finish_run(run_id, "failed" if isinstance(error, Exception) else "interrupted",
+                             error=(str(error).splitlines() or [type(error).__name__])[0][:500])
+        except Exception:
+            pass
+        raise
+    finally:
+        if errors is not None:
+            errors.unpersist()
+
+
+def _ensure_indexes(store: MongoStore, source: str) -> None:
+    store.db[TEMPLATES].create_index([("seq", ASCENDING)])
+    for name in (counts_collection(source), assignments_collection(source)):
+        store.db[name].create_index([("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)])
+        store.db[name].create_index([("cluster", ASCENDING)])
+
+
+def _tally(errors: DataFrame) -> dict:
+    rows = errors.groupBy("reject_reason", "problem", "in_window").count().collect()
+    counts = {"inputs": 0, "rejected": 0, "errors": 0, "in_window": 0, "outside_window": 0,
+              "problems": 0, "by_problem": {}}
+    for row in rows:
+        n = row["count"]
+        counts["inputs"] += n
+        if row["reject_reason"]:
+            counts["rejected"] += n
+            continue
+        counts["errors"] += n
+        counts["in_window" if row["in_window"] else "outside_window"] += n
+        if row["problem"]:
+            counts["by_problem"][row["problem"]] = counts["by_problem"].get(row["problem"], 0) + n
+            if row["problem"] in ("empty", "binary"):
+                counts["problems"] += n
+    return counts
+
+
+def _write_set_aside(errors: DataFrame, path: str) -> None:
+    """Unreadable records and messages that cannot be clustered (empty, binary), for a person."""
+    (errors.where(F.col("reject_reason").isNotNull() | F.col("problem").isin("empty", "binary"))
+     .select(F.coalesce("reject_reason", "problem").alias("reason"), "file",
+             F.substring(F.coalesce("rejected_line", "message"), 1, 2000).alias("text"))
+     .coalesce(1).write.mode("overwrite").json(path))
+
+
+def _save_templates(store: MongoStore, model: TemplateClusterer, new: dict[str, int], source: str) -> None:
+    """Register the new templates (idempotent: keyed by the template's hash)."""
+    if not new:
+        return
+    now = utcnow()
+    seq_of = {t: i for i, t in enumerate(model.order)}
+    operations = [UpdateOne({"_id": template_id(t)},
+                            {"$setOnInsert": {"template": t, "cluster": c, "seq": seq_of[t],
+                                              "first_source": source, "created_at": now}}, upsert=True)
+                  for t, c in new.items()]
+    for first in range(0, len(operations), 1000):
+        store.db[TEMPLATES].bulk_write(operations[first:first + 1000], ordered=False)
+
+
+def _scope_doc(plan, start: dt.datetime, cluster: int, keys, row) -> dict:
+    from .tiers import next_start
+    return {"source": plan.source, "cluster": cluster, **{k: row[k] for k in keys},
+            "start_date": start, "end_date": next_start(start, plan.precision),
+            "timeframe_precision": plan.precision}
+
+
+def _write_counts(store: MongoStore, plan, run_id: str, rows, keys) -> dict:
+    docs = []
+    for row in rows:
+        start = row["bucket"]
+        scope = _scope_doc(plan, start, row["cluster"], keys, row)
+        key = json.dumps([plan.precision, start.isoformat(), row["cluster"]] + [row[k] for k in keys])
+        docs.append({"_id": hashlib.sha1(key.encode()).hexdigest(), "scope": scope, "cluster": row["cluster"],
+                     "count": int(row["count"]), "first_seen": row["first"], "last_seen": row["last"],
+                     "run_id": run_id})
+    name = counts_collection(plan.source)
+    written = store.replace_documents(name, docs, batch=plan.write_batch)
+    removed = store.remove_stale(name, plan.window.as_dict(), run_id)
+    return {"written": written, "removed": removed}
+
+
+def _assignment_rows(assigned: DataFrame, keys) -> DataFrame:
+    """Every error with a key that is the same on every run over the same input: identical
+    errors are told apart by their rank among themselves."""
+    identity = F.sha1(F.to_json(F.struct("file", "ts", "message", *keys)))
+    return (assigned.withColumn("_identity", identity)
+            .withColumn("_copy", F.row_number().over(W.partitionBy("_identity").orderBy("_identity")))
+            .select(F.concat_ws("#", "_identity", F.col("_copy").cast("string")).alias("id"),
+                    F.unix_timestamp("ts").alias("ts"), F.unix_timestamp("bucket").alias("bucket"), "cluster", F.sha1(F.encode("template", "utf-8")).alias("template_id"),
+                    "template", *keys, "file", "problem",
+                    F.substring("message", 1, 500).alias("message")))
+
+
+def _write_assignments_file(assigned: DataFrame, keys, path: str) -> None:
+    (_assignment_rows(assigned, keys).drop("bucket")
+     .withColumn("ts", F.date_format(F.timestamp_seconds("ts"), "yyyy-MM-dd'T'HH:mm:ss'Z'"))
+     .orderBy("ts", "id")
+     .write.mode("overwrite").option("compression", "gzip").json(path))
+
+
+def _write_assignments(store: MongoStore, plan, run_id: str, assigned: DataFrame, keys) -> dict:
+    def documents():
+        for spark_row in _assignment_rows(assigned, keys).toLocalIterator(prefetchPartitions=True):
+            row = _with_times(spark_row.asDict())
+            yield {"_id": row["id"], "ts": row["ts"], "cluster": row["cluster"], "template_id": row["template_id"],
+                   **{k: row[k] for k in keys}, "file": row["file"], "problem": row["problem"],
+                   "scope": {"timeframe_precision": plan.precision, "start_date": row["bucket"]},
+                   "run_id": run_id}
+    name = assignments_collection(plan.source)
+    written = store.replace_documents(name, documents(), batch=plan.write_batch)
+    removed = store.remove_stale(name, plan.window.as_dict(), run_id)
+    return {"written": written, "removed": removed}
+
+
+def _update_clusters(store: MongoStore, model: TemplateClusterer, source: str, precision: str,
+                     touched: list[int], rows) -> None:
+    """Cluster documents: identity from the model, counts recomputed from `<source>_errors`
+    (so a re-run replaces, never adds), first/last seen widened with $min/$max."""
+    if not touched:
+        return
+    seen: dict[int, tuple] = {}
+    for row in rows:
+        first, last = seen.get(row["cluster"], (row["first"], row["last"]))
+        seen[row["cluster"]] = (min(first, row["first"]), max(last, row["last"]))
+    totals: dict[int, int] = Counter()
+    by: dict[int, dict[str, Counter]] = {}
+    name = counts_collection(source)
+    for first in range(0, len(touched), 500):
+        chunk = touched[first:first + 500]
+        for doc in store.db[name].find({"cluster": {"$in": chunk}}, {"cluster": 1, "count": 1, "scope": 1}):
+            if doc["scope"]["timeframe_precision"] != precision:
+                continue
+            totals[doc["cluster"]] += doc["count"]
+            for key in SCOPE[source]:
+                value = doc["scope"].get(key)
+                by.setdefault(doc["cluster"], {}).setdefault(key, Counter())[str(value)] += doc["count"]
+    templates = Counter(model.of_template.values())
+    now = utcnow()
+    operations = []
+    for cluster_id in touched:
+        found = model.clusters[cluster_id]
+        top = {key: dict(counter.most_common(TOP_VALUES)) for key, counter in by.get(cluster_id, {}).items()}
+        operations.append(UpdateOne({"_id": cluster_id}, {
+            "$set": {"label": found.label, "examples": found.examples[:3], "templates": templates[cluster_id],
+                     f"counts.{source}.{precision}": int(totals[cluster_id]), f"by.{source}": top,
+                     "updated_at": now},
+            "$min": {"first_seen": seen[cluster_id][0]},
+            "$max": {"last_seen": seen[cluster_id][1]},
+        }, upsert=True))
+    for first in range(0, len(operations), 1000):
+        store.db[CLUSTERS].bulk_write(operations[first:first + 1000], ordered=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# spark-submit entry point (jobs/cluster_errors.py); bin/cluster-errors builds the plan
+# ---------------------------------------------------------------------------------------------
+
+def summary(plan, result: ClusterRunResult) -> str:
+    c = result.counts
+    problems = ", ".join(f"{k} {v:,}" for k, v in sorted(c["by_problem"].items())) or "none"
+    return "\n".join([
+        f"jobrollup cluster-errors: {plan.source} at {plan.precision} precision, days {plan.first_day} .. {plan.last_day}",
+        f"  window     {plan.window_start} .. {plan.window_end} UTC",
+        f"  input      {c['inputs']:,} records: {c['errors']:,} errors ({c['in_window']:,} in the window), "
+        f"{c['rejected']:,} unreadable; message problems: {problems}",
+        f"  clusters   {result.clusters_seen:,} seen, {result.new_clusters:,} new; {result.new_templates:,} new templates",
+        f"  documents  counts {result.documents['counts']['written']:,} written / "
+        f"{result.documents['counts']['removed']:,} stale removed in {counts_collection(plan.source)}; "
+        f"assignments {result.documents['assignments']['written']:,} in {assignments_collection(plan.source)}",
+        f"  file       {result.assignments_path}",
+        *( [f"  set aside  {result.rejects_path}"] if result.rejects_path else []),
+        f"  time       {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}",
+        f"  run        {result.run_id}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import os
+    import sys
+
+    from . import pipeline
+    from .config import ENV_MONGO_URI
+    from .sinks import MongoUnavailable, WindowBusy
+    from pymongo.errors import PyMongoError
+
+    parser = argparse.ArgumentParser(prog="jobs/cluster_errors.py",
+                                     description="Cluster the errors of one plan (see bin/cluster-errors).")
+    parser.add_argument("--plan", required=True)
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--errors-dir", default="var/errors")
+    parser.add_argument("--status-file")
+    args = parser.parse_args(argv)
+    pipeline._status_file = args.status_file
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s",
+                        stream=sys.stderr)
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    plan = pipeline.Plan.from_json(args.plan)
+    uri = os.environ.get(ENV_MONGO_URI)
+    if not uri:
+        print(f"error: {ENV_MONGO_URI} is not set: the job does not know where MongoDB is", file=sys.stderr)
+        return pipeline.EXIT_INPUT
+    spark = pipeline.spark_session(f"jobrollup-cluster-errors-{plan.source}-{plan.first_day}")
+    spark.sparkContext.setLogLevel("WARN")
+    store = MongoStore(uri, plan.database, plan.mongo_timeout_ms)
+    try:
+        result = run(spark, plan, store, threshold=args.threshold, errors_dir=args.errors_dir)
+    except readers.InputError as error:
+        return pipeline._fail(pipeline.EXIT_INPUT, error)
+    except RunRefused as error:
+        return pipeline._fail(pipeline.EXIT_REFUSED, f"run refused: {error}")
+    except MongoUnavailable as error:
+        return pipeline._fail(pipeline.EXIT_MONGO, error)
+    except WindowBusy as error:
+        return pipeline._fail(pipeline.EXIT_BUSY, error)
+    except PyMongoError as error:
+        return pipeline._fail(pipeline.EXIT_MONGO, f"MongoDB failed during the run; re-run the window: "
+                                                   f"{str(error).splitlines()[0][:200]}")
+    finally:
+        store.close()
+    print(summary(plan, result), flush=True)
+    spark.stop()
+    return pipeline.EXIT_OK
