@@ -23,33 +23,36 @@ BINARY_SHARE = 0.2        # more than this share of control/replacement characte
 PROBLEMS = ("empty", "binary", "truncated")
 
 # Order matters: a URL holds a path, a quoted name may hold anything, a path holds versions
-# and hashes, a version holds numbers.
-MASKS: list[tuple[str, re.Pattern]] = [(token, re.compile(pattern)) for token, pattern in [
-    ("<URL>", r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}]*"),
-    ("<TS>", r"\b\d{4}-\d\d-\d\d(?:[T _-]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"),
-    ("<TS>", r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"),
-    ("<UUID>", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
+# and hashes, a version holds numbers. Each mask has a needle: text without it cannot match,
+# so the pattern is skipped (a cheap `in` test saves most of the regex work).
+MASKS: list[tuple[str, str | None, re.Pattern]] = [(token, needle, re.compile(pattern)) for token, needle, pattern in [
+    ("<URL>", "://", r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>()\[\]{}]*"),
+    ("<TS>", "-", r"\b\d{4}-\d\d-\d\d(?:[T _-]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"),
+    ("<TS>", ":", r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"),
+    ("<UUID>", "-", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
     # a quoted exception class ('FileOpenError') names the kind of error: it stays
-    ("<Q>", r"(?<![\w'])'(?![A-Z]\w*(?:Error|Exception|Failure)')[^'\n]{1,300}'(?!\w)"),
-    ("<Q>", r"(?<![\w\"])\"[^\"\n]{1,300}\"(?!\w)"),
-    ("<Q>", r"`[^`'\n]{1,300}'"),
-    ("<Q>", r"‘[^’\n]{1,300}’"),
-    ("<PATH>", r"[\w.+@%~=-]*(?:/[\w.+@%~=-]*)+/?"),
-    ("<PATH>", r"\b[\w+-][\w.+-]*\.(?:c|cc|cpp|cxx|C|h|hh|hpp|hxx|inl|ipp|tcc|f|F|f90|F90|f77|"
-               r"py|pyx|pxd|o|so|a|la|lo|mod|cmake|txt|in|am|ac|m4|sh|S|s|cu|cuh|inc|xml|json|"
-               r"yaml|yml|root|log|out|tar|gz|bz2|xz|tgz|zip|jar|pl|pm|java|go|rs|js)\b"),
-    ("<HASH>", r"\b[a-z2-7]{32}\b"),
-    ("<HEX>", r"\b0[xX][0-9A-Fa-f]+\b"),
-    ("<HEX>", r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
-    ("<VER>", r"(?<![\w.])v?\d+(?:\.\d+)+[a-z]?\d*\b"),
-    ("<NUM>", r"(?<![A-Za-z_\d])[-+]?\d+"),
+    ("<Q>", "'", r"(?<![\w'])'(?![A-Z]\w*(?:Error|Exception|Failure)')[^'\n]{1,300}'(?!\w)"),
+    ("<Q>", '"', r"(?<![\w\"])\"[^\"\n]{1,300}\"(?!\w)"),
+    ("<Q>", "`", r"`[^`'\n]{1,300}'"),
+    ("<Q>", "\u2018", r"\u2018[^\u2019\n]{1,300}\u2019"),
+    ("<PATH>", "/", r"(?<![\w.+@%~=-])[\w.+@%~=-]*(?:/[\w.+@%~=-]*)+/?"),
+    ("<PATH>", ".", r"\b[\w+-][\w.+-]*\.(?:c|cc|cpp|cxx|C|h|hh|hpp|hxx|inl|ipp|tcc|f|F|f90|F90|f77|"
+                    r"py|pyx|pxd|o|so|a|la|lo|mod|cmake|txt|in|am|ac|m4|sh|S|s|cu|cuh|inc|xml|json|"
+                    r"yaml|yml|root|log|out|tar|gz|bz2|xz|tgz|zip|jar|pl|pm|java|go|rs|js)\b"),
+    ("<HASH>", None, r"\b[a-z2-7]{32}\b"),
+    ("<HEX>", None, r"\b0[xX][0-9A-Fa-f]+\b"),
+    ("<HEX>", None, r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
+    ("<VER>", ".", r"(?<![\w.])v?\d+(?:\.\d+)+[a-z]?\d*\b"),
+    ("<NUM>", None, r"(?<![A-Za-z_\d])[-+]?\d+"),
 ]]
+_NEEDS_DIGIT = {"<TS>", "<UUID>", "<HEX>", "<VER>", "<NUM>"}   # masks that need a digit
+_HAS_DIGIT = re.compile(r"\d")
 
 # Hints and decorations that tools add to a message without changing what it says.
-HINTS = [re.compile(pattern) for pattern in [
-    r";? ?did you mean <Q>\??",                 # gcc, clang, python: "; did you mean 'x'?"
-    r" ?\[-W[\w=+-]*\]",                        # gcc: the warning option that made it an error
-    r" ?\(use -v to see invocation\)",          # clang
+HINTS = [(needle, re.compile(pattern)) for needle, pattern in [
+    ("did you mean", r";? ?did you mean <Q>\??"),       # gcc, clang, python: "; did you mean 'x'?"
+    ("[-W", r" ?\[-W[\w=+-]*\]"),                      # gcc: the warning option that made it an error
+    ("use -v", r" ?\(use -v to see invocation\)"),     # clang
 ]]
 # make's recursion level and target are parameters of one message: "make[2]: *** [all] Error 2"
 _MAKE = re.compile(r"\b(g?make)(?:\[<NUM>\])?: \*\*\* \[[^\]]*\]")
@@ -77,11 +80,16 @@ def clean(text) -> tuple[str, str | None]:
 
 def template(text: str) -> str:
     """The masked template of a message (already cleaned): one line, single spaces."""
-    for token, pattern in MASKS:
+    digits = bool(_HAS_DIGIT.search(text))
+    for token, needle, pattern in MASKS:
+        if (needle is not None and needle not in text) or (token in _NEEDS_DIGIT and not digits):
+            continue
         text = pattern.sub(token, text)
-    for hint in HINTS:
-        text = hint.sub("", text)
-    text = _MAKE.sub(r"\1: *** [<TARGET>]", text)
+    for needle, hint in HINTS:
+        if needle in text:
+            text = hint.sub("", text)
+    if "***" in text:
+        text = _MAKE.sub(r"\1: *** [<TARGET>]", text)
     text = _SPACES.sub(" ", text).strip().lstrip("> ")  # "> " quote marks of a log excerpt
     text = _REPEATED_MASK.sub(r"\1", text)
     return text[:MAX_TEMPLATE_CHARS]
