@@ -1,0 +1,150 @@
+#!/usr/bin/env python
+"""Error clustering: quality against Drain3 on labelled sets, and speed on 1M messages.
+
+    .venv/bin/python bench/bench_errors.py                   # both parts
+    .venv/bin/python bench/bench_errors.py --skip-speed      # quality only (about a minute)
+    .venv/bin/python bench/bench_errors.py --messages 200000 # a smaller speed run
+
+Quality: each labelled set is written as a JSON-lines file and clustered by the real command
+(`bin/cluster-errors --messages FILE --out FILE`, called in-process); in the same run the Drain3
+template miner (PyPI drain3, default settings) clusters the same messages, and so does Drain3 fed
+with our masked templates, and "masks only" (one cluster per distinct template). Printed per set:
+grouping accuracy (share of messages whose cluster holds exactly their true group) and adjusted
+Rand index. Sets:
+- generated: messages drawn from known templates with random parameters
+  (jobrollup.error_samples, 20,000 messages, seed 11, not the seeds the threshold was tuned on);
+- spack: real spack build errors, hand-labelled (tests/data/spack-errors/labelled.jsonl.gz,
+  made by bench/label_spack_errors.py).
+
+Speed: --messages messages (generated kinds mixed with the real spack lines, one in five) go
+through the same command; printed: seconds, messages per second, peak RSS of this process;
+Drain3's time on the same messages is printed beside it as a reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import io
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from sklearn.metrics import adjusted_rand_score  # noqa: E402
+
+from jobrollup import error_samples, messages  # noqa: E402
+from jobrollup.cli import cluster_errors  # noqa: E402
+from jobrollup.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
+
+SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"
+
+
+def spack_rows() -> list[dict]:
+    with gzip.open(SPACK_SET, "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def ours(rows: list[dict], workdir: Path, threshold: float) -> list:
+    source, out = workdir / "messages.jsonl", workdir / "clustered.jsonl"
+    with open(source, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = cluster_errors.cluster_file(source, out, None, threshold)
+    if code:
+        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
+    with open(out, encoding="utf-8") as handle:
+        return [json.loads(line)["cluster"] for line in handle]
+
+
+def drain3(texts: list[str]) -> list:
+    from drain3 import TemplateMiner
+    import logging
+    logging.getLogger("drain3").setLevel(logging.ERROR)
+    miner = TemplateMiner()
+    return [miner.add_log_message(text)["cluster_id"] for text in texts]
+
+
+def quality(name: str, rows: list[dict], workdir: Path, threshold: float) -> list[tuple]:
+    truth = [row["group"] for row in rows]
+    texts = [row["message"] for row in rows]
+    templates = [messages.normalise(text)[0] for text in texts]
+    results = []
+    for method, run in [("jobrollup (masks + DBSTREAM)", lambda: ours(rows, workdir, threshold)),
+                        ("masks only", lambda: templates),
+                        ("Drain3 (default)", lambda: drain3(texts)),
+                        ("Drain3 on our masked templates", lambda: drain3(templates))]:
+        started = time.perf_counter()
+        predicted = run()
+        seconds = time.perf_counter() - started
+        results.append((name, method, grouping_accuracy(truth, predicted),
+                        adjusted_rand_score(truth, predicted), len(set(predicted)), seconds))
+    print(f"\n{name}: {len(rows):,} messages, {len(set(truth))} true groups")
+    print(f"  {'method':34s} {'grouping acc.':>13s} {'ARI':>7s} {'clusters':>8s} {'seconds':>8s}")
+    for _, method, accuracy, ari, clusters, seconds in results:
+        print(f"  {method:34s} {accuracy:13.4f} {ari:7.4f} {clusters:8d} {seconds:8.2f}")
+    return results
+
+
+def speed(n: int, workdir: Path, threshold: float, with_drain3: bool) -> None:
+    rng = random.Random(5)
+    real = [row["message"] for row in spack_rows()]
+    source, out = workdir / "speed.jsonl", workdir / "speed-out.jsonl"
+    print(f"\nspeed: writing {n:,} messages ...", flush=True)
+    generated = error_samples.labelled(n, seed=12)
+    with open(source, "w", encoding="utf-8") as handle:
+        for i, row in enumerate(generated):
+            text = rng.choice(real) if i % 5 == 0 else row["message"]
+            handle.write(json.dumps({"message": text, "id": i}) + "\n")
+    size = source.stat().st_size
+    print(f"  input {size / 1e6:,.0f} MB; clustering with bin/cluster-errors ...", flush=True)
+    started = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()) as captured:
+        code = cluster_errors.cluster_file(source, out, None, threshold)
+    seconds = time.perf_counter() - started
+    if code:
+        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("  " + captured.getvalue().strip())
+    print(f"  jobrollup: {seconds:.1f} s, {n / seconds:,.0f} messages/s (read, normalise, cluster, write), "
+          f"peak RSS of this process {peak:,.0f} MB")
+    if with_drain3:
+        with open(source, encoding="utf-8") as handle:
+            texts = [json.loads(line)["message"] for line in handle]
+        started = time.perf_counter()
+        drain3(texts)
+        d3 = time.perf_counter() - started
+        print(f"  Drain3 on the same messages (in memory, no I/O): {d3:.1f} s, {n / d3:,.0f} messages/s; "
+              f"jobrollup / Drain3 time {seconds / d3:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=1_000_000, help="messages for the speed run")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--no-drain3-speed", action="store_true", help="do not time Drain3 on the speed set")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-errors-") as tmp:
+        workdir = Path(tmp)
+        if not args.skip_quality:
+            quality("generated", error_samples.labelled(20_000, seed=11), workdir, args.threshold)
+            quality("spack (real, hand-labelled)", spack_rows(), workdir, args.threshold)
+        if not args.skip_speed:
+            speed(args.messages, workdir, args.threshold, not args.no_drain3_speed)
+    print(f"\nmachine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
