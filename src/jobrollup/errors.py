@@ -28,11 +28,12 @@ import hashlib
 import json
 import logging
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
 from pymongo import ASCENDING, ReplaceOne, UpdateOne
-from pyspark import StorageLevel
+from pyspark import StorageLevel, cloudpickle
 from pyspark.sql import DataFrame, SparkSession, Window as W
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -69,11 +70,13 @@ def template_id(template: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def fwjr_errors(lines: DataFrame) -> DataFrame:
-    """FWJR lines (`value`, `file`) -> one row per error: ts, message, site, exitCode, step,
-    plus `reject_reason` rows (message null) for lines that are not valid reports."""
+    """FWJR lines (`value`, `file`) -> one row per error (`kind` "error": ts, message, site,
+    exitCode, step), one per report ("report", to count the input) and one per line that is not
+    a valid report ("reject", with `reject_reason`)."""
     parsed = records.parse_reports(lines)
     rejected = parsed.where(F.col("reject_reason").isNotNull()).select(
-        F.lit(None).cast("timestamp").alias("ts"), F.lit(None).cast("string").alias("message"),
+        F.lit("reject").alias("kind"), F.lit(None).cast("timestamp").alias("ts"),
+        F.lit(None).cast("string").alias("message"),
         *[F.lit(None).cast("string").alias(k) for k in SCOPE["fwjr"]],
         "file", "reject_reason", F.col("value").alias("rejected_line"))
     good = parsed.where(F.col("reject_reason").isNull())
@@ -83,12 +86,16 @@ def fwjr_errors(lines: DataFrame) -> DataFrame:
                           F.posexplode("s.errors").alias("error_index", "e"))
     site = F.when(~F.trim("site").startswith("{") & ~F.trim("site").startswith("[")
                   & (F.trim("site") != ""), F.col("site"))
+    reports = steps.where(F.col("step_index").isNull() | (F.col("step_index") == 0)).select(
+        F.lit("report").alias("kind"), "ts", F.lit(None).cast("string").alias("message"),
+        *[F.lit(None).cast("string").alias(k) for k in SCOPE["fwjr"]], "file",
+        F.lit(None).cast("string").alias("reject_reason"), F.lit(None).cast("string").alias("rejected_line"))
     found = errors.select(
-        "ts", F.col("e.details").alias("message"), site.alias("site"),
+        F.lit("error").alias("kind"), "ts", F.col("e.details").alias("message"), site.alias("site"),
         F.trim("e.exitCode").alias("exitCode"), F.col("name").alias("step"), "file",
         F.lit(None).cast("string").alias("reject_reason"),
         F.lit(None).cast("string").alias("rejected_line"))
-    return found.unionByName(rejected)
+    return found.unionByName(reports).unionByName(rejected)
 
 
 SPACK_RECORD = T.StructType([T.StructField(k, T.StringType()) for k in
@@ -100,8 +107,8 @@ def spack_errors(spark: SparkSession, files: list[str]) -> DataFrame:
     """spack error-record files -> one row per record: ts (its day folder), message (the whole
     log line, see messages.spack_message), package; unreadable files give reject rows."""
     if not files:
-        return spark.createDataFrame([], "ts timestamp, message string, package string, file string, "
-                                         "reject_reason string, rejected_line string")
+        return spark.createDataFrame([], "kind string, ts timestamp, message string, package string, "
+                                         "file string, reject_reason string, rejected_line string")
     raw = (spark.read.schema(SPACK_RECORD).option("multiLine", True)
            .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt").json(files)
            .withColumn("file", F.col("_metadata.file_path")))
@@ -110,32 +117,26 @@ def spack_errors(spark: SparkSession, files: list[str]) -> DataFrame:
     package = F.coalesce(F.col("package"),
                          F.nullif(F.regexp_extract("file", r"([^/]+?)(?:_error|_warn)?\.json$", 1), F.lit("")))
     return raw.select(
+        F.when(F.col("_corrupt").isNotNull(), F.lit("reject")).otherwise(F.lit("error")).alias("kind"),
         ts.alias("ts"), _spack_message_udf(F.col("text"), F.col("pre_context"), F.col("post_context")).alias("message"),
         package.alias("package"), "file",
         F.when(F.col("_corrupt").isNotNull(), F.lit("malformed_json")).alias("reject_reason"),
         F.substring("_corrupt", 1, 65536).alias("rejected_line"))
 
 
-@F.udf(returnType=T.StringType())
-def _spack_message_udf(text, pre, post):
-    if text is None:
-        return None
-    return messages.spack_message(text[:messages.MAX_CHARS], (pre or "")[-messages.MAX_CHARS:],
-                                  (post or "")[:messages.MAX_CHARS])
+# The UDFs are jobrollup.messages' own functions, pickled by value: executors run them without
+# needing the jobrollup package (plain Python and its `re` are enough).
+cloudpickle.register_pickle_by_value(messages)
+with warnings.catch_warnings():  # the type hints are not pandas UDF hints: plain UDFs are meant
+    warnings.simplefilter("ignore", UserWarning)
+    _spack_message_udf = F.udf(messages.spack_message, T.StringType())
+    _normalise_udf = F.udf(messages.normalise, T.StructType([
+        T.StructField("template", T.StringType()), T.StructField("problem", T.StringType())]))
 
 
 # ---------------------------------------------------------------------------------------------
 # Transform
 # ---------------------------------------------------------------------------------------------
-
-_NORMALISED = T.StructType([T.StructField("template", T.StringType()),
-                            T.StructField("problem", T.StringType())])
-
-
-@F.udf(returnType=_NORMALISED)
-def _normalise_udf(text):
-    return messages.normalise(text)
-
 
 def with_templates(errors: DataFrame) -> DataFrame:
     """Adds `template` (null for empty and binary messages) and `problem` to each error."""
@@ -147,7 +148,7 @@ def with_templates(errors: DataFrame) -> DataFrame:
 def template_counts(errors: DataFrame) -> DataFrame:
     """Distinct templates with their count and one example message (the shortest, then the
     first in text order, so the same input gives the same example)."""
-    return (errors.where(F.col("template").isNotNull())
+    return (errors.where((F.col("kind") == "error") & F.col("template").isNotNull())
             .groupBy("template")
             .agg(F.count(F.lit(1)).alias("count"),
                  F.min(F.struct(F.length("message").alias("n"), F.substring("message", 1, 2000).alias("text")))
@@ -246,7 +247,7 @@ def run(spark: SparkSession, plan, store: MongoStore, *, threshold: float = DEFA
                       f"than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             store.finish_run(run_id, "refused", error=reason, records=counts, rejects=rejects_path)
             raise RunRefused(reason)
-        valid = errors.where(F.col("reject_reason").isNull() & F.col("in_window"))
+        valid = errors.where((F.col("kind") == "error") & F.col("in_window"))
 
         # the driver: distinct templates -> clusters
         distinct = {row["template"]: (row["count"], row["example"]) for row in template_counts(valid).collect()}
@@ -305,13 +306,15 @@ def _ensure_indexes(store: MongoStore, source: str) -> None:
 
 
 def _tally(errors: DataFrame) -> dict:
-    rows = errors.groupBy("reject_reason", "problem", "in_window").count().collect()
+    rows = errors.groupBy("kind", "problem", "in_window").count().collect()
     counts = {"inputs": 0, "rejected": 0, "errors": 0, "in_window": 0, "outside_window": 0,
               "problems": 0, "by_problem": {}}
+    reports = sum(row["count"] for row in rows if row["kind"] == "report")
     for row in rows:
         n = row["count"]
-        counts["inputs"] += n
-        if row["reject_reason"]:
+        if row["kind"] == "report":
+            continue
+        if row["kind"] == "reject":
             counts["rejected"] += n
             continue
         counts["errors"] += n
@@ -320,12 +323,14 @@ def _tally(errors: DataFrame) -> dict:
             counts["by_problem"][row["problem"]] = counts["by_problem"].get(row["problem"], 0) + n
             if row["problem"] in ("empty", "binary"):
                 counts["problems"] += n
+    # the input: reports (FWJR) or records (spack), readable or not
+    counts["inputs"] = (reports or counts["errors"]) + counts["rejected"]
     return counts
 
 
 def _write_set_aside(errors: DataFrame, path: str) -> None:
     """Unreadable records and messages that cannot be clustered (empty, binary), for a person."""
-    (errors.where(F.col("reject_reason").isNotNull() | F.col("problem").isin("empty", "binary"))
+    (errors.where((F.col("kind") == "reject") | F.col("problem").isin("empty", "binary"))
      .select(F.coalesce("reject_reason", "problem").alias("reason"), "file",
              F.substring(F.coalesce("rejected_line", "message"), 1, 2000).alias("text"))
      .coalesce(1).write.mode("overwrite").json(path))
@@ -421,7 +426,7 @@ def _update_clusters(store: MongoStore, model: TemplateClusterer, source: str, p
             totals[doc["cluster"]] += doc["count"]
             for key in SCOPE[source]:
                 value = doc["scope"].get(key)
-                by.setdefault(doc["cluster"], {}).setdefault(key, Counter())[str(value)] += doc["count"]
+                by.setdefault(doc["cluster"], {}).setdefault(key, Counter())["null" if value is None else str(value)] += doc["count"]
     templates = Counter(model.of_template.values())
     now = utcnow()
     operations = []

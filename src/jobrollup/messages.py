@@ -148,9 +148,10 @@ def spack_message(text: str | None, pre_context: str | None = None,
     Display lines were right-stripped, so a line shorter than the others lost a space at its
     end. Messages of other shapes (spack's own "==> Error: ..." lines) come back unchanged.
     """
-    text = (text or "").rstrip()
-    pre = (pre_context or "").split("\n")
-    post = (post_context or "").split("\n")
+    # bounded like any message: a megabyte of context must not stall the rebuild
+    text = (text or "")[:MAX_CHARS].rstrip()
+    pre = (pre_context or "")[-MAX_CHARS:].split("\n")
+    post = (post_context or "")[:MAX_CHARS].split("\n")
     indent = _indent(pre + post)
     if not indent:
         return _NUMBERED.sub("", text, count=1)

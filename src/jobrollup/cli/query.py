@@ -26,6 +26,8 @@ examples:
   bin/query --from earliest -w site=T1_US_FNAL --suggest acquisitionEra     which eras exist for a site
   bin/query -w 'site~^T2_' -w 'jobstate!=success' --by exitCode --limit 10  top exit codes of T2 failures
   bin/query --by time:day -m count,failure_rate --plot failures.png         a time series picture
+  bin/query --errors -w site=T2_CH_CERN --from "this week" --limit 10       top error clusters at a site
+  bin/query --errors --source spack -w package=petsc --from earliest        error kinds of a package
 
 filters (-w, repeatable, all must hold; values are split on commas, null is a missing value):
   KEY=V            equal            KEY=V1,V2     any of
@@ -78,6 +80,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
     parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
     parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
+    parser.add_argument("--errors", action="store_true",
+                        help="rank error clusters (bin/cluster-errors) instead: -w on site, exitCode, step "
+                             "(fwjr) or package (spack) and cluster; --by those keys")
+    parser.add_argument("--source", choices=("fwjr", "spack"), default="fwjr", help="with --errors: which errors")
+    parser.add_argument("--precision", default="day", help="with --errors: the tier of the counts (default: day)")
     parser.add_argument("--explain", action="store_true", help="print the tiers and pipelines, run no aggregation")
     parser.add_argument("--exit-codes", metavar="FILE", help=f"exit-code dictionary (default: ${queries.ENV_EXIT_CODES}, "
                                                             "else conf/exit_codes.json)")
@@ -116,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     conf = config.load(args.conf_file)
+    if args.errors:
+        return _errors(args, conf)
     collection = args.collection or conf["aggregate"]["collection"]
     now = args.now or dt.datetime.now(dt.timezone.utc)
     # The whole question is checked before MongoDB is reached: a bad query never waits for it.
@@ -165,6 +174,38 @@ def _main(argv: list[str] | None) -> int:
         plots.plot(frame, args.plot)
         sys.stdout.flush()
         print(f"plot written to {args.plot}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _errors(args, conf) -> int:
+    """bin/query --errors: the top error clusters of a span."""
+    if args.metric or args.suggest or args.plot or args.explain:
+        raise QueryError("--errors ranks clusters by their errors: it takes -w, --by, --from/--to, --limit, --format")
+    now = args.now or dt.datetime.now(dt.timezone.utc)
+    store = connect(args, conf)
+    try:
+        frame = queries.error_clusters(store, source=args.source, start=args.start, end=args.end,
+                                       where=args.where, by=args.by, precision=args.precision, now=now)
+    finally:
+        store.close()
+    total = len(frame)
+    if args.limit:
+        frame = frame.head(args.limit)
+    if args.format == "json":
+        print(frame.to_json(orient="records", date_format="iso"))
+    elif args.format == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    else:
+        first, last = frame.attrs["span"]
+        filters = ", ".join(frame.attrs["filters"]) or "none"
+        print(f"error clusters of {args.source} errors, {_when(first)} .. {_when(last)} UTC "
+              f"({args.precision} counts), filters: {filters}: {frame.attrs['errors']:,} errors in {total} rows")
+        if frame.empty:
+            print("(no errors)")
+        for row in frame.itertuples(index=False):
+            row = row._asdict()
+            split = "".join(f" {k}={row[k]}" for k in frame.columns[1:-5])
+            print(f"  {row['errors']:>9,} {row['share']:6.1%}  cluster {row['cluster']:<5}{split}  {row['label'][:120]}")
     return EXIT_OK
 
 
