@@ -247,7 +247,8 @@ def run(spark: SparkSession, plan, store: MongoStore, *, threshold: float = DEFA
                       f"than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             store.finish_run(run_id, "refused", error=reason, records=counts, rejects=rejects_path)
             raise RunRefused(reason)
-        valid = errors.where((F.col("kind") == "error") & F.col("in_window"))
+        # empty and binary messages have no template: counted and set aside above, not clustered
+        valid = errors.where((F.col("kind") == "error") & F.col("in_window") & F.col("template").isNotNull())
 
         # the driver: distinct templates -> clusters
         distinct = {row["template"]: (row["count"], row["example"]) for row in template_counts(valid).collect()}
@@ -330,7 +331,8 @@ def _tally(errors: DataFrame) -> dict:
 
 def _write_set_aside(errors: DataFrame, path: str) -> None:
     """Unreadable records and messages that cannot be clustered (empty, binary), for a person."""
-    (errors.where((F.col("kind") == "reject") | F.col("problem").isin("empty", "binary"))
+    (errors.where((F.col("kind") == "reject")
+                  | ((F.col("kind") == "error") & F.col("problem").isin("empty", "binary")))
      .select(F.coalesce("reject_reason", "problem").alias("reason"), "file",
              F.substring(F.coalesce("rejected_line", "message"), 1, 2000).alias("text"))
      .coalesce(1).write.mode("overwrite").json(path))

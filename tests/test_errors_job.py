@@ -1,0 +1,261 @@
+"""The nightly error-clustering job (jobrollup.errors) against a plain-Python tally of the
+same reports: every error counted once per (bucket, cluster, scope), re-runs and killed runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import glob
+import gzip
+import json
+import os
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from jobrollup import errors, generate, messages, pipeline, queries, readers
+from jobrollup.sinks import MongoStore
+from jobrollup.tiers import floor
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "tests" / "data" / "spack-errors" / "records"
+
+
+@pytest.fixture(scope="module")
+def fwjr_data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fwjr-errors")
+    generate.generate(root, dt.date(2026, 2, 27), 3, 600, seed=5, malformed_share=0.01, workers=1)
+    return root
+
+
+def plan_for(conf, root, source, day, precision="day", **changes):
+    plan = pipeline.plan_run(day, day, precision, conf, input_root=str(root),
+                             rejects_dir=str(Path(root).parent / f"rejects-{source}"))
+    return dataclasses.replace(plan, source=source, collection=f"{source}_errors", **changes)
+
+
+def cluster(spark, store, plan, tmp_path):
+    return errors.run(spark, plan, store, errors_dir=str(tmp_path / "errors"))
+
+
+# -- the independent tally -----------------------------------------------------------------------
+
+def fwjr_errors_by_hand(plan):
+    """(ts, message, site, exitCode, step) of every error in the plan's window, read with json."""
+    found = []
+    window = plan.window
+    for folder in plan.required_folders + plan.optional_folders:
+        for path in sorted(glob.glob(os.path.join(folder, "*.jsonl"))):
+            for line in open(path, encoding="utf-8"):
+                try:
+                    report = json.loads(line)
+                    ts = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(report["meta_data"]["ts"]))
+                    steps = report["steps"]
+                    assert isinstance(steps, list)
+                except Exception:
+                    continue
+                if not (window.start <= ts < window.end):
+                    continue
+                for step in steps:
+                    site = step.get("site")
+                    site = site if isinstance(site, str) and site.strip() else None
+                    for error in step.get("errors") or []:
+                        code = error.get("exitCode")
+                        found.append((ts, error.get("details"), site,
+                                      None if code is None else str(code).strip(), step.get("name")))
+    return found
+
+
+def tally(found, precision, cluster_of, keys):
+    counts = Counter()
+    for ts, message, *scope in found:
+        template = messages.normalise(message)[0]
+        if template is None:
+            continue
+        counts[(floor(ts, precision), cluster_of[template], *scope)] += 1
+    return counts
+
+
+def stored_counts(store, source, precision, keys):
+    counts = Counter()
+    for doc in store.db[f"{source}_errors"].find({"scope.timeframe_precision": precision}):
+        key = (doc["scope"]["start_date"], doc["cluster"], *[doc["scope"][k] for k in keys])
+        assert key not in counts
+        counts[key] = doc["count"]
+    return counts
+
+
+def cluster_map(store):
+    return {d["template"]: d["cluster"] for d in store.db.error_templates.find()}
+
+
+# -- FWJR --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("precision", ["day", "hour"])
+def test_fwjr_error_counts_match_a_tally_by_hand(spark, store, conf, fwjr_data, tmp_path, precision):
+    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), precision)
+    result = cluster(spark, store, plan, tmp_path)
+    found = fwjr_errors_by_hand(plan)
+    keys = errors.SCOPE["fwjr"]
+    expected = tally(found, precision, cluster_map(store), keys)
+    assert stored_counts(store, "fwjr", precision, keys) == expected
+    assert result.counts["in_window"] == len(found) > 100
+    assert result.counts["rejected"] > 0                           # the generator's malformed lines
+    # every error once in the assignments, in MongoDB and in the file
+    assert store.db.fwjr_error_assignments.count_documents({}) == len(found)
+    lines = [json.loads(line) for path in glob.glob(os.path.join(result.assignments_path, "*.json.gz"))
+             for line in gzip.open(path, "rt")]
+    assert len(lines) == len(found) and all(row["cluster"] for row in lines)
+    # cluster documents: counts per source and precision add up, labels are templates
+    clusters = list(store.db.error_clusters.find())
+    assert sum(c["counts"]["fwjr"][precision] for c in clusters) == len(found)
+    assert all(c["label"] and c["examples"] and c["first_seen"] <= c["last_seen"] for c in clusters)
+
+
+def test_rerun_gives_the_same_documents_and_ids(spark, store, conf, fwjr_data, tmp_path):
+    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28))
+    cluster(spark, store, plan, tmp_path)
+    first = {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in store.db.fwjr_errors.find()}
+    templates = cluster_map(store)
+    again = cluster(spark, store, plan, tmp_path)
+    assert again.new_templates == 0 and again.new_clusters == 0
+    assert {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in store.db.fwjr_errors.find()} == first
+    assert cluster_map(store) == templates
+    assert store.db.fwjr_error_assignments.count_documents({}) == sum(d["count"] for d in first.values())
+
+
+def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr_data, tmp_path, monkeypatch):
+    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), write_batch=50)
+    original = MongoStore._flush
+    calls = {"n": 0}
+
+    def dying_flush(coll, docs, on_batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return original(coll, docs, on_batch)
+
+    monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
+    with pytest.raises(KeyboardInterrupt):
+        cluster(spark, store, plan, tmp_path)
+    monkeypatch.setattr(MongoStore, "_flush", staticmethod(original))
+    assert store.db.runs.find_one({"status": "interrupted"})
+    cluster(spark, store, plan, tmp_path)
+    keys = errors.SCOPE["fwjr"]
+    expected = tally(fwjr_errors_by_hand(plan), "day", cluster_map(store), keys)
+    assert stored_counts(store, "fwjr", "day", keys) == expected
+    assert store.db.fwjr_error_assignments.count_documents({}) == sum(expected.values())
+
+
+def test_cluster_ids_stay_from_night_to_night(spark, store, conf, fwjr_data, tmp_path):
+    cluster(spark, store, plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 27)), tmp_path)
+    night1 = cluster_map(store)
+    labels1 = {d["_id"]: d["label"] for d in store.db.error_clusters.find()}
+    second = cluster(spark, store, plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28)), tmp_path)
+    night2 = cluster_map(store)
+    assert {t: night2[t] for t in night1} == night1
+    assert {d["_id"]: d["label"] for d in store.db.error_clusters.find() if d["_id"] in labels1} == labels1
+    assert second.new_templates == len(night2) - len(night1)
+
+
+def test_empty_window_and_bad_messages(spark, store, conf, tmp_path):
+    root = tmp_path / "fwjr"
+    day = root / "2026" / "03" / "10"
+    day.mkdir(parents=True)
+    ts = dt.datetime(2026, 3, 10, 12).timestamp()
+
+    def report(details, code="8001"):
+        return json.dumps({"meta_data": {"ts": ts, "jobstate": "jobfailed"}, "task": "/w/t",
+                           "steps": [{"name": "cmsRun1", "site": "T2_CH_CERN",
+                                      "errors": [{"exitCode": code, "details": details}]}]})
+
+    lines = [report(""), report("\x00\x01\x02\x03\x04\x05garbage"), report("y" * 2_000_000),
+             report("Job has exceeded maxRSS: 2000 MB", " 50660 "), report(None)]
+    (day / "a.jsonl").write_text("\n".join(lines) + "\n")
+    (root / "2026" / "03" / "11").mkdir(parents=True)
+    plan = plan_for(conf, root, "fwjr", dt.date(2026, 3, 10))
+    result = cluster(spark, store, plan, tmp_path)
+    assert result.counts["by_problem"] == {"empty": 2, "binary": 1, "truncated": 1}
+    assert result.counts["in_window"] == 5
+    docs = list(store.db.fwjr_errors.find())
+    assert sorted((d["scope"]["exitCode"], d["count"]) for d in docs) == [("50660", 1), ("8001", 1)]
+    set_aside = [json.loads(line) for path in glob.glob(os.path.join(result.rejects_path, "*.json"))
+                 for line in open(path)]
+    assert sorted(row["reason"] for row in set_aside) == ["binary", "empty", "empty"]
+    # a window with no errors at all clears what an earlier run left there
+    (day / "a.jsonl").write_text("")
+    again = cluster(spark, store, plan, tmp_path)
+    assert again.counts["errors"] == 0 and store.db.fwjr_errors.count_documents({}) == 0
+
+
+# -- spack ----------------------------------------------------------------------------------------
+
+def test_spack_errors_counted_per_package_with_rebuilt_lines(spark, store, conf, tmp_path):
+    root = tmp_path / "spack"
+    day = root / "2026" / "03" / "02"
+    day.mkdir(parents=True)
+    for path in RECORDS.glob("*.json"):
+        shutil.copy(path, day / path.name)
+    (day / "broken_error.json").write_text('[{"text": "unterminated')
+    plan = plan_for(conf, root, "spack", dt.date(2026, 3, 2), max_reject_share=0.5)
+    result = cluster(spark, store, plan, tmp_path)
+    expected_messages = Counter()
+    for path in RECORDS.glob("*.json"):
+        package = path.name[: -len("_error.json")]
+        for record in json.loads(path.read_text()):
+            message = messages.spack_message(record["text"], record["pre_context"], record["post_context"])
+            expected_messages[(package, messages.normalise(message)[0])] += 1
+    mapping = cluster_map(store)
+    expected = Counter()
+    for (package, template), n in expected_messages.items():
+        expected[(dt.datetime(2026, 3, 2), mapping[template], package)] += n
+    assert stored_counts(store, "spack", "day", ("package",)) == expected
+    assert result.counts["rejected"] == 1
+    top = queries.error_clusters(store, source="spack", start="2026-03-02", end="2026-03-02",
+                                 where=["package=petsc"], now=dt.datetime(2026, 3, 5))
+    petsc = Counter()
+    for (package, template), n in expected_messages.items():
+        if package == "petsc":
+            petsc[mapping[template]] += n
+    assert dict(zip(top["cluster"], top["errors"])) == dict(petsc)
+    assert list(top["errors"]) == sorted(top["errors"], reverse=True)
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+@pytest.mark.e2e
+def test_cluster_errors_command_and_query(fwjr_data, tmp_path, mongo_uri):
+    database = f"ce_{os.getpid()}_{tmp_path.name[-6:]}".replace("-", "_")
+    text = (ROOT / "conf" / "jobrollup.toml").read_text()
+    text = text.replace('database = "jobrollup"', f'database = "{database}"')
+    text = text.replace('errors_dir = "var/errors"', f'errors_dir = "{tmp_path / "errors"}"')
+    text = text.replace('rejects_dir = "var/rejects"', f'rejects_dir = "{tmp_path / "rejects"}"')
+    (tmp_path / "conf.toml").write_text(text)
+    env = dict(os.environ, JOBROLLUP_CONF=str(tmp_path / "conf.toml"), JOBROLLUP_MONGO_URI=mongo_uri)
+    done = subprocess.run([str(ROOT / "bin" / "cluster-errors"), "2026-02-28", "--input", str(fwjr_data)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "jobrollup cluster-errors: fwjr at day precision" in done.stdout
+    store = MongoStore(mongo_uri, database)
+    try:
+        site = store.db.fwjr_errors.find_one({"scope.site": {"$ne": None}})["scope"]["site"]
+        expected = Counter()
+        for doc in store.db.fwjr_errors.find():
+            if doc["scope"]["site"] == site:
+                expected[doc["cluster"]] += doc["count"]
+        shown = subprocess.run([str(ROOT / "bin" / "query"), "--errors", "-w", f"site={site}", "--from", "2026-02-28",
+                                "--to", "2026-02-28", "--format", "json"], env=env, capture_output=True, text=True)
+        assert shown.returncode == 0, shown.stderr
+        assert {row["cluster"]: row["errors"] for row in json.loads(shown.stdout)} == dict(expected)
+        table = subprocess.run([str(ROOT / "bin" / "query"), "--errors", "--from", "2026-02-28", "--to", "2026-02-28",
+                                "--limit", "3"], env=env, capture_output=True, text=True)
+        assert table.returncode == 0 and "error clusters of fwjr errors" in table.stdout
+        bad = subprocess.run([str(ROOT / "bin" / "query"), "--errors", "-w", "jobtype=x"], env=env,
+                             capture_output=True, text=True)
+        assert bad.returncode == 2 and "unknown key 'jobtype'" in bad.stderr
+    finally:
+        store.client.drop_database(database)
+        store.close()
