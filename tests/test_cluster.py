@@ -161,3 +161,24 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
     assert store.db.fwjr.count_documents({"scope.timeframe_precision": "hour"}) == 0
     day_jobs = sum(d["count"] for d in store.db.fwjr.find({"scope.timeframe_precision": "day"}))
     assert day_jobs == store.db.fwjr_buckets.find_one({"precision": "day"})["count"] > 0
+
+
+def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace):
+    """The normaliser runs on executors whose Python has none of our packages: its functions
+    travel pickled by value. The counts equal a local run's."""
+    master, bare_python, ui = cluster
+    workspace["conf"].write_text(workspace["conf"].read_text().replace(
+        'errors_dir = "var/errors"', f'errors_dir = "{workspace["tmp"] / "errors"}"'))
+    args = [str(ROOT / "bin" / "cluster-errors"), "2026-04-05", "--input", str(workspace["data"])]
+    done = subprocess.run([*args, "--master", master, "--spark-conf", f"spark.pyspark.python={bare_python}",
+                           "--spark-conf", "spark.executor.memory=1g"],
+                          env=workspace["env"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert executors_ran_on_the_cluster(ui, "jobrollup-cluster-errors-fwjr-2026-04-05")
+    store = workspace["store"]
+    on_cluster = {d["_id"]: d["count"] for d in store.db.fwjr_errors.find()}
+    store.db.fwjr_errors.delete_many({})
+    done = subprocess.run([*args, "--master", "local[2]"], env=workspace["env"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {d["_id"]: d["count"] for d in store.db.fwjr_errors.find()} == on_cluster and len(on_cluster) > 20
