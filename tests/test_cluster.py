@@ -163,22 +163,22 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
     assert day_jobs == store.db.fwjr_buckets.find_one({"precision": "day"})["count"] > 0
 
 
-def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace):
+def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace, conf):
     """The normaliser runs on executors whose Python has none of our packages: its functions
-    travel pickled by value. The counts equal a local run's."""
+    travel pickled by value. The counts equal the tally by hand of tests/test_errors_job.py."""
+    from test_errors_job import cluster_map, fwjr_errors_by_hand, plan_for, stored_counts, tally
+
     master, bare_python, ui = cluster
     workspace["conf"].write_text(workspace["conf"].read_text().replace(
         'errors_dir = "var/errors"', f'errors_dir = "{workspace["tmp"] / "errors"}"'))
-    args = [str(ROOT / "bin" / "cluster-errors"), "2026-04-05", "--input", str(workspace["data"])]
-    done = subprocess.run([*args, "--master", master, "--spark-conf", f"spark.pyspark.python={bare_python}",
+    done = subprocess.run([str(ROOT / "bin" / "cluster-errors"), "2026-04-05", "--input", str(workspace["data"]),
+                           "--master", master, "--spark-conf", f"spark.pyspark.python={bare_python}",
                            "--spark-conf", "spark.executor.memory=1g"],
                           env=workspace["env"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert executors_ran_on_the_cluster(ui, "jobrollup-cluster-errors-fwjr-2026-04-05")
     store = workspace["store"]
-    on_cluster = {d["_id"]: d["count"] for d in store.db.fwjr_errors.find()}
-    store.db.fwjr_errors.delete_many({})
-    done = subprocess.run([*args, "--master", "local[2]"], env=workspace["env"], capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert {d["_id"]: d["count"] for d in store.db.fwjr_errors.find()} == on_cluster and len(on_cluster) > 20
+    plan = plan_for(conf, workspace["data"], "fwjr", dt.date(2026, 4, 5))
+    keys = ("site", "exitCode", "step")
+    expected = tally(fwjr_errors_by_hand(plan), "day", cluster_map(store), keys)
+    assert stored_counts(store, "fwjr", "day", keys) == expected and sum(expected.values()) > 100

@@ -54,6 +54,8 @@ def fwjr_errors_by_hand(plan):
                     report = json.loads(line)
                     ts = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(report["meta_data"]["ts"]))
                     steps = report["steps"]
+                    if isinstance(steps, dict):  # old reports key their steps by name
+                        steps = [dict(step, name=name) for name, step in steps.items()]
                     assert isinstance(steps, list)
                 except Exception:
                     continue
