@@ -49,6 +49,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import urllib.request
@@ -199,6 +200,40 @@ class RunSampler(ba.MemorySampler):
         loads = self.loads or [os.getloadavg()[0]]
         return {"before": round(self.load_before, 2), "mean": round(sum(loads) / len(loads), 2),
                 "max": round(max(loads), 2)}
+
+
+class MongoProbe(threading.Thread):
+    """Pings the MongoDB server every 2 s with patient timeouts and records the slowest answer:
+    a server that stops answering for long makes pymongo's monitor (whose timeout is the
+    connect timeout, 5 s in conf, plus the heartbeat) declare it gone and cancel the operation
+    in flight ("operation cancelled")."""
+
+    def __init__(self, uri: str):
+        super().__init__(name="mongo-probe", daemon=True)
+        self.client = ba.check_client(uri)
+        self.began = time.monotonic()
+        self.slowest, self.slowest_at, self.slow = 0.0, 0.0, 0
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.wait(2.0):
+            t = time.monotonic()
+            try:
+                self.client.admin.command("ping")
+            except Exception:  # noqa: BLE001  (the run reports MongoDB failures itself)
+                pass
+            took = time.monotonic() - t
+            if took > 5:
+                self.slow += 1
+            if took > self.slowest:
+                self.slowest, self.slowest_at = took, t - self.began
+
+    def stop(self) -> dict:
+        self._halt.set()
+        self.join(timeout=5)
+        self.client.close()
+        return {"slowest_ping_s": round(self.slowest, 1), "at_s": round(self.slowest_at),
+                "pings_over_5s": self.slow}
 
 
 def folder_size(folder: Path) -> int:
@@ -586,6 +621,8 @@ def run_one(ctx, master: str, item: dict) -> dict:
                                 start_new_session=True, cwd=ROOT)
         sampler = RunSampler(proc.pid, worker_pids, server.pid, workdir, scratch_dirs)
         sampler.start()
+        probe = MongoProbe(server.uri)
+        probe.start()
         try:
             next_beat = time.monotonic() + HEARTBEAT_S
             while proc.poll() is None:
@@ -613,6 +650,7 @@ def run_one(ctx, master: str, item: dict) -> dict:
             raise
         finally:
             sampler.stop()
+            record["mongo_probe"] = probe.stop()
             command_s = time.perf_counter() - began
     reap_group(proc.pid)
     code = proc.returncode
@@ -634,6 +672,15 @@ def run_one(ctx, master: str, item: dict) -> dict:
                           removed=docs.get("removed"))
             if journal.get("error"):
                 error = error or journal["error"]
+            if journal.get("status") != "succeeded":
+                # Where it stopped: the journal's last heartbeat (one per write batch) and what was written.
+                started = journal.get("started_at")
+                record["failed_after"] = {
+                    "last_heartbeat_s": (journal["heartbeat_at"] - started).total_seconds()
+                    if started and journal.get("heartbeat_at") else None,
+                    "finished_s": (journal["finished_at"] - started).total_seconds()
+                    if started and journal.get("finished_at") else None,
+                    "documents_in_collection": checker[database]["fwjr"].estimated_document_count()}
     finally:
         if not args.keep_mongo:
             try:
@@ -686,8 +733,14 @@ def last_line(path: Path) -> str:
 
 
 def report_run(r: dict) -> None:
+    probe = r.get("mongo_probe") or {}
+    mongo_line = (f"   MongoDB server answered a ping within {probe.get('slowest_ping_s', 0):.1f} s at worst "
+                  f"({probe.get('at_s', 0):,} s into the run; {probe.get('pings_over_5s', 0)} pings over 5 s)")
     if r["status"] != "ok":
         say(f"   {r['master']} {r['size']:,}: {r['status'].upper()}: {r.get('error')}")
+        if r.get("failed_after"):
+            say(f"   failed after: {r['failed_after']}; timings {r.get('timings')}")
+        say(mongo_line)
         if r.get("spark"):
             say(f"   spark: {describe_spark(r['spark'])}")
         return
@@ -707,6 +760,7 @@ def report_run(r: dict) -> None:
     say(f"   CPU: driver {c['driver']:,.0f} s" + (f", executors {c['executors']:,.0f} s" if r["master"] == "standalone" else "")
         + f", MongoDB {c['mongo']:,.0f} s; load average {load['before']:.1f} before, {load['mean']:.1f} mean, "
         f"{load['max']:.1f} max during the run; min free disk {gb(r['min_free_disk'])}")
+    say(mongo_line)
     say(f"   spark: {describe_spark(r['spark'])}")
 
 
@@ -747,7 +801,8 @@ def print_table(records: list[dict]) -> None:
         say("no results")
         return
     header = (f"{'size (jobs)':>12}  {'master':<10}  {'days':>4}  {'documents':>10}  {'seconds':>8}  {'jobs/s':>7}  "
-              f"{'time x':>7}  {'size x':>6}  {'driver MB':>9}  {'exec MB':>8}  {'load':>9}  status")
+              f"{'time x':>7}  {'size x':>6}  {'CPU s':>6}  {'CPU x':>5}  {'mongo CPU':>9}  {'driver MB':>9}  "
+              f"{'exec MB':>8}  {'mongo MB':>8}  {'load':>9}  status")
     say(header)
     say("-" * len(header))
     for master in ("local", "standalone"):
@@ -760,16 +815,22 @@ def print_table(records: list[dict]) -> None:
             scale = f"{r['size'] / base['size']:.0f}" if base else "-"
             p = r.get("peak") or {}
             load = r.get("load") or {}
+            cpu = spark_cpu(r)
+            cpu_growth = f"{cpu / spark_cpu(base):.2f}" if good and base and spark_cpu(base) else "-"
             say(f"{r['size']:>12,}  {master:<10}  {r.get('days', 0):>4}  {r.get('documents') or 0:>10,}  "
                 f"{(r.get('seconds') or 0):>8,.1f}  {(r.get('jobs_per_s') or 0):>7,}  {growth:>7}  {scale:>6}  "
+                f"{cpu:>6,.0f}  {cpu_growth:>5}  {(r.get('cpu_s') or {}).get('mongo', 0):>9,.0f}  "
                 f"{p.get('driver', 0) / 2**20:>9,.0f}  "
                 f"{(p.get('executors', 0) / 2**20 if master == 'standalone' else 0):>8,.0f}  "
+                f"{p.get('mongo', 0) / 2**20:>8,.0f}  "
                 f"{load.get('mean', 0):>4.1f}/{load.get('max', 0):<4.1f}  "
                 f"{r['status']}")
     say("seconds = pipeline.run (read + rejects + aggregate and MongoDB write, cold driver); jobs/s = jobs in the "
         "window / seconds; time x = seconds / seconds at the smallest size of that master; size x = size ratio "
-        "(time x above size x: the cost grows faster than the input); driver MB = peak RSS of the driver JVM + "
-        "Python; exec MB = peak RSS of both executors together; load = 1-min load average mean/max during the run")
+        "(time x above size x: the cost grows faster than the input); CPU s = CPU seconds of the driver and executors "
+        "(Spark's work, less sensitive to other load on the machine than seconds), CPU x its growth; mongo CPU = CPU "
+        "seconds of the MongoDB server; driver MB = peak RSS of the driver JVM + "
+        "Python; exec MB = peak RSS of both executors together; mongo MB = peak RSS of the MongoDB server; load = 1-min load average mean/max during the run")
     same: dict[int, dict] = {}
     for (master, size), r in rows.items():
         if r["status"] == "ok":
@@ -780,6 +841,11 @@ def print_table(records: list[dict]) -> None:
                 say(f"{size:,} jobs: local and standalone agree on jobs in the window, documents written, rejected lines")
             else:
                 say(f"{size:,} jobs: local and standalone DIFFER (jobs in the window, documents, rejected): {by_master}")
+
+
+def spark_cpu(r: dict) -> float:
+    cpu = r.get("cpu_s") or {}
+    return cpu.get("driver", 0.0) + cpu.get("executors", 0.0)
 
 
 def read_results(path: Path) -> list[dict]:
@@ -918,7 +984,15 @@ class Terminated(BaseException):
     """SIGTERM or SIGHUP: unwind through the finally blocks like Ctrl-C."""
 
 
+_MAIN_PID = os.getpid()
+
+
 def _terminate(signum, frame):
+    if os.getpid() != _MAIN_PID:
+        # A forked worker of the data generator, stopped by its pool: die as it expects, quietly.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
 
 
@@ -997,6 +1071,7 @@ def main(argv=None) -> int:
     started_mongo = False
     mongo_folder = workdir / "mongo"
     generated: list[str] = []
+    generating = None     # the input being generated: half-written if the run stops meanwhile
     exit_code = 0
     try:
         phase("MongoDB")
@@ -1016,7 +1091,20 @@ def main(argv=None) -> int:
             if not p["present"]:
                 check_disk(workdir, [p], args.fmt, False, f"before generating {p['jobs']:,} jobs")
             began = time.perf_counter()
-            root, manifest, reused = ba.ensure_data(workdir, p["name"], p["params"], sys.stdout.isatty())
+            # --time-limit also bounds the generation: a timer sends this process SIGTERM.
+            watchdog = None
+            if ctx.deadline and not p["present"]:
+                watchdog = threading.Timer(max(0.0, ctx.deadline - time.monotonic()),
+                                           lambda: os.kill(os.getpid(), signal.SIGTERM))
+                watchdog.daemon = True
+                watchdog.start()
+            generating = p["name"]
+            try:
+                root, manifest, reused = ba.ensure_data(workdir, p["name"], p["params"], sys.stdout.isatty())
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
+            generating = None
             if not reused:
                 generated.append(p["name"])
             totals = manifest["totals"]
@@ -1074,6 +1162,9 @@ def main(argv=None) -> int:
         if started_mongo and not args.keep_mongo:
             step("stop the embedded MongoDB server", lambda: embedded.stop(mongo_folder))
             say(f"stopped the embedded MongoDB server this run started ({mongo_folder})")
+        if generating:
+            shutil.rmtree(workdir / "data" / generating, ignore_errors=True)
+            say(f"removed the half-generated input {generating}")
         if not args.keep_data:
             for name in generated:
                 shutil.rmtree(workdir / "data" / name, ignore_errors=True)
