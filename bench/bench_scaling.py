@@ -479,24 +479,25 @@ def bytes_per_job(workdir: Path, fmt: str) -> tuple[float, str]:
     return BYTES_PER_JOB[fmt], "estimate"
 
 
-def check_disk(workdir: Path, plans: list[dict], fmt: str, keep: bool, what: str) -> None:
+def check_disk(workdir: Path, plans: list[dict], fmt: str, keep: bool, what: str, masters: int) -> None:
     """Refuse (SystemExit) when the disk cannot hold the input and runs still to come."""
     per_job, how = bytes_per_job(workdir, fmt)
     free = shutil.disk_usage(workdir).free
-    needs, kept = [], 0.0
+    needs, kept, runs = [], 0.0, 0.0
     for p in plans:
         data = 0.0 if p["present"] else p["jobs"] * per_job
-        run = p["jobs"] * RUN_BYTES_PER_JOB
+        # SecantusDB does not give back the space of a dropped database while it runs: every run counts.
+        runs += p["jobs"] * RUN_BYTES_PER_JOB * masters
         # Without --keep-data the input of a size is removed before the next one is generated.
-        needs.append(kept + data + run)
+        needs.append(kept + data + runs)
         if keep:
             kept += data
     need = max(needs, default=0) + DISK_MARGIN
     sizes = ", ".join(f"{p['jobs']:,} jobs: {'present' if p['present'] else gb(p['jobs'] * per_job)}"
                       for p in plans)
     say(f"disk ({what}): {gb(free)} free under {workdir}; need about {gb(need)} "
-        f"(input at {per_job:,.0f} bytes/job [{how}] - {sizes}; {RUN_BYTES_PER_JOB} bytes/job of Spark "
-        f"scratch and MongoDB; {gb(DISK_MARGIN)} margin{'; inputs kept' if keep else ''})")
+        f"(input at {per_job:,.0f} bytes/job [{how}] - {sizes}; {RUN_BYTES_PER_JOB} bytes/job and run of Spark "
+        f"scratch and MongoDB, {masters} run(s) a size; {gb(DISK_MARGIN)} margin{'; inputs kept' if keep else ''})")
     if free < need:
         raise SystemExit(
             f"error: not enough disk space: {gb(free)} free under {workdir}, about {gb(need)} needed. "
@@ -1057,7 +1058,7 @@ def main(argv=None) -> int:
     for p in plans:
         say(f"   {p['jobs']:>12,} jobs: {p['days']} day(s) x {p['jobs_per_day']:,} jobs from {p['first']}, "
             f"{p['days'] * args.files_per_day} files{' (present)' if p['present'] else ''}")
-    check_disk(workdir, plans, args.fmt, args.keep_data, "all sizes")
+    check_disk(workdir, plans, args.fmt, args.keep_data, "all sizes", len(args.masters))
     need = memory_bytes(args.driver_memory) + (2 * memory_bytes(args.worker_memory) if "standalone" in args.masters else 0)
     if need > vm.available:
         say(f"warning: driver + executor heaps ({mib(need)}) exceed the memory available now "
@@ -1089,7 +1090,7 @@ def main(argv=None) -> int:
         for p in plans:
             phase(f"{p['jobs']:,} jobs: input")
             if not p["present"]:
-                check_disk(workdir, [p], args.fmt, False, f"before generating {p['jobs']:,} jobs")
+                check_disk(workdir, [p], args.fmt, False, f"before generating {p['jobs']:,} jobs", len(args.masters))
             began = time.perf_counter()
             # --time-limit also bounds the generation: a timer sends this process SIGTERM.
             watchdog = None
@@ -1160,8 +1161,20 @@ def main(argv=None) -> int:
             step("stop the standalone cluster", ctx.cluster.stop)
             say("stopped the standalone cluster (master and workers)")
         if started_mongo and not args.keep_mongo:
+            # Dropped databases keep their disk space in SecantusDB's files: when nothing else is
+            # held there, the server's data folder goes too.
+            others = None
+            try:
+                client = ba.check_client(ctx.server.uri)
+                others = [d for d in client.list_database_names() if d not in ("admin", "config", "local")]
+                client.close()
+            except Exception:  # noqa: BLE001
+                pass
             step("stop the embedded MongoDB server", lambda: embedded.stop(mongo_folder))
             say(f"stopped the embedded MongoDB server this run started ({mongo_folder})")
+            if others == []:
+                shutil.rmtree(mongo_folder / "data", ignore_errors=True)
+                say(f"removed its data folder (no database left in it): {mongo_folder / 'data'}")
         if generating:
             shutil.rmtree(workdir / "data" / generating, ignore_errors=True)
             say(f"removed the half-generated input {generating}")
