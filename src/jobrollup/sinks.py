@@ -65,10 +65,18 @@ def redact(uri: str) -> str:
     return f"{scheme}://{user}:***@{host}" if scheme else f"{user}:***@{host}"
 
 
+HEARTBEAT_TIMEOUT_MS = 60_000
+
+
 class MongoStore:
     def __init__(self, uri: str, database: str, timeout_ms: int = 5000):
         self.uri = uri
-        self.client = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+        # An unreachable server fails within timeout_ms (server selection). The heartbeat's
+        # socket timeout is connectTimeoutMS: when a heartbeat times out pymongo clears the pool
+        # and cancels the writes in flight ("operation cancelled"), which a busy server made
+        # happen mid-run at 4M jobs; so a slow answer is given more time than a missing one.
+        self.client = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms,
+                                  connectTimeoutMS=max(timeout_ms, HEARTBEAT_TIMEOUT_MS),
                                   tz_aware=False)
         self.db = self.client[database]
 
