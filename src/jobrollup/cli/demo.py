@@ -1,4 +1,4 @@
-"""The end of bin/demo: a short look at what the aggregation wrote to MongoDB."""
+"""The end of bin/demo: a short look at what the aggregation and the error clustering wrote."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 from .. import config
 from . import mongo_uri
-from ..queries import load_exit_codes
+from ..queries import error_clusters, load_exit_codes
 from ..sinks import MongoStore
 
 
@@ -42,7 +42,13 @@ def main() -> int:
         {"$sort": {"jobs": -1}}, {"$limit": 5},
     ]):
         print(f"  {row['_id']:>6}  {row['jobs']:>6,} jobs  {names.get(row['_id'], 'unknown (not in the dictionary)')}")
-    last = store.db.runs.find_one(sort=[("started_at", -1)])
+    clusters = error_clusters(store, start="2026-01-01", end="2026-01-01")
+    if not clusters.empty:
+        print(f"\nKinds of error on 2026-01-01 ({clusters.attrs['errors']:,} errors in {len(clusters)} clusters; "
+              "bin/query --errors for more):")
+        for row in clusters.head(5).itertuples(index=False):
+            print(f"  {row.errors:>6,} {row.share:6.1%}  cluster {row.cluster:<3} {row.label[:90]}")
+    last = store.db.runs.find_one({"job": "aggregate"}, sort=[("started_at", -1)])
     if last:
         print(f"\nLast run: {last['_id']} {last['status']} ({last['window']['precision']} "
               f"{last['window']['start']:%Y-%m-%d %H:%M} .. {last['window']['end']:%Y-%m-%d %H:%M} UTC)")
