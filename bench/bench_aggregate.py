@@ -607,6 +607,24 @@ def parse_args(argv=None):
     return args
 
 
+def lock_workdir(workdir: Path, name: str):
+    """One benchmark per workdir: a second one would share (and stop, delete) the same server
+    and data. Returns the held lock file (keep it open), or None after saying who holds it."""
+    lock = open(workdir / "bench.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        print(f"error: another {name} run ({lock.read().strip() or 'pid unknown'}) uses {workdir}; "
+              f"wait for it or give another --workdir", file=sys.stderr)
+        return None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"pid {os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
 def _terminate(signum, frame):
     # SIGTERM / SIGHUP: unwind through the finally blocks (Spark, MongoDB, the run journal).
     raise SystemExit(f"bench_aggregate: terminated by signal {signal.Signals(signum).name}")
@@ -623,19 +641,9 @@ def main(argv=None) -> int:
     conf = config.load(args.conf)
     workdir = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    # One benchmark per workdir: a second one would share (and stop, delete) the same server and data.
-    lock = open(workdir / "bench.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        print(f"error: another bench_aggregate run ({lock.read().strip() or 'pid unknown'}) uses {workdir}; "
-              f"wait for it or give another --workdir", file=sys.stderr)
+    lock = lock_workdir(workdir, "bench_aggregate")
+    if lock is None:
         return 2
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"pid {os.getpid()}\n")
-    lock.flush()
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     sampler = MemorySampler()

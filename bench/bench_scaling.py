@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import fcntl
 import json
 import math
 import os
@@ -1025,18 +1024,9 @@ def main(argv=None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     workdir.mkdir(parents=True, exist_ok=True)
-    lock = open(workdir / "bench.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        print(f"error: another bench_scaling run ({lock.read().strip() or 'pid unknown'}) uses {workdir}; "
-              f"wait for it or give another --workdir", file=sys.stderr)
+    lock = ba.lock_workdir(workdir, "bench_scaling")
+    if lock is None:
         return 2
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"pid {os.getpid()}\n")
-    lock.flush()
     signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:   # under nohup a hangup stays ignored
         signal.signal(signal.SIGHUP, _terminate)

@@ -18,7 +18,7 @@ from ..pipeline import EXIT_INPUT, EXIT_MONGO, EXIT_OK, plan_run
 from ..sinks import MongoStore, MongoUnavailable
 from ..tiers import PRECISIONS
 from . import mongo_uri as resolve_mongo_uri
-from .aggregate import UsageError, _key_values, describe, resolve_days
+from .aggregate import UsageError, _date, _key_values, describe, resolve_days
 
 EXAMPLES = """\
 examples:
@@ -71,13 +71,6 @@ def parse_args(argv):
     elif args.when is None and not (args.min_date and args.max_date):
         parser.error("give --messages FILE --out FILE, or WHEN (or --min-date and --max-date)")
     return args
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
