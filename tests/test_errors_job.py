@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jobrollup import errors, generate, messages, pipeline, queries, readers
+from jobrollup import errors, generate, messages, pipeline, queries
 from jobrollup.sinks import MongoStore
 from jobrollup.tiers import floor
 

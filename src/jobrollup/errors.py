@@ -23,25 +23,30 @@ run after a killed one leaves each error counted once.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import sys
 import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, UpdateOne
+from pymongo.errors import PyMongoError
 from pyspark import StorageLevel, cloudpickle
 from pyspark.sql import DataFrame, SparkSession, Window as W
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from . import messages, readers, records
+from . import messages, pipeline, readers, records
 from .clustering import DEFAULT_THRESHOLD, TemplateClusterer
-from .sinks import MongoStore, utcnow
-from .tiers import Window
+from .config import ENV_MONGO_URI
+from .sinks import MongoStore, MongoUnavailable, WindowBusy, utcnow
+from .tiers import next_start
 
 log = logging.getLogger("jobrollup")
 
@@ -353,7 +358,6 @@ def _save_templates(store: MongoStore, model: TemplateClusterer, new: dict[str, 
 
 
 def _scope_doc(plan, start: dt.datetime, cluster: int, keys, row) -> dict:
-    from .tiers import next_start
     return {"source": plan.source, "cluster": cluster, **{k: row[k] for k in keys},
             "start_date": start, "end_date": next_start(start, plan.precision),
             "timeframe_precision": plan.precision}
@@ -470,15 +474,6 @@ def summary(plan, result: ClusterRunResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import os
-    import sys
-
-    from . import pipeline
-    from .config import ENV_MONGO_URI
-    from .sinks import MongoUnavailable, WindowBusy
-    from pymongo.errors import PyMongoError
-
     parser = argparse.ArgumentParser(prog="jobs/cluster_errors.py",
                                      description="Cluster the errors of one plan (see bin/cluster-errors).")
     parser.add_argument("--plan", required=True)
