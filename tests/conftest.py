@@ -74,3 +74,25 @@ def conf():
     from jobrollup import config
 
     return config.load(ROOT / "conf" / "jobrollup.toml")
+
+
+@pytest.fixture
+def kill_at_write(monkeypatch):
+    """`kill_at_write(n)`: the n-th batch a MongoStore writes raises KeyboardInterrupt (a run
+    killed half-way). Returns the call counter; `monkeypatch.undo()` lets writes through again."""
+    from jobrollup.sinks import MongoStore
+
+    def arm(n: int) -> dict:
+        calls = {"n": 0}
+        real_flush = MongoStore._flush
+
+        def dying_flush(coll, docs, on_batch):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt("killed half-way")
+            return real_flush(coll, docs, on_batch)
+
+        monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
+        return calls
+
+    return arm

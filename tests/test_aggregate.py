@@ -230,18 +230,10 @@ def test_too_many_rejects_refuse_the_run_and_write_nothing(spark, store, conf, t
     assert store.db.runs.find_one({"status": "refused"})["records"]["rejected"] == 5
 
 
-def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch):
+def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch,
+                                                         kill_at_write):
     run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour")
-    calls = {"n": 0}
-    real_flush = MongoStore._flush
-
-    def dying_flush(coll, docs, on_batch):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt("killed half-way")
-        return real_flush(coll, docs, on_batch)
-
-    monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
+    calls = kill_at_write(2)
     with pytest.raises(KeyboardInterrupt):
         run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour", write_batch=20)
     monkeypatch.undo()

@@ -129,21 +129,13 @@ def test_rerun_gives_the_same_documents_and_ids(spark, store, conf, fwjr_data, t
     assert store.db.fwjr_error_assignments.count_documents({}) == sum(d["count"] for d in first.values())
 
 
-def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr_data, tmp_path, monkeypatch):
+def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr_data, tmp_path, monkeypatch,
+                                                        kill_at_write):
     plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), write_batch=50)
-    original = MongoStore._flush
-    calls = {"n": 0}
-
-    def dying_flush(coll, docs, on_batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt("killed")
-        return original(coll, docs, on_batch)
-
-    monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
+    kill_at_write(3)
     with pytest.raises(KeyboardInterrupt):
         cluster(spark, store, plan, tmp_path)
-    monkeypatch.setattr(MongoStore, "_flush", staticmethod(original))
+    monkeypatch.undo()
     assert store.db.runs.find_one({"status": "interrupted"})
     cluster(spark, store, plan, tmp_path)
     keys = errors.SCOPE["fwjr"]
