@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .. import config, messages, submit
+from .. import config, embedded, messages, submit
 from ..clustering import TemplateClusterer
 from ..pipeline import EXIT_INPUT, EXIT_MONGO, EXIT_OK, plan_run
 from ..sinks import MongoStore, MongoUnavailable
@@ -213,9 +213,7 @@ def nightly(args, conf: dict, threshold: float) -> int:
             store.ping()
         finally:
             store.close()
-    except (MongoUnavailable, Exception) as error:
-        if isinstance(error, (UsageError, config.ConfigError)):
-            raise
+    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:  # fail before Spark starts
         print(f"error: {error}", file=sys.stderr)
         return EXIT_MONGO
     if config.is_local(input_root) and not os.path.isdir(config.local_path(input_root)):
