@@ -26,6 +26,7 @@ from pymongo.errors import PyMongoError
 
 SERVER_PROGRAM = "secantusd-py"
 READY_TIMEOUT_S = 60.0
+OPLOG_MAX_ENTRIES = 1000
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -131,7 +132,11 @@ def _start(folder: Path) -> EmbeddedServer:
     # terminal of that command does not reach it.
     process = subprocess.Popen(
         [_server_program(), "--host", "127.0.0.1", "--port", str(port),
-         "--storage-path", str(data), "--log-level", "WARNING"],
+         "--storage-path", str(data), "--log-level", "WARNING",
+         # The server keeps its oplog in memory (default 100,000 entries, whole documents);
+         # nothing here reads it (no change streams), and at a million documents a night it
+         # grew the server by gigabytes.
+         "--oplog-max-entries", str(OPLOG_MAX_ENTRIES)],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         cwd=folder,
     )
