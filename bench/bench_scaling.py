@@ -235,6 +235,13 @@ class MongoProbe(threading.Thread):
                 "pings_over_5s": self.slow}
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def folder_size(folder: Path) -> int:
     total = 0
     for dirpath, _, files in os.walk(folder):
@@ -580,6 +587,9 @@ def run_one(ctx, master: str, item: dict) -> dict:
               "driver_memory": args.driver_memory, "database": database, "log": str(log_path),
               "started_at": dt.datetime.now().isoformat(timespec="seconds")}
     remaining = ctx.deadline - time.monotonic() if ctx.deadline else None
+    if ctx.server_dead:
+        record.update(status="skipped", error="the MongoDB server died in an earlier run")
+        return record
     if remaining is not None and remaining < 30:
         record.update(status="skipped", error="--time-limit reached before this run")
         return record
@@ -658,10 +668,18 @@ def run_one(ctx, master: str, item: dict) -> dict:
                   cpu_s=sampler.cpu_seconds(), min_free_disk=sampler.min_free,
                   peak={k: v for k, v in sampler.peak.items()})
 
-    # What the run did: the run journal of its fresh database (the same for both masters).
-    checker = ba.check_client(server.uri)
+    # What the run did: the run journal of its fresh database (the same for both masters). The
+    # checks wait up to 10 minutes for a busy server, so not at all for a dead one.
+    if not process_alive(server.pid):
+        error = (f"the MongoDB server (pid {server.pid}) died during the run, at "
+                 f"{mib(sampler.peak['mongo'])} (out of memory? see dmesg)")
+        say(f"   {error}")
+        ctx.server_dead = True
+    checker = None if ctx.server_dead else ba.check_client(server.uri)
     try:
-        journal = checker[database]["runs"].find_one(sort=[("started_at", -1)])
+        journal = None
+        if checker is not None:
+            journal = checker[database]["runs"].find_one(sort=[("started_at", -1)])
         if journal:
             counts = journal.get("records") or {}
             docs = journal.get("documents") or {}
@@ -682,12 +700,13 @@ def run_one(ctx, master: str, item: dict) -> dict:
                     if started and journal.get("finished_at") else None,
                     "documents_in_collection": checker[database]["fwjr"].estimated_document_count()}
     finally:
-        if not args.keep_mongo:
-            try:
-                checker.drop_database(database)
-            except Exception as drop_error:  # noqa: BLE001
-                say(f"   warning: could not drop {database}: {drop_error}")
-        checker.close()
+        if checker is not None:
+            if not args.keep_mongo:
+                try:
+                    checker.drop_database(database)
+                except Exception as drop_error:  # noqa: BLE001
+                    say(f"   warning: could not drop {database}: {drop_error}")
+            checker.close()
     if master == "local":
         child = run_dir / "result.json"
         if child.exists():
@@ -1031,7 +1050,7 @@ def main(argv=None) -> int:
     if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:   # under nohup a hangup stays ignored
         signal.signal(signal.SIGHUP, _terminate)
     began_all = time.monotonic()
-    ctx = SimpleNamespace(args=args, workdir=workdir, server=None, cluster=None,
+    ctx = SimpleNamespace(args=args, workdir=workdir, server=None, cluster=None, server_dead=False,
                           conf_text=Path(args.conf).read_text(),
                           deadline=began_all + args.time_limit * 60 if args.time_limit else None)
     import pyspark
@@ -1155,6 +1174,8 @@ def main(argv=None) -> int:
             # held there, the server's data folder goes too.
             others = None
             try:
+                if ctx.server_dead:
+                    raise RuntimeError("the server died")
                 client = ba.check_client(ctx.server.uri)
                 others = [d for d in client.list_database_names() if d not in ("admin", "config", "local")]
                 client.close()
