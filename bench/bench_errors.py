@@ -12,7 +12,7 @@ with our masked templates, and "masks only" (one cluster per distinct template).
 grouping accuracy (share of messages whose cluster holds exactly their true group) and adjusted
 Rand index. Sets:
 - generated: messages drawn from known templates with random parameters
-  (jobrollup.error_samples, 20,000 messages, seed 11, not the seeds the threshold was tuned on);
+  (jobrollup.errors.samples, 20,000 messages, seed 11, not the seeds the threshold was tuned on);
 - spack: real spack build errors, hand-labelled (tests/data/spack-errors/labelled.jsonl.gz,
   made by bench/label_spack_errors.py).
 
@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
-from jobrollup import error_samples, messages  # noqa: E402
+from jobrollup.errors import messages, samples as error_samples  # noqa: E402
 from jobrollup.cli import cluster_errors  # noqa: E402
-from jobrollup.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
+from jobrollup.errors.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
 
 SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"
 

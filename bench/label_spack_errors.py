@@ -4,7 +4,7 @@
     .venv/bin/python bench/label_spack_errors.py [--source ../shared/data/spack/errors] [--per-shape 40]
 
 Each record's whole log line is rebuilt from its cut `text` and its contexts
-(jobrollup.messages.spack_message), then labelled by the rules below: one rule per kind of
+(jobrollup.errors.messages.spack_message), then labelled by the rules below: one rule per kind of
 diagnostic, written by reading the distinct shapes of the 20,922 records. A kind is the
 diagnostic itself; the names, paths, numbers, packages, make targets and libraries it mentions,
 and optional hints ("; did you mean ...?", "[-Werror=...]"), are its parameters. spack's own
@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from jobrollup import messages  # noqa: E402
+from jobrollup.errors import messages  # noqa: E402
 
 RULES = [(kind, re.compile(pattern)) for kind, pattern in [
     ("spack_flagging_failed_process", r"^==> \[.*\] Flagging .* as failed: ProcessError"),

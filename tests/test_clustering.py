@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from jobrollup import error_samples, messages
-from jobrollup.clustering import TemplateClusterer, grouping_accuracy
+from jobrollup.errors import messages, samples as error_samples
+from jobrollup.errors.clustering import TemplateClusterer, grouping_accuracy
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobrollup import messages
-from jobrollup.messages import normalise, spack_message, template
+from jobrollup.errors import messages
+from jobrollup.errors.messages import normalise, spack_message, template
 
 
 @pytest.mark.parametrize("text, expected", [

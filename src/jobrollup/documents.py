@@ -1,4 +1,4 @@
-"""The shape of an aggregate document in MongoDB (see docs/job-records.md).
+"""The shape of an aggregate document in MongoDB (see docs/job-records.md), for any source.
 
 Documents are keyed by a deterministic `_id` from (precision, bucket start, scope values), so
 writing the same bucket again replaces the document instead of adding a second one.
@@ -11,24 +11,24 @@ import hashlib
 import json
 from typing import Any, Iterable, Iterator
 
-from .records import METRIC_COLUMNS, SCOPE_KEYS
+from .sources import Source
 from .statistics import STATISTICS, sketch
 from .tiers import next_start
 
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-def document_id(precision: str, start: dt.datetime, scope: dict) -> str:
-    key = [precision, start.isoformat()] + [scope.get(k) for k in SCOPE_KEYS]
+def document_id(source: Source, precision: str, start: dt.datetime, scope: dict) -> str:
+    key = [precision, start.isoformat()] + [scope.get(k) for k in source.scope_keys]
     return hashlib.sha1(json.dumps(key, separators=(",", ":")).encode()).hexdigest()
 
 
-def to_document(row: dict[str, Any], precision: str, run_id: str) -> dict:
-    """One row of statistics.aggregate_jobs -> the MongoDB document."""
+def to_document(row: dict[str, Any], source: Source, precision: str, run_id: str) -> dict:
+    """One row of spark.aggregate.aggregate_jobs -> the MongoDB document."""
     start = EPOCH + dt.timedelta(seconds=int(row["bucket_epoch"]))
-    scope = {k: row[k] for k in SCOPE_KEYS}
+    scope = {k: row[k] for k in source.scope_keys}
     performance: dict[str, dict] = {}
-    for group, metric, column in METRIC_COLUMNS:
+    for group, metric, column in source.metric_columns:
         n = row[f"{column}__n"]
         if n:
             stats = {s: (int(n) if s == "n" else float(row[f"{column}__{s}"])) for s in STATISTICS}
@@ -38,15 +38,15 @@ def to_document(row: dict[str, Any], precision: str, run_id: str) -> dict:
     doc_scope = dict(scope, start_date=start, end_date=next_start(start, precision),
                      timeframe_precision=precision)
     return {
-        "_id": document_id(precision, start, scope),
+        "_id": document_id(source, precision, start, scope),
         "scope": doc_scope,
         "count": int(row["count"]),
-        "events": int(row["events"]),
+        **{c: int(row[c]) for c in source.counters},
         "performance": performance,
         "run_id": run_id,
     }
 
 
-def to_documents(rows: Iterable, precision: str, run_id: str) -> Iterator[dict]:
+def to_documents(rows: Iterable, source: Source, precision: str, run_id: str) -> Iterator[dict]:
     for row in rows:
-        yield to_document(row.asDict() if hasattr(row, "asDict") else row, precision, run_id)
+        yield to_document(row.asDict() if hasattr(row, "asDict") else row, source, precision, run_id)

@@ -86,94 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INPUT
 
 
-# ---------------------------------------------------------------------------------------------
-# standalone: a file of messages
-# ---------------------------------------------------------------------------------------------
-
-def read_messages(path: Path, parse_only: bool = False):
-    """(line number, object or None, message or None, problem) for each line of the file;
-    with `parse_only` the message is not rebuilt (the second pass needs the objects only)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                obj = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                yield number, None, None, "not_json"
-                continue
-            if not isinstance(obj, dict):
-                yield number, None, None, "not_an_object"
-                continue
-            if "message" not in obj:
-                yield number, obj, None, "no_message"
-                continue
-            text = obj.get("message")
-            if text is not None and not isinstance(text, str):
-                text = json.dumps(text)
-            if text and not parse_only and (obj.get("pre_context") or obj.get("post_context")):
-                text = messages.spack_message(str(text)[:messages.MAX_CHARS],
-                                              str(obj.get("pre_context") or "")[-messages.MAX_CHARS:],
-                                              str(obj.get("post_context") or "")[:messages.MAX_CHARS])
-            yield number, obj, text, None
-
-
 def cluster_file(source: Path, out: Path, model_path: Path | None, threshold: float) -> int:
     if not source.is_file():
         print(f"error: messages file not found: {source}", file=sys.stderr)
-        return EXIT_INPUT
-    started = time.monotonic()
+        return exits.INPUT
     model = TemplateClusterer.load(model_path, threshold) \
         if model_path and model_path.exists() else TemplateClusterer(threshold)
-    # pass 1: templates and their counts (the file is read twice rather than held in memory)
-    # and each line's template kept as a number (a few bytes a line)
-    counts, examples, problems, lines = Counter(), {}, Counter(), 0
-    number_of: dict[str, int] = {}
-    line_templates: list[int] = []       # -1: no template
-    line_problems: dict[int, str] = {}
-    for index, (_, _, text, problem) in enumerate(_progress(read_messages(source), "reading")):
-        lines += 1
-        found = None
-        if not problem:
-            found, problem = messages.normalise(text)
-        if problem:
-            problems[problem] += 1
-            line_problems[index] = problem
-        if found is None:
-            line_templates.append(-1)
-            continue
-        counts[found] += 1
-        line_templates.append(number_of.setdefault(found, len(number_of)))
-        examples.setdefault(found, text[:500])
-    new = model.learn_many(counts, examples)
-    cluster_of_number = [model.cluster_of(t) for t in number_of]   # insertion order = numbers
-    # pass 2: each input line, in order, with its cluster
-    tmp = Path(str(out) + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for index, (_, obj, _, _) in enumerate(_progress(read_messages(source, parse_only=True), "writing")):
-            number = line_templates[index]
-            cluster_id = cluster_of_number[number] if number >= 0 else None
-            problem = line_problems.get(index)
-            row = dict(obj) if obj is not None else {}
-            row["cluster"] = cluster_id
-            row["label"] = model.clusters[cluster_id].label if cluster_id is not None else None
-            if problem:
-                row["problem"] = problem
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+    result = errors_file.cluster_file(source, out, model, progress=sys.stderr.isatty())
     if model_path:
         model.save(model_path)
-    seconds = time.monotonic() - started
-    clusters = len({model.cluster_of(t) for t in counts})
-    detail = ", ".join(f"{k} {v:,}" for k, v in sorted(problems.items())) or "none"
-    print(f"cluster-errors: {lines:,} lines, {sum(counts.values()):,} messages clustered into {clusters:,} "
-          f"clusters ({len(counts):,} templates, {len(new):,} new); problems: {detail}; "
-          f"{seconds:.1f} s ({lines / seconds if seconds else 0:,.0f} lines/s) -> {out}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _progress(items, what: str):
-    from tqdm import tqdm
-    return tqdm(items, desc=what, unit=" lines", file=sys.stderr, mininterval=1.0,
-                disable=not sys.stderr.isatty())
+    print(result.summary(out), file=sys.stderr)
+    return exits.OK
 
 
 # ---------------------------------------------------------------------------------------------

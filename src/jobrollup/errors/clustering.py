@@ -1,6 +1,6 @@
 """Clusters of error templates with stable ids: river's DBSTREAM proposes, the registry decides.
 
-The driver sees distinct masked templates (jobrollup.messages), each with its count. A template
+The driver sees distinct masked templates (jobrollup.errors.messages), each with its count. A template
 seen before keeps its cluster for ever. A new template becomes a bag of words (river's
 BagOfWords, unigrams and bigrams, scaled to unit length) and is learned by DBSTREAM: if it falls
 within `threshold` of a micro-cluster it joins that micro-cluster's cluster, otherwise DBSTREAM
@@ -26,7 +26,7 @@ from typing import Iterable
 
 from river import cluster, feature_extraction, utils
 
-from jobrollup import messages
+from . import messages
 
 DEFAULT_THRESHOLD = 3.0   # < 9 words and word pairs differ (one word inside a message changes 6)
 

@@ -1,0 +1,49 @@
+"""Job records -> one row per (bucket, scope): a pure DataFrame -> DataFrame transformation.
+
+What is computed per metric is what merges exactly (jobrollup.statistics): n, sum, min, max,
+sumsq, and the bins of a percentile sketch for the source's sketched metrics.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ..sources import Source
+from ..statistics import SKETCH_GAMMA
+from ..tiers import check_precision
+
+
+def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame:
+    """Job records -> rows of `bucket_epoch` (UTC seconds), the scope keys, count, the source's
+    counters and `<group>__<metric>__<statistic>` columns.
+
+    The bucket is the record's own time truncated in the session time zone, which the
+    session builder fixes to UTC (Spark's WEEK truncation starts on Monday, as ISO weeks do).
+    """
+    unit = check_precision(precision).upper()
+    bucket = F.date_trunc(unit, F.col("ts"))
+    statistics = []
+    for _, _, column in source.metric_columns:
+        value = F.col(column)
+        statistics += [
+            F.count(value).alias(f"{column}__n"),
+            F.sum(value).alias(f"{column}__sum"),
+            F.min(value).alias(f"{column}__min"),
+            F.max(value).alias(f"{column}__max"),
+            F.sum(value * value).alias(f"{column}__sumsq"),
+        ]
+        if column in source.sketched:
+            statistics += [
+                F.collect_list(F.when(value > 0, F.ceil(F.log(value) / math.log(SKETCH_GAMMA)).cast("int")))
+                .alias(f"{column}__bins"),
+                F.count(F.when(value == 0, F.lit(1))).alias(f"{column}__zeros"),
+            ]
+    return (
+        jobs.groupBy(F.unix_seconds(bucket).alias("bucket_epoch"), *source.scope_keys)
+        .agg(F.count(F.lit(1)).alias("count"),
+             *[F.sum(F.coalesce(F.col(c), F.lit(0))).alias(c) for c in source.counters],
+             *statistics)
+    )
