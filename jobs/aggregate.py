@@ -2,7 +2,7 @@
 
 import sys
 
-from jobrollup.pipeline import main
+from jobrollup.spark.aggregate_job import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

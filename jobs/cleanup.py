@@ -1,8 +1,8 @@
-"""spark-submit entry point of the cleanup (bin/cleanup --spark submits it)."""
+"""spark-submit entry point of the cleanup; bin/cleanup --spark builds its --plan."""
 
 import sys
 
-from jobrollup.cli.cleanup import main
+from jobrollup.spark.cleanup_job import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -2,7 +2,7 @@
 
 import sys
 
-from jobrollup.errors import main
+from jobrollup.errors.job import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -45,7 +45,7 @@ def spark():
 
 @pytest.fixture(scope="session")
 def mongo_server(tmp_path_factory):
-    from jobrollup import embedded
+    from jobrollup.store import embedded
 
     folder = tmp_path_factory.mktemp("mongo")
     server = embedded.ensure_running(folder)
@@ -60,7 +60,7 @@ def mongo_uri(mongo_server):
 
 @pytest.fixture
 def store(mongo_uri):
-    from jobrollup.sinks import MongoStore
+    from jobrollup.store.mongo import MongoStore
 
     database = f"t_{uuid.uuid4().hex[:12]}"
     store = MongoStore(mongo_uri, database, timeout_ms=5000)
@@ -80,7 +80,7 @@ def conf():
 def kill_at_write(monkeypatch):
     """`kill_at_write(n)`: the n-th batch a MongoStore writes raises KeyboardInterrupt (a run
     killed half-way). Returns the call counter; `monkeypatch.undo()` lets writes through again."""
-    from jobrollup.sinks import MongoStore
+    from jobrollup.store.mongo import MongoStore
 
     def arm(n: int) -> dict:
         calls = {"n": 0}

@@ -16,8 +16,11 @@ from pathlib import Path
 import pytest
 
 import reference
-from jobrollup import generate, pipeline, readers
-from jobrollup.sinks import MongoStore, MongoUnavailable, WindowBusy, utcnow
+from jobrollup.exits import InputError, MongoUnavailable, RunRefused, WindowBusy
+from jobrollup.plan import day_folder, plan_run
+from jobrollup.sources.fwjr import generate
+from jobrollup.spark import aggregate_job
+from jobrollup.store.mongo import MongoStore, utcnow
 
 D = dt.date
 FAR_FUTURE = D(2100, 1, 1)
@@ -26,7 +29,7 @@ FAR_FUTURE = D(2100, 1, 1)
 def plan_for(conf, root, first, last, precision, **overrides):
     conf = copy.deepcopy(conf)
     conf["input"]["require_all_days"] = overrides.pop("require_all_days", False)
-    return pipeline.plan_run(first, last, precision, conf, input_root=str(root),
+    return plan_run(first, last, precision, conf, input_root=str(root),
                              rejects_dir=str(Path(root).parent / "rejects"),
                              today=overrides.pop("today", FAR_FUTURE), **overrides)
 
@@ -34,7 +37,7 @@ def plan_for(conf, root, first, last, precision, **overrides):
 def run(spark, store, conf, root, first, last=None, precision="day", write_batch=None, **overrides):
     plan = plan_for(conf, root, first, last or first, precision, **overrides)
     plan.write_batch = write_batch or plan.write_batch
-    return plan, pipeline.run(spark, plan, store)
+    return plan, aggregate_job.run(spark, plan, store)
 
 
 def stored(store, precision, collection="fwjr"):
@@ -138,11 +141,11 @@ def test_week_run_for_one_day_recomputes_the_whole_week(spark, store, conf, boun
 
 def test_empty_input_leaves_an_empty_window(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
-    generate.write_reports(readers.day_folder(str(root), D(2026, 3, 1)), [report(epoch(2026, 3, 1, 5))])
+    generate.write_reports(day_folder(str(root), D(2026, 3, 1)), [report(epoch(2026, 3, 1, 5))])
     run(spark, store, conf, root, D(2026, 3, 1))
     assert len(stored(store, "day")) == 1
     # The day is dumped again, now empty: the window is rewritten whole, so its document goes.
-    (Path(readers.day_folder(str(root), D(2026, 3, 1))) / "fwjr-00000.jsonl").write_text("")
+    (Path(day_folder(str(root), D(2026, 3, 1))) / "fwjr-00000.jsonl").write_text("")
     _, result = run(spark, store, conf, root, D(2026, 3, 1))
     assert result.counts["lines"] == 0 and result.written == 0 and result.removed == 1
     assert stored(store, "day") == []
@@ -151,7 +154,7 @@ def test_empty_input_leaves_an_empty_window(spark, store, conf, tmp_path):
 def test_a_single_record(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     ts = epoch(2026, 2, 28, 23, 59, 59)
-    generate.write_reports(readers.day_folder(str(root), D(2026, 2, 28)), [report(ts, codes=["8021"])])
+    generate.write_reports(day_folder(str(root), D(2026, 2, 28)), [report(ts, codes=["8021"])])
     plan, result = run(spark, store, conf, root, D(2026, 2, 28), precision="month")
     (doc,) = stored(store, "month")
     assert doc["count"] == 1 and doc["events"] == 100
@@ -173,7 +176,7 @@ def test_sentinels_string_codes_and_placeholders(spark, store, conf, tmp_path):
         report(t, codes=[99999], cpu={"TotalJobCPU": 7.0}, jobstate="jobfailed"),
         report(t, site={}, events="12", cpu={}),
     ]
-    generate.write_reports(readers.day_folder(str(root), day), reports)
+    generate.write_reports(day_folder(str(root), day), reports)
     plan, result = run(spark, store, conf, root, day)
     docs = {(d["scope"]["exitCode"], d["scope"]["site"]): d for d in stored(store, "day")}
     assert set(docs) == {(8001, "T2_CH_CERN"), (99999, "T2_CH_CERN"), (0, None)}
@@ -189,9 +192,9 @@ def test_sentinels_string_codes_and_placeholders(spark, store, conf, tmp_path):
 def test_late_records_land_in_their_own_day(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     day = D(2026, 5, 10)
-    generate.write_reports(readers.day_folder(str(root), day), [
+    generate.write_reports(day_folder(str(root), day), [
         report(epoch(2026, 5, 10, 1)), report(epoch(2026, 5, 9, 23, 30))])      # one from the day before
-    generate.write_reports(readers.day_folder(str(root), day + dt.timedelta(days=1)), [
+    generate.write_reports(day_folder(str(root), day + dt.timedelta(days=1)), [
         report(epoch(2026, 5, 10, 22)), report(epoch(2026, 5, 11, 2))])        # one late arrival
     _, result = run(spark, store, conf, root, day)
     assert result.counts["in_window"] == 2 and result.counts["outside_window"] == 2
@@ -207,7 +210,7 @@ def test_rejects_are_counted_kept_and_readable(spark, store, conf, tmp_path):
     good = [json.dumps(report(epoch(2026, 6, 1, h))) for h in range(20)]
     bad = ['{"meta_data": {"ts": 17', "\x00\x01 binary", '{"meta_data": {"host": "a"}}',
            '{"meta_data": {"ts": "yesterday"}}', '{"meta_data": {"ts": 1780000000}, "steps": "oops"}', "[1, 2]"]
-    generate.write_reports(readers.day_folder(str(root), day), good + bad + [""])
+    generate.write_reports(day_folder(str(root), day), good + bad + [""])
     _, result = run(spark, store, conf, root, day, max_reject_share=0.5)
     assert result.counts["rejected_by_reason"] == {"malformed_json": 2, "missing_ts": 1, "bad_ts": 1, "wrong_type": 2}
     rows = [json.loads(line) for p in Path(result.rejects_path).glob("*.json") for line in open(p)]
@@ -219,12 +222,12 @@ def test_rejects_are_counted_kept_and_readable(spark, store, conf, tmp_path):
 def test_too_many_rejects_refuse_the_run_and_write_nothing(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     day = D(2026, 6, 2)
-    folder = readers.day_folder(str(root), day)
+    folder = day_folder(str(root), day)
     generate.write_reports(folder, [report(epoch(2026, 6, 2, 3))] * 10)
     run(spark, store, conf, root, day)
     before = stored(store, "day")
     generate.write_reports(folder, ["not json"] * 5, name="fwjr-00001")
-    with pytest.raises(pipeline.RunRefused, match="5 of 15 lines rejected"):
+    with pytest.raises(RunRefused, match="5 of 15 lines rejected"):
         run(spark, store, conf, root, day, max_reject_share=0.2)
     assert stored(store, "day") == before
     assert store.db.runs.find_one({"status": "refused"})["records"]["rejected"] == 5
@@ -248,7 +251,7 @@ def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, bou
 def test_a_killed_run_is_marked_and_a_live_one_blocks(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     day = D(2026, 7, 1)
-    generate.write_reports(readers.day_folder(str(root), day), [report(epoch(2026, 7, 1, 1))])
+    generate.write_reports(day_folder(str(root), day), [report(epoch(2026, 7, 1, 1))])
     window = {"precision": "day", "start": dt.datetime(2026, 7, 1), "end": dt.datetime(2026, 7, 2)}
     store.db.runs.insert_one({"_id": "dead", "source": "fwjr", "job": "aggregate", "status": "running",
                               "window": window, "started_at": utcnow() - dt.timedelta(hours=2),
@@ -275,8 +278,8 @@ def dead_pid() -> int:
 
 def test_missing_input_folder_is_an_error(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
-    generate.write_reports(readers.day_folder(str(root), D(2026, 8, 2)), [report(epoch(2026, 8, 2, 1))])
-    with pytest.raises(readers.InputError, match="input folder missing: .*2026/08/01"):
+    generate.write_reports(day_folder(str(root), D(2026, 8, 2)), [report(epoch(2026, 8, 2, 1))])
+    with pytest.raises(InputError, match="input folder missing: .*2026/08/01"):
         run(spark, store, conf, root, D(2026, 8, 1), require_all_days=True)
     assert store.db.fwjr.count_documents({}) == 0
 
@@ -290,8 +293,8 @@ def test_unreachable_mongodb_is_a_clear_error():
 def test_parquet_and_gzipped_json_give_the_same_documents(spark, store, conf, tmp_path):
     day = D(2026, 9, 15)
     lines, _ = generate.generate_day(day, 300, seed=3, late_share=0.0, malformed_share=0.0)
-    generate.write_reports(readers.day_folder(str(tmp_path / "json"), day), lines, fmt="jsonl.gz")
-    generate.write_reports(readers.day_folder(str(tmp_path / "parquet"), day), [json.loads(x) for x in lines],
+    generate.write_reports(day_folder(str(tmp_path / "json"), day), lines, fmt="jsonl.gz")
+    generate.write_reports(day_folder(str(tmp_path / "parquet"), day), [json.loads(x) for x in lines],
                            fmt="parquet")
     run(spark, store, conf, tmp_path / "json", day)
     from_json = without_run(stored(store, "day"))
@@ -306,7 +309,7 @@ def test_old_reports_with_steps_keyed_by_name(spark, store, conf, tmp_path):
     day = D(2026, 10, 1)
     old = report(epoch(2026, 10, 1, 4), codes=[50660])
     old["steps"] = {s.pop("name"): s for s in old["steps"]}
-    generate.write_reports(readers.day_folder(str(root), day), [old])
+    generate.write_reports(day_folder(str(root), day), [old])
     plan, result = run(spark, store, conf, root, day)
     (doc,) = stored(store, "day")
     assert doc["scope"]["exitCode"] == 50660 and doc["scope"]["exitStep"] == "cmsRun1"
@@ -316,23 +319,23 @@ def test_old_reports_with_steps_keyed_by_name(spark, store, conf, tmp_path):
 
 def test_file_uri_roots_read_like_local_paths(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
-    generate.write_reports(readers.day_folder(str(root), D(2026, 10, 2)), [report(epoch(2026, 10, 2, 4))] * 3)
+    generate.write_reports(day_folder(str(root), D(2026, 10, 2)), [report(epoch(2026, 10, 2, 4))] * 3)
     _, result = run(spark, store, conf, f"file://{root}", D(2026, 10, 2))
     assert result.counts["in_window"] == 3 and sum(d["count"] for d in stored(store, "day")) == 3
 
 
 def test_avro_without_spark_avro_is_a_clear_error(spark, store, conf, tmp_path):
-    folder = Path(readers.day_folder(str(tmp_path / "fwjr"), D(2026, 10, 3)))
+    folder = Path(day_folder(str(tmp_path / "fwjr"), D(2026, 10, 3)))
     folder.mkdir(parents=True)
     (folder / "part-0.avro").write_bytes(b"Obj\x01")
-    with pytest.raises(readers.InputError, match="no spark-avro"):
+    with pytest.raises(InputError, match="no spark-avro"):
         run(spark, store, conf, tmp_path / "fwjr", D(2026, 10, 3))
     assert store.db.runs.find_one()["status"] == "failed"
 
 
 def test_every_bucket_of_the_window_is_recorded_even_empty_ones(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
-    generate.write_reports(readers.day_folder(str(root), D(2026, 10, 4)),
+    generate.write_reports(day_folder(str(root), D(2026, 10, 4)),
                            [report(epoch(2026, 10, 4, 4)), report(epoch(2026, 10, 4, 4, 30)), report(epoch(2026, 10, 4, 9))])
     _, result = run(spark, store, conf, root, D(2026, 10, 4), precision="hour")
     ledger = {b["start"].hour: b for b in store.db.fwjr_buckets.find({"precision": "hour"})}

@@ -15,8 +15,13 @@ from hypothesis import strategies as st
 from pymongo.collection import Collection
 
 import reference
-from jobrollup import cleanup, documents, generate, pipeline
-from jobrollup.sinks import MongoStore, utcnow
+from jobrollup import cleanup, documents, sources
+from jobrollup.plan import day_folder, plan_run
+from jobrollup.sources.fwjr import generate
+from jobrollup.spark import aggregate_job
+from jobrollup.store.mongo import MongoStore, utcnow
+
+FWJR = sources.get("fwjr")
 from jobrollup.tiers import Window, floor, next_start
 
 D = dt.date
@@ -29,9 +34,9 @@ RETENTION = {"hour": "2 days", "day": "8 weeks", "week": "1 year", "month": "for
 def aggregate(spark, store, conf, root, first, last, precision):
     conf = copy.deepcopy(conf)
     conf["input"]["require_all_days"] = False
-    plan = pipeline.plan_run(first, last, precision, conf, input_root=str(root),
+    plan = plan_run(first, last, precision, conf, input_root=str(root),
                              rejects_dir=str(Path(root).parent / "rejects"), today=D(2100, 1, 1))
-    return pipeline.run(spark, plan, store)
+    return aggregate_job.run(spark, plan, store)
 
 
 def docs_of(store, precision):
@@ -76,7 +81,7 @@ def second_store(mongo_uri):
 
 def test_hours_rolled_into_days_equal_a_day_aggregation(spark, store, second_store, conf, two_months):
     aggregate(spark, store, conf, two_months, D(2025, 12, 30), D(2026, 1, 2), "hour")
-    reports = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 10)).run()
+    reports = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 10)).run()
     assert reports["hour"].built["day"] == 4 and reports["hour"].retired == 96
     assert docs_of(store, "hour") == {}
     aggregate(spark, second_store, conf, two_months, D(2025, 12, 30), D(2026, 1, 2), "day")
@@ -87,7 +92,7 @@ def test_hours_rolled_into_days_equal_a_day_aggregation(spark, store, second_sto
 
 def test_days_rolled_into_weeks_and_months_equal_their_aggregations(spark, store, second_store, conf, two_months):
     aggregate(spark, store, conf, two_months, D(2025, 12, 1), D(2026, 1, 31), "day")
-    reports = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 6, 1)).run()
+    reports = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 6, 1)).run()
     # Dec 1 2025 is a Monday: weeks Dec 1 .. Jan 25 are whole; Jan 26 - Feb 1 lacks Feb 1.
     assert reports["day"].built == {"month": 2, "week": 8}
     assert reports["day"].skipped == {"not every day of the week is held": 1}
@@ -105,9 +110,9 @@ def test_days_rolled_into_weeks_and_months_equal_their_aggregations(spark, store
 def test_dry_run_reports_the_work_and_writes_nothing(spark, store, conf, two_months):
     aggregate(spark, store, conf, two_months, D(2026, 1, 1), D(2026, 1, 2), "hour")
     before = (docs_of(store, "hour"), list(store.db.fwjr_buckets.find()))
-    planned = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 10), dry_run=True).run()
+    planned = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 10), dry_run=True).run()
     assert (docs_of(store, "hour"), list(store.db.fwjr_buckets.find())) == before
-    done = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 10)).run()
+    done = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 10)).run()
     assert (planned["hour"].built, planned["hour"].retired, planned["hour"].deleted) == \
            (done["hour"].built, done["hour"].retired, done["hour"].deleted) == ({"day": 2}, 48, len(before[0]))
     text = cleanup.summary(planned, True, "dry-run")
@@ -116,9 +121,9 @@ def test_dry_run_reports_the_work_and_writes_nothing(spark, store, conf, two_mon
 
 def test_rerunning_the_cleanup_changes_nothing(spark, store, conf, two_months):
     aggregate(spark, store, conf, two_months, D(2026, 1, 5), D(2026, 1, 6), "hour")
-    cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 10)).run()
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 10)).run()
     after = docs_of(store, "day")
-    again = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 10)).run()
+    again = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 10)).run()
     assert docs_of(store, "day") == after and again["hour"].retired == 0 and not again["hour"].built
 
 
@@ -127,7 +132,7 @@ def test_a_window_being_aggregated_is_left_alone(spark, store, conf, two_months)
     store.db.runs.insert_one({"_id": "live", "source": "fwjr", "job": "aggregate", "status": "running",
                               "window": {"precision": "day", "start": T(2026, 1, 7), "end": T(2026, 1, 8)},
                               "started_at": utcnow(), "heartbeat_at": utcnow(), "host": "elsewhere", "pid": 1})
-    reports = cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 20)).run()
+    reports = cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
     assert reports["hour"].skipped == {"an aggregation is writing it": 1} and reports["hour"].retired == 0
     assert len(docs_of(store, "hour")) > 0
 
@@ -154,20 +159,20 @@ def kill_after(monkeypatch, writes: int):
 
 def test_a_cleanup_killed_anywhere_is_finished_by_the_next_run(spark, store, second_store, conf, two_months, monkeypatch):
     aggregate(spark, second_store, conf, two_months, D(2026, 1, 12), D(2026, 1, 13), "hour")
-    cleanup.Cleanup(second_store, "fwjr", RETENTION, now=T(2026, 1, 20)).run()
+    cleanup.Cleanup(second_store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
     clean = docs_of(second_store, "day")
     aggregate(spark, store, conf, two_months, D(2026, 1, 12), D(2026, 1, 13), "hour")
     for writes in range(1, 12):
         counter = kill_after(monkeypatch, writes)
         try:
-            cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 20)).run()
+            cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
         except Killed:
             pass
         monkeypatch.undo()
         assert_answerable_and_exact(store, raw_counts_from(second_store))
         if counter["n"] < writes:
             break  # the run needed fewer writes than that: it finished
-    cleanup.Cleanup(store, "fwjr", RETENTION, now=T(2026, 1, 20)).run()
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
     assert_same_documents(docs_of(store, "day"), clean)
     assert docs_of(store, "hour") == {}
 
@@ -214,7 +219,7 @@ def fake_aggregate(store, records, precision, first: D, days: int, run_id: str):
     for key, value in expected.items():
         start, _, _, *scope_values = key
         scope = dict(zip(reference.SCOPE_KEYS, scope_values))
-        docs.append({"_id": documents.document_id(precision, start, scope),
+        docs.append({"_id": documents.document_id(FWJR, precision, start, scope),
                      "scope": {**scope, "start_date": start, "end_date": next_start(start, precision),
                                "timeframe_precision": precision},
                      "count": value["count"], "events": value["events"], "performance": value["performance"],
@@ -282,14 +287,14 @@ def test_any_sequence_of_runs_and_kills_keeps_every_range_exact(mongo_uri, seed,
                         hour += dt.timedelta(hours=1)
                 else:
                     _, days_after, _ = op
-                    cleanup.Cleanup(store, "fwjr", RETENTION,
+                    cleanup.Cleanup(store, FWJR, RETENTION,
                                     now=START + dt.timedelta(days=days_after)).run()
             except Killed:
                 pass
             finally:
                 patch.undo()
             assert_answerable_and_exact(store, hourly, aggregated)
-        cleanup.Cleanup(store, "fwjr", RETENTION, now=START + dt.timedelta(days=SPAN_DAYS + 800)).run()
+        cleanup.Cleanup(store, FWJR, RETENTION, now=START + dt.timedelta(days=SPAN_DAYS + 800)).run()
         assert_answerable_and_exact(store, hourly, aggregated)
         assert store.db.fwjr_buckets.count_documents({"state": "retiring"}) == 0
     finally:

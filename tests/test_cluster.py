@@ -24,8 +24,9 @@ import pyspark
 import pytest
 
 import reference
-from jobrollup import generate, readers
-from jobrollup.sinks import MongoStore
+from jobrollup.plan import day_folder
+from jobrollup.sources.fwjr import generate
+from jobrollup.store.mongo import MongoStore
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.cluster,
@@ -136,7 +137,7 @@ def test_aggregation_on_the_cluster_equals_the_local_run(cluster, workspace):
     assert on_cluster.keys() == local.keys() and len(local) > 100
     for key, doc in local.items():  # sums may be added in another order: compare through the reference
         assert doc["scope"] == on_cluster[key]["scope"] and doc["count"] == on_cluster[key]["count"]
-    records, _ = reference.read_lines([readers.day_folder(str(workspace["data"]), dt.date(2026, 4, d)) for d in (5, 6)])
+    records, _ = reference.read_lines([day_folder(str(workspace["data"]), dt.date(2026, 4, d)) for d in (5, 6)])
     expected = reference.aggregate(records, "hour", (dt.datetime(2026, 4, 5), dt.datetime(2026, 4, 6)))
     reference.assert_documents_equal(list(on_cluster.values()), expected)
 

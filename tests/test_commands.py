@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 import reference
-from jobrollup import generate, readers
-from jobrollup.sinks import MongoStore
+from jobrollup.plan import day_folder
+from jobrollup.sources.fwjr import generate
+from jobrollup.store.mongo import MongoStore
 
 ROOT = Path(__file__).resolve().parents[1]
 AGGREGATE = str(ROOT / "bin" / "aggregate")
@@ -41,12 +42,12 @@ def aggregate(args, env, timeout=300):
 
 @pytest.mark.e2e
 def test_aggregate_command_writes_the_reference_documents(workspace):
-    folder = readers.day_folder(str(workspace["data"]), dt.date(2026, 2, 28))
+    folder = day_folder(str(workspace["data"]), dt.date(2026, 2, 28))
     done = aggregate([folder, "--precision=hour"], workspace["env"])   # WHEN given as the day's folder
     assert done.returncode == 0, done.stderr[-2000:]
     assert "jobrollup aggregate: fwjr at hour precision, days 2026-02-28 .. 2026-02-28" in done.stdout
     assert "succeeded" in done.stdout
-    records, _ = reference.read_lines([folder, readers.day_folder(str(workspace["data"]), dt.date(2026, 3, 1))])
+    records, _ = reference.read_lines([folder, day_folder(str(workspace["data"]), dt.date(2026, 3, 1))])
     expected = reference.aggregate(records, "hour", (dt.datetime(2026, 2, 28), dt.datetime(2026, 3, 1)))
     docs = list(workspace["store"].db.fwjr.find())
     reference.assert_documents_equal(docs, expected)

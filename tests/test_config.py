@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobrollup import config
-from jobrollup.sinks import redact
+from jobrollup.store.mongo import redact
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from jobrollup import errors, generate, messages, pipeline, queries
-from jobrollup.sinks import MongoStore
+from jobrollup import query as queries
+from jobrollup import sources
+from jobrollup.errors import job as errors, messages
+from jobrollup.plan import day_folder, plan_run
+from jobrollup.sources.fwjr import generate
+from jobrollup.store.mongo import MongoStore
 from jobrollup.tiers import floor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +36,9 @@ def fwjr_data(tmp_path_factory):
 
 
 def plan_for(conf, root, source, day, precision="day", **changes):
-    plan = pipeline.plan_run(day, day, precision, conf, input_root=str(root),
-                             rejects_dir=str(Path(root).parent / f"rejects-{source}"))
-    return dataclasses.replace(plan, source=source, collection=f"{source}_errors", **changes)
+    plan = plan_run(day, day, precision, conf, source=source, collection=f"{source}_errors",
+                    input_root=str(root), rejects_dir=str(Path(root).parent / f"rejects-{source}"))
+    return dataclasses.replace(plan, **changes)
 
 
 def cluster(spark, store, plan, tmp_path):
@@ -101,7 +105,7 @@ def test_fwjr_error_counts_match_a_tally_by_hand(spark, store, conf, fwjr_data, 
     plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), precision)
     result = cluster(spark, store, plan, tmp_path)
     found = fwjr_errors_by_hand(plan)
-    keys = errors.SCOPE["fwjr"]
+    keys = sources.get("fwjr").error_scope
     expected = tally(found, precision, cluster_map(store), keys)
     assert stored_counts(store, "fwjr", precision, keys) == expected
     assert result.counts["in_window"] == len(found) > 100
@@ -138,7 +142,7 @@ def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr
     monkeypatch.undo()
     assert store.db.runs.find_one({"status": "interrupted"})
     cluster(spark, store, plan, tmp_path)
-    keys = errors.SCOPE["fwjr"]
+    keys = sources.get("fwjr").error_scope
     expected = tally(fwjr_errors_by_hand(plan), "day", cluster_map(store), keys)
     assert stored_counts(store, "fwjr", "day", keys) == expected
     assert store.db.fwjr_error_assignments.count_documents({}) == sum(expected.values())

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "src") not in sys.path:  # runs from a checkout without installing the package
     sys.path.insert(0, str(REPO / "src"))
 
-from jobrollup import generate as gen  # noqa: E402
+from jobrollup.sources.fwjr import generate as gen  # noqa: E402
 
 DAY = dt.date(2021, 11, 5)
 DAY_START = int(dt.datetime(2021, 11, 5, tzinfo=dt.timezone.utc).timestamp())

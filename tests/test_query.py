@@ -26,10 +26,16 @@ import pandas as pd
 import pytest
 
 import reference
-from jobrollup import cleanup, generate, pipeline, plots, queries
+from jobrollup import cleanup, sources
+from jobrollup import query as queries
 from jobrollup.cli import query as query_cli
-from jobrollup.queries import Bucket, QueryError
-from jobrollup.sinks import MongoStore
+from jobrollup.plan import day_folder, plan_run
+from jobrollup.query import Bucket, QueryError, plots
+from jobrollup.sources.fwjr import generate
+from jobrollup.spark import aggregate_job
+from jobrollup.store.mongo import MongoStore
+
+FWJR = sources.get("fwjr")
 
 D, T = dt.date, dt.datetime
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,10 +64,10 @@ def tiered(spark, mongo_server, conf, raw):
     for first, last, precision in ((D(2025, 12, 1), D(2026, 1, 7), "day"), (D(2026, 1, 8), D(2026, 1, 10), "hour")):
         settings = copy.deepcopy(conf)
         settings["input"]["require_all_days"] = False
-        plan = pipeline.plan_run(first, last, precision, settings, input_root=str(root),
+        plan = plan_run(first, last, precision, settings, input_root=str(root),
                                  rejects_dir=str(root.parent / "rejects"), today=D(2100, 1, 1))
-        pipeline.run(spark, plan, store)
-    cleanup.Cleanup(store, "fwjr", RETENTION, now=NOW).run()
+        aggregate_job.run(spark, plan, store)
+    cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
     yield store
     store.client.drop_database(store.db.name)
     store.close()

@@ -8,10 +8,12 @@ Rules (retention per tier in conf [retention]):
   week -> (dropped)      weeks older than their retention go once the months they touch are held
   month                  kept for ever by default
 
+Any source that aggregates: the scope keys, counters and metrics come from its definition.
+
 The bucket ledger (`<collection>_buckets`, written by every aggregation) says which buckets of
 which tier are held, empty ones included. A coarse bucket is built only from a complete set of
 held, consistent fine buckets; written first, checked against the fine totals (jobs, events,
-and n and sum of every metric), recorded in the ledger, and only then are the fine buckets
+the source's counters, and n and sum of every metric), recorded in the ledger, and only then are the fine buckets
 marked `retiring`, their documents deleted and the ledger entries marked `rolled_up`. A kill
 at any point leaves every range answerable from some held bucket and nothing counted twice;
 the next run finishes the work. When a coarse bucket already exists (an aggregation wrote it
@@ -21,6 +23,7 @@ from the raw reports) and disagrees with its fine buckets, the more recent compu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import time
@@ -30,16 +33,16 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from . import documents
-from .records import SCOPE_KEYS
-from .sinks import MongoStore, bucket_id, buckets_collection, utcnow
+from .sources import Source
 from .statistics import merge
-from .tiers import PRECISIONS, floor, next_start
+from .store.mongo import MongoStore, utcnow
+from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
 
 log = logging.getLogger("jobrollup")
 PROGRESS_EVERY_S = 10.0
 
-# fine tier -> the coarser tiers it is rolled up into (built from it)
-ROLLUPS = {"hour": ("day",), "day": ("week", "month")}
+# fine tier -> the coarser tiers it is rolled up into (built from it): the tiers it nests in
+ROLLUPS = {fine: coarse for fine, coarse in NESTS_IN.items() if coarse}
 # tiers that are only dropped, once the named coarser tiers hold their range
 DROP_WHEN_HELD = {"week": ("month",)}
 
@@ -69,24 +72,25 @@ def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
 
 # -- pure roll-up ---------------------------------------------------------------------------
 
-def rollup(fine_docs: Iterable[dict], precision: str, run_id: str) -> list[dict]:
+def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
     scope keys keep their values. The `_id`s are those an aggregation at `precision` gives."""
     merged: dict[tuple, dict] = {}
     for doc in fine_docs:
         scope = doc["scope"]
         start = floor(scope["start_date"], precision)
-        key = (start, *(scope.get(k) for k in SCOPE_KEYS))
+        key = (start, *(scope.get(k) for k in source.scope_keys))
         into = merged.get(key)
         if into is None:
             merged[key] = into = {
-                "_id": documents.document_id(precision, start, scope),
-                "scope": {**{k: scope.get(k) for k in SCOPE_KEYS}, "start_date": start,
+                "_id": documents.document_id(source, precision, start, scope),
+                "scope": {**{k: scope.get(k) for k in source.scope_keys}, "start_date": start,
                           "end_date": next_start(start, precision), "timeframe_precision": precision},
-                "count": 0, "events": 0, "performance": {}, "run_id": run_id,
+                "count": 0, **{c: 0 for c in source.counters}, "performance": {}, "run_id": run_id,
             }
         into["count"] += doc["count"]
-        into["events"] += doc["events"]
+        for c in source.counters:
+            into[c] += doc.get(c, 0)
         for group, metrics in doc.get("performance", {}).items():
             target = into["performance"].setdefault(group, {})
             for metric, stats in metrics.items():
@@ -99,12 +103,13 @@ class Totals:
     """What must be equal between the fine and the coarse documents of one span."""
 
     count: int = 0
-    events: int = 0
+    counters: dict = field(default_factory=lambda: defaultdict(int))   # counter -> total
     metrics: dict = field(default_factory=dict)   # (group, metric) -> [n, sum]
 
-    def add(self, doc: dict) -> None:
+    def add(self, doc: dict, counters: tuple[str, ...]) -> None:
         self.count += doc["count"]
-        self.events += doc["events"]
+        for c in counters:
+            self.counters[c] += doc.get(c, 0)
         for group, metrics in doc.get("performance", {}).items():
             for metric, stats in metrics.items():
                 slot = self.metrics.setdefault((group, metric), [0, 0.0])
@@ -113,8 +118,10 @@ class Totals:
 
     def differences(self, other: "Totals") -> list[str]:
         found = []
-        if (self.count, self.events) != (other.count, other.events):
-            found.append(f"jobs {self.count} vs {other.count}, events {self.events} vs {other.events}")
+        names = sorted(set(self.counters) | set(other.counters))
+        if self.count != other.count or any(self.counters[c] != other.counters[c] for c in names):
+            found.append(", ".join([f"jobs {self.count} vs {other.count}",
+                                    *[f"{c} {self.counters[c]} vs {other.counters[c]}" for c in names]]))
         for key in sorted(set(self.metrics) | set(other.metrics)):
             (n1, s1), (n2, s2) = self.metrics.get(key, (0, 0.0)), other.metrics.get(key, (0, 0.0))
             if n1 != n2 or not math.isclose(s1, s2, rel_tol=1e-9, abs_tol=1e-6):
@@ -122,10 +129,10 @@ class Totals:
         return found
 
 
-def totals_of(docs: Iterable[dict]) -> Totals:
+def totals_of(docs: Iterable[dict], counters: tuple[str, ...]) -> Totals:
     result = Totals()
     for doc in docs:
-        result.add(doc)
+        result.add(doc, counters)
     return result
 
 
@@ -169,23 +176,21 @@ class TierReport:
 
 
 class Cleanup:
-    """One cleanup run over one collection. `dry_run` plans and counts without writing."""
+    """One cleanup run over one source's collection. `dry_run` plans and counts without writing."""
 
-    def __init__(self, store: MongoStore, collection: str, retention: dict[str, str],
-                 now: dt.datetime | None = None, dry_run: bool = False, source: str = "fwjr"):
-        self.store, self.collection, self.dry_run, self.source = store, collection, dry_run, source
+    def __init__(self, store: MongoStore, source: Source, retention: dict[str, str],
+                 now: dt.datetime | None = None, dry_run: bool = False):
+        self.store, self.source, self.dry_run = store, source, dry_run
+        self.collection = source.collection
         self.now = now or utcnow()
         self.horizons = {tier: horizon(retention.get(tier, "forever"), self.now) for tier in PRECISIONS}
-        self.docs = store.db[collection]
-        self.ledger = store.db[buckets_collection(collection)]
         self.run_id = "dry-run"
         self.reports: dict[str, TierReport] = {}
 
     # The ledger ------------------------------------------------------------------------------
 
     def _entries(self, precision: str, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, dict]:
-        return {e["start"]: e for e in self.ledger.find(
-            {"precision": precision, "start": {"$gte": start, "$lt": end}})}
+        return {e["start"]: e for e in self.store.ledger(self.source, precision, start, end)}
 
     def _fine_starts(self, precision: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
         starts, moment = [], start
@@ -196,11 +201,7 @@ class Cleanup:
 
     def _consistent(self, precision: str, entries: dict[dt.datetime, dict], start, end) -> bool:
         """Do the documents of these held buckets match their ledger (no half-written window)?"""
-        found = {row["_id"]: row for row in self.docs.aggregate([
-            {"$match": {"scope.timeframe_precision": precision, "scope.start_date": {"$gte": start, "$lt": end}}},
-            {"$group": {"_id": "$scope.start_date", "count": {"$sum": "$count"}, "documents": {"$sum": 1},
-                        "runs": {"$addToSet": "$run_id"}}},
-        ])}
+        found = self.store.bucket_tallies(self.collection, Window(precision, start, end))
         for bucket_start, entry in entries.items():
             row = found.get(bucket_start, {"count": 0, "documents": 0, "runs": []})
             if row["count"] != entry["count"] or row["documents"] != entry["documents"] \
@@ -211,12 +212,7 @@ class Cleanup:
     # Busy windows ----------------------------------------------------------------------------
 
     def _busy(self, start: dt.datetime, end: dt.datetime) -> bool:
-        from .sinks import _alive  # the same liveness rule as the aggregation's own check
-        for run in self.store.db["runs"].find({"source": self.source, "status": "running", "job": "aggregate",
-                                               "window.start": {"$lt": end}, "window.end": {"$gt": start}}):
-            if _alive(run, utcnow()):
-                return True
-        return False
+        return bool(self.store.live_runs(self.source.name, "aggregate", start, end))
 
     # Building coarse buckets -----------------------------------------------------------------
 
@@ -226,7 +222,7 @@ class Cleanup:
         fine_entries = self._entries(fine, start, end)
         held = {s: e for s, e in fine_entries.items() if e["state"] == "held"}
         complete = len(held) == len(self._fine_starts(fine, start, end))
-        coarse_entry = self.ledger.find_one({"_id": bucket_id(coarse, start)})
+        coarse_entry = self.store.ledger_entry(self.source, coarse, start)
         coarse_held = coarse_entry is not None and coarse_entry["state"] == "held"
         if self._busy(start, end):
             report.skipped["an aggregation is writing it"] += 1
@@ -234,9 +230,8 @@ class Cleanup:
         if coarse_held:
             if not complete or not self._consistent(fine, held, start, end):
                 return True  # fine partly rolled up already: the coarse bucket was checked then
-            fine_count = sum(e["count"] for e in held.values())
-            fine_events = sum(e["events"] for e in held.values())
-            agrees = (fine_count, fine_events) == (coarse_entry["count"], coarse_entry["events"])
+            tallied = ("count", *self.source.counters)
+            agrees = all(sum(e.get(k, 0) for e in held.values()) == coarse_entry.get(k, 0) for k in tallied)
             newer_fine = max(e["run_id"] for e in held.values()) > coarse_entry["run_id"]
             if agrees or not newer_fine:
                 report.kept[coarse] += 1
@@ -250,24 +245,24 @@ class Cleanup:
         return self._build(fine, coarse, start, end, report)
 
     def _build(self, fine: str, coarse: str, start, end, report: TierReport) -> bool:
-        query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
-        fine_docs = list(self.docs.find(query))
-        coarse_docs = rollup(fine_docs, coarse, self.run_id)
+        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
+        coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id)
         report.built[coarse] += 1
         report.built_docs[coarse] += len(coarse_docs)
         report.span(start, end)
         if self.dry_run:
             return True
         self.store.replace_documents(self.collection, coarse_docs)
-        window = {"precision": coarse, "start": start, "end": end}
+        window = Window(coarse, start, end)
         self.store.remove_stale(self.collection, window, self.run_id)
-        written = self.docs.find({"scope.timeframe_precision": coarse, "scope.start_date": start})
-        problems = totals_of(fine_docs).differences(totals_of(written))
+        written = self.store.documents(self.collection, window)
+        counters = self.source.counters
+        problems = totals_of(fine_docs, counters).differences(totals_of(written, counters))
         if problems:
             raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
         tally = {start: {"count": sum(d["count"] for d in coarse_docs),
-                         "events": sum(d["events"] for d in coarse_docs), "documents": len(coarse_docs)}}
-        self.store.mark_buckets(self.collection, window, tally, self.run_id, "cleanup")
+                         **{c: sum(d[c] for d in coarse_docs) for c in counters}, "documents": len(coarse_docs)}}
+        self.store.mark_buckets(self.source, window, tally, self.run_id, "cleanup")
         self.store.update_run(self.run_id)
         return True
 
@@ -277,18 +272,17 @@ class Cleanup:
         """Drop the fine buckets at `starts` (their coarse buckets are held and checked)."""
         for run in _contiguous(sorted(starts), fine):
             start, end = run[0], next_start(run[-1], fine)
-            query = {"scope.timeframe_precision": fine, "scope.start_date": {"$gte": start, "$lt": end}}
+            window = Window(fine, start, end)
             report.retired += len(run)
             report.span(start, end)
             if self.dry_run:
-                report.deleted += self.docs.count_documents(query)
+                report.deleted += self.store.count_documents(self.collection, window)
                 continue
-            keys = {"_id": {"$in": [bucket_id(fine, s) for s in run]}}
             # Marked first: a kill after this point leaves buckets that no query counts and
             # that the next run finishes deleting.
-            self.ledger.update_many(keys, {"$set": {"state": "retiring", "retired_by": self.run_id}})
-            report.deleted += self.docs.delete_many(query).deleted_count
-            self.ledger.update_many(keys, {"$set": {"state": "rolled_up", "updated_at": utcnow()}})
+            self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
+            report.deleted += self.store.delete_documents(self.collection, window)
+            self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
             self.store.update_run(self.run_id)
 
     # The whole run ---------------------------------------------------------------------------
@@ -297,9 +291,8 @@ class Cleanup:
         if not self.dry_run:
             # The newest moment this run may touch: aggregations of later days never wait for it.
             reach = max((h for h in self.horizons.values() if h is not None), default=dt.datetime(1970, 1, 1))
-            self.run_id = self.store.begin_run(self.source, "cleanup", {
-                "precision": "*", "start": dt.datetime(1970, 1, 1), "end": reach},
-                {"retention_horizons": self.horizons})
+            self.run_id = self.store.begin_run(self.source.name, "cleanup", Window("*", dt.datetime(1970, 1, 1), reach),
+                                               {"retention_horizons": self.horizons})
         try:
             self._finish_retiring()
             for fine, coarse_tiers in ROLLUPS.items():
@@ -319,7 +312,7 @@ class Cleanup:
     def _finish_retiring(self) -> None:
         """A run killed while deleting fine documents left them `retiring`: finish them first."""
         retiring: dict[str, list] = defaultdict(list)
-        for entry in self.ledger.find({"state": "retiring"}):
+        for entry in self.store.ledger_in_state(self.source, "retiring"):
             retiring[entry["precision"]].append(entry["start"])
         for fine, starts in retiring.items():
             self.retire(fine, starts, self._report(fine))
@@ -332,8 +325,7 @@ class Cleanup:
         if limit is None:
             return
         report = self._report(fine)
-        expired = [e["start"] for e in self.ledger.find(
-            {"precision": fine, "state": "held", "end": {"$lte": limit}}, {"start": 1}).sort("start", 1)]
+        expired = [e["start"] for e in self.store.ledger_in_state(self.source, "held", fine, ending_by=limit)]
         targets = [(coarse, start) for coarse in coarse_tiers
                    for start in sorted({floor(s, coarse) for s in expired})
                    if next_start(start, coarse) <= limit]
@@ -362,12 +354,12 @@ class Cleanup:
             return
         report = self._report(tier)
         droppable = []
-        for entry in self.ledger.find({"precision": tier, "state": "held", "end": {"$lte": limit}}).sort("start", 1):
+        for entry in self.store.ledger_in_state(self.source, "held", tier, ending_by=limit):
             held = True
             for coarse in covering:
                 start = floor(entry["start"], coarse)
                 while start < entry["end"]:  # every coarse bucket the week touches
-                    coarse_entry = self.ledger.find_one({"_id": bucket_id(coarse, start)})
+                    coarse_entry = self.store.ledger_entry(self.source, coarse, start)
                     held = held and coarse_entry is not None and coarse_entry["state"] == "held"
                     start = next_start(start, coarse)
             if held:
@@ -406,6 +398,13 @@ def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
 
 # -- spread over Spark executors (jobs/cleanup.py) -------------------------------------------
 
+def spark_plan(source: str, database: str, retention: dict, now: dt.datetime | None, dry_run: bool,
+               timeout_ms: int) -> str:
+    """What bin/cleanup --spark hands to jobs/cleanup.py (jobrollup.spark.cleanup_job), as JSON."""
+    return json.dumps({"source": source, "database": database, "retention": retention,
+                       "now": now.isoformat() if now else None, "dry_run": dry_run, "mongo_timeout_ms": timeout_ms})
+
+
 class SparkCleanup(Cleanup):
     """The same cleanup, with the coarse buckets of each tier built in parallel by Spark
     executors: each task opens its own MongoDB connection (executors need pymongo; see the
@@ -418,7 +417,7 @@ class SparkCleanup(Cleanup):
     def ensure_all(self, fine, targets, report):
         if not targets:
             return []
-        settings = (self.uri, self.database, self.collection, self.run_id, self.dry_run, self.source, self.now)
+        settings = (self.uri, self.database, self.source.name, self.run_id, self.dry_run, self.now)
         slices = min(len(targets), self.spark.sparkContext.defaultParallelism * 4)
         results = (self.spark.sparkContext.parallelize(targets, slices)
                    .mapPartitions(lambda part: _ensure_partition(settings, fine, list(part)))
@@ -431,9 +430,10 @@ class SparkCleanup(Cleanup):
 
 
 def _ensure_partition(settings, fine: str, targets: list):
-    uri, database, collection, run_id, dry_run, source, now = settings
+    from . import sources
+    uri, database, source, run_id, dry_run, now = settings
     store = MongoStore(uri, database)
-    job = Cleanup(store, collection, {}, now=now, dry_run=dry_run, source=source)
+    job = Cleanup(store, sources.get(source), {}, now=now, dry_run=dry_run)
     job.run_id = run_id
     try:
         for coarse, start in targets:

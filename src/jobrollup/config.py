@@ -82,6 +82,15 @@ def mongo_uri(explicit: str | None, conf: dict) -> str | None:
     return conf["mongo"].get("uri") or None
 
 
+def source_root(conf: dict, source: str) -> str:
+    """Where a source's ROOT/YYYY/MM/DD/ folders are (conf [sources.<name>] root), resolved."""
+    try:
+        return resolve_path(conf["sources"][source]["root"])
+    except KeyError:
+        raise ConfigError(f"no input root for source {source!r}: set [sources.{source}] root = \"...\" "
+                          "in the configuration, or give --input") from None
+
+
 def spark_settings(conf: dict, profile: str | None = None, master: str | None = None) -> tuple[str, dict[str, str]]:
     """(master, settings) of a deployment profile of conf [spark.profiles.<name>], over the
     settings every profile shares ([spark.conf]); --master overrides the profile's master."""

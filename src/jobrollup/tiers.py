@@ -13,9 +13,21 @@ from typing import Iterator
 
 PRECISIONS = ("hour", "day", "week", "month")
 
-# Which finer tier a tier is the exact union of (a week straddling two months is not part of
-# either month, so months are built from days, never from weeks).
+# The one table of nesting: which coarser tiers are exact unions of a tier's buckets (a week
+# straddling two months is part of neither, so months are built from days, never weeks).
+# The cleanup rolls a tier up into these; a query sums a tier into any tier reachable from it.
 NESTS_IN = {"hour": ("day",), "day": ("week", "month"), "week": (), "month": ()}
+
+
+def sums_into(tier: str) -> tuple[str, ...]:
+    """The tier itself and every coarser tier its buckets add up to exactly, finest first."""
+    reached, todo = {tier}, [tier]
+    while todo:
+        for coarser in NESTS_IN[todo.pop()]:
+            if coarser not in reached:
+                reached.add(coarser)
+                todo.append(coarser)
+    return tuple(p for p in PRECISIONS if p in reached)
 
 
 def check_precision(precision: str) -> str:

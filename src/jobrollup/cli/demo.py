@@ -1,60 +1,58 @@
-"""The end of bin/demo: a short look at what the aggregation and the error clustering wrote."""
+"""The end of bin/demo: a short look at what the aggregation and the error clustering wrote,
+asked through the same library as bin/query."""
 
 from __future__ import annotations
 
 import sys
 
 from .. import config
-from . import mongo_uri
-from ..queries import error_clusters, load_exit_codes
-from ..sinks import MongoStore
+from .. import query as queries
+from ..store.mongo import MongoStore
+from . import common
 
 
 def main() -> int:
     conf = config.load()
-    uri = mongo_uri(None, conf)
-    store = MongoStore(uri, conf["mongo"]["database"])
-    coll = store.db[conf["aggregate"]["collection"]]
-    print(f"\nWhat is in {store.db.name}.{coll.name} now:")
-    for row in coll.aggregate([{"$group": {"_id": "$scope.timeframe_precision", "docs": {"$sum": 1},
-                                            "jobs": {"$sum": "$count"}}}, {"$sort": {"_id": 1}}]):
-        print(f"  {row['_id']:<6} {row['docs']:>7,} documents  {row['jobs']:>9,} jobs")
+    uri = common.mongo_uri(None, conf)
+    with MongoStore(uri, conf["mongo"]["database"]) as store:
+        show(store, uri)
+    return 0
 
-    day = {"scope.timeframe_precision": "day"}
-    print("\nBusiest sites (day documents): jobs, failure rate, mean CPU time per job (sum/n):")
-    for row in coll.aggregate([
-        {"$match": day},
-        {"$group": {"_id": "$scope.site", "jobs": {"$sum": "$count"},
-                    "failed": {"$sum": {"$cond": [{"$ne": ["$scope.jobstate", "success"]}, "$count", 0]}},
-                    "cpu_sum": {"$sum": "$performance.cpu.TotalJobCPU.sum"},
-                    "cpu_n": {"$sum": "$performance.cpu.TotalJobCPU.n"}}},
-        {"$sort": {"jobs": -1}}, {"$limit": 5},
-    ]):
-        mean = row["cpu_sum"] / row["cpu_n"] if row["cpu_n"] else float("nan")
-        print(f"  {str(row['_id']):<22} {row['jobs']:>7,} jobs  {row['failed'] / row['jobs']:6.1%} failed"
-              f"  {mean:9.0f} s CPU")
 
-    names = load_exit_codes()
+def show(store: MongoStore, uri: str) -> None:
+    now = "2026-01-02"
+    tiers = queries.answer(store, queries.query(start="2026-01-01", end="2026-01-01", by=["time:day"],
+                                                metrics=["count"], now=now))
+    print(f"\nJobs held on 2026-01-01 in {store.database}.fwjr: {int(tiers['count'].sum()):,} "
+          f"(from the {', '.join(s['precision'] for s in tiers.attrs['tiers'])} tier)")
+
+    sites = queries.answer(store, queries.query(start="2026-01-01", end="2026-01-01", by=["site"],
+                                                metrics=["count", "failure_rate", "cpu.TotalJobCPU:mean"], now=now))
+    sites = sites.sort_values("count", ascending=False).head(5)
+    print("\nBusiest sites: jobs, failure rate, mean CPU time per job (sum/n):")
+    for row in sites.itertuples(index=False):
+        print(f"  {str(row.site):<22} {row.count:>7,} jobs  {row.failure_rate:6.1%} failed"
+              f"  {getattr(row, '_3'):9.0f} s CPU")
+
+    names = queries.load_exit_codes()
+    codes = queries.answer(store, queries.query(start="2026-01-01", end="2026-01-01", by=["exitCode"],
+                                                where=["exitCode!=0"], metrics=["count"], now=now))
     print("\nMost frequent exit codes of failed jobs:")
-    for row in coll.aggregate([
-        {"$match": {**day, "scope.exitCode": {"$ne": 0}}},
-        {"$group": {"_id": "$scope.exitCode", "jobs": {"$sum": "$count"}}},
-        {"$sort": {"jobs": -1}}, {"$limit": 5},
-    ]):
-        print(f"  {row['_id']:>6}  {row['jobs']:>6,} jobs  {names.get(row['_id'], 'unknown (not in the dictionary)')}")
-    clusters = error_clusters(store, start="2026-01-01", end="2026-01-01")
+    for row in codes.sort_values("count", ascending=False).head(5).itertuples(index=False):
+        code = None if row.exitCode != row.exitCode else int(row.exitCode)
+        print(f"  {code!s:>6}  {row.count:>6,} jobs  {names.get(code, queries.UNKNOWN_CODE)}")
+
+    clusters = queries.error_clusters(store, start="2026-01-01", end="2026-01-01")
     if not clusters.empty:
         print(f"\nKinds of error on 2026-01-01 ({clusters.attrs['errors']:,} errors in {len(clusters)} clusters; "
               "bin/query --errors for more):")
         for row in clusters.head(5).itertuples(index=False):
             print(f"  {row.errors:>6,} {row.share:6.1%}  cluster {row.cluster:<3} {row.label[:90]}")
-    last = store.db.runs.find_one({"job": "aggregate"}, sort=[("started_at", -1)])
+    last = store.last_run("aggregate")
     if last:
         print(f"\nLast run: {last['_id']} {last['status']} ({last['window']['precision']} "
               f"{last['window']['start']:%Y-%m-%d %H:%M} .. {last['window']['end']:%Y-%m-%d %H:%M} UTC)")
-    print(f"MongoDB: {uri}  (try: mongosh or pymongo on it; bin/aggregate --help for more)")
-    store.close()
-    return 0
+    print(f"MongoDB: {uri}  (try: bin/query --help, or mongosh / pymongo on it)")
 
 
 if __name__ == "__main__":

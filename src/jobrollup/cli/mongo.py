@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import config, embedded
+from .. import config
+from ..store import embedded
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,13 +10,17 @@ import sys
 
 from pymongo.errors import OperationFailure, PyMongoError
 
-from .. import config, embedded, queries
-from . import mongo_uri
-from ..queries import BASIC_METRICS, PRECISIONS, SCOPE_KEYS, STATISTICS, QueryError
-from ..records import METRICS
-from ..sinks import MongoStore, MongoUnavailable
+from .. import config, exits, sources
+from .. import query as queries
+from ..exits import MongoUnavailable
+from ..query import STATISTICS, QueryError
+from ..store import embedded
+from ..store.mongo import MongoStore
+from ..tiers import PRECISIONS
+from . import common
 
-EXIT_OK, EXIT_FAILED, EXIT_QUERY, EXIT_MONGO = 0, 1, 2, 4
+EXIT_OK, EXIT_FAILED, EXIT_QUERY, EXIT_MONGO = exits.OK, exits.FAILED, exits.INPUT, exits.MONGO
+_FWJR = sources.get("fwjr")
 
 EXAMPLES = f"""\
 examples:
@@ -34,12 +38,13 @@ filters (-w, repeatable, all must hold; values are split on commas, null is a mi
   KEY!=V           not equal        KEY!=V1,V2    none of (jobs without a value are kept)
   KEY~REGEX        matches (unanchored; ^ and $ anchor; (?i) ignores case)
   KEY!~REGEX       does not match (jobs without a value are kept)
-  KEY: {', '.join(SCOPE_KEYS)}
+  KEY (fwjr): {', '.join(_FWJR.scope_keys)}; other sources: see --source
 
-metrics (-m, repeatable or comma-separated): {', '.join(BASIC_METRICS)} (jobs with jobstate
-  other than success / jobs), GROUP.METRIC[:STAT,STAT...] with STAT one of {', '.join(STATISTICS)}
-  (default mean; std is the sample standard deviation; pNN only where sketches are stored).
-  GROUP: {', '.join(f'{g} ({len(m)} metrics, e.g. {next(iter(m))})' for g, m in METRICS.items())}
+metrics (-m, repeatable or comma-separated): {', '.join(_FWJR.basic_metrics)} (failure_rate: jobs
+  with jobstate other than success / jobs), GROUP.METRIC[:STAT,STAT...] with STAT one of
+  {', '.join(STATISTICS)} (default mean; std is the sample standard deviation; pNN only where
+  sketches are stored).
+  GROUP (fwjr): {', '.join(f'{g} ({len(m)} metrics, e.g. {next(iter(m))})' for g, m in _FWJR.metrics.items())}
 
 axes (--by, repeatable or comma-separated): scope keys and at most one time:PRECISION
   ({', '.join(PRECISIONS)}).
@@ -65,7 +70,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser(prog="bin/query", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = _Parser(prog="bin/query", epilog=EXAMPLES, parents=[common.connection_options()], formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Answer a question (filters, metrics, group-by axes, a UTC span) from the "
                                  "tiered aggregate documents in MongoDB.")
     parser.add_argument("--from", dest="start", default="7 days ago", metavar="WHEN", help="start of the span (default: 7 days ago)")
@@ -83,14 +88,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--errors", action="store_true",
                         help="rank error clusters (bin/cluster-errors) instead: -w on site, exitCode, step "
                              "(fwjr) or package (spack) and cluster; --by those keys")
-    parser.add_argument("--source", choices=("fwjr", "spack"), default="fwjr", help="with --errors: which errors")
+    parser.add_argument("--source", choices=sources.names(),
+                        help="which source (default: conf [aggregate] source; with --errors: fwjr)")
     parser.add_argument("--precision", default="day", help="with --errors: the tier of the counts (default: day)")
     parser.add_argument("--explain", action="store_true", help="print the tiers and pipelines, run no aggregation")
     parser.add_argument("--exit-codes", metavar="FILE", help=f"exit-code dictionary (default: ${queries.ENV_EXIT_CODES}, "
                                                             "else conf/exit_codes.json)")
-    parser.add_argument("--collection", help="collection (default: conf aggregate.collection)")
-    parser.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else the embedded server)")
-    parser.add_argument("--conf", dest="conf_file", help="configuration file (default: conf/jobrollup.toml)")
+    parser.add_argument("--collection", help="collection (default: the source's own)")
     parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)  # for tests and replays
     args = parser.parse_args(argv)
     if args.suggest and (args.metric or args.by):
@@ -125,19 +129,21 @@ def _main(argv: list[str] | None) -> int:
     conf = config.load(args.conf_file)
     if args.errors:
         return _errors(args, conf)
-    collection = args.collection or conf["aggregate"]["collection"]
+    source = common.source_of(args, conf)
+    collection = args.collection or ""
     now = args.now or dt.datetime.now(dt.timezone.utc)
     # The whole question is checked before MongoDB is reached: a bad query never waits for it.
     if args.suggest:
-        key = queries.canonical_key(args.suggest)
+        key = queries.canonical_key(args.suggest, source)
         question = queries.query(start=args.start, end=args.end, where=args.where, by=[key],
-                                 partial="refuse" if args.exact else "widen", collection=collection, now=now)
+                                 partial="refuse" if args.exact else "widen",
+                                 source=source, collection=collection, now=now)
     else:
         question = queries.query(start=args.start, end=args.end, where=args.where, metrics=args.metric or ["count"],
                                  by=args.by, partial="refuse" if args.exact else "widen",
-                                 collection=collection, now=now)
+                                 source=source, collection=collection, now=now)
     if args.plot:
-        from .. import plots
+        from ..query import plots
         plots.check(question)
     names = None
     if "exitCode" in question.keys:
@@ -170,7 +176,7 @@ def _main(argv: list[str] | None) -> int:
     else:
         print(render_table(frame, total))
     if args.plot:
-        from .. import plots
+        from ..query import plots
         plots.plot(frame, args.plot)
         sys.stdout.flush()
         print(f"plot written to {args.plot}", file=sys.stderr)
@@ -184,7 +190,7 @@ def _errors(args, conf) -> int:
     now = args.now or dt.datetime.now(dt.timezone.utc)
     store = connect(args, conf)
     try:
-        frame = queries.error_clusters(store, source=args.source, start=args.start, end=args.end,
+        frame = queries.error_clusters(store, source=args.source or "fwjr", start=args.start, end=args.end,
                                        where=args.where, by=args.by, precision=args.precision, now=now)
     finally:
         store.close()
@@ -210,7 +216,7 @@ def _errors(args, conf) -> int:
 
 
 def connect(args, conf) -> MongoStore:
-    uri = mongo_uri(args.mongo_uri, conf)  # as bin/aggregate: option, environment, URI file, conf, embedded
+    uri = common.mongo_uri(args.mongo_uri, conf)  # as bin/aggregate: option, environment, URI file, conf, embedded
     store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
     try:
         store.ping()
@@ -254,11 +260,11 @@ def _number(column: str, value) -> str:
     return f"{value:.3g}"
 
 
-def _heading(column: str) -> str:
+def _heading(column: str, source: str = "fwjr") -> str:
     if column == "failure_rate":
         return "failure_rate"
     name, _, stat = column.rpartition(".")
-    unit = queries.UNITS.get(name)
+    unit = sources.get(source).units.get(name)
     return f"{column} ({unit})" if unit and stat not in ("n",) else column
 
 
@@ -284,7 +290,7 @@ def render_table(frame, total: int | None = None) -> str:
     lines = header_lines(meta)
     columns = list(frame.columns)
     text_columns = set(meta.get("keys", [])) | {"description"} | ({axis} if axis else set())
-    headings = [_heading(c) if c not in text_columns else c for c in columns]
+    headings = [_heading(c, frame.attrs.get("query", {}).get("source", "fwjr")) if c not in text_columns else c for c in columns]
     cells = []
     for row in frame.itertuples(index=False):
         out = []

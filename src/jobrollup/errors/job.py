@@ -23,47 +23,36 @@ run after a killed one leaves each error counted once.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import sys
 import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pymongo import ASCENDING, UpdateOne
-from pymongo.errors import PyMongoError
 from pyspark import StorageLevel, cloudpickle
 from pyspark.sql import DataFrame, SparkSession, Window as W
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from . import messages, pipeline, readers, records
+from ..exits import RunRefused
+from ..plan import Plan
+from ..sources import Source
+from ..sources.fwjr import normalise as fwjr_normalise
+from ..spark import job, readers
+from ..spark.aggregate_job import input_folders
+from ..spark.session import spark_session
+from ..store.mongo import ALL_TIME, MongoStore, utcnow
+from ..tiers import Window, next_start
+from . import messages
 from .clustering import DEFAULT_THRESHOLD, TemplateClusterer
-from .config import ENV_MONGO_URI
-from .sinks import MongoStore, MongoUnavailable, WindowBusy, utcnow
-from .tiers import next_start
 
 log = logging.getLogger("jobrollup")
 
-SOURCES = ("fwjr", "spack")
-SCOPE = {"fwjr": ("site", "exitCode", "step"), "spack": ("package",)}
-TEMPLATES = "error_templates"
-CLUSTERS = "error_clusters"
 LOCK_SOURCE = "error-clusters"   # runs journal: one clustering run at a time (the registry)
 TOP_VALUES = 20                  # busiest values of each scope key kept on a cluster document
-
-
-def counts_collection(source: str) -> str:
-    return f"{source}_errors"
-
-
-def assignments_collection(source: str) -> str:
-    return f"{source}_error_assignments"
 
 
 def template_id(template: str) -> str:
@@ -74,15 +63,16 @@ def template_id(template: str) -> str:
 # Extract
 # ---------------------------------------------------------------------------------------------
 
-def fwjr_errors(lines: DataFrame) -> DataFrame:
-    """FWJR lines (`value`, `file`) -> one row per error (`kind` "error": ts, message, site,
+def fwjr_errors(spark: SparkSession, files: readers.InputFiles) -> DataFrame:
+    """FWJR dump files -> one row per error (`kind` "error": ts, message, site,
     exitCode, step), one per report ("report", to count the input) and one per line that is not
     a valid report ("reject", with `reject_reason`)."""
-    parsed = records.parse_reports(lines)
+    scope = ("site", "exitCode", "step")
+    parsed = fwjr_normalise.parse_reports(readers.read_lines(spark, files))
     rejected = parsed.where(F.col("reject_reason").isNotNull()).select(
         F.lit("reject").alias("kind"), F.lit(None).cast("timestamp").alias("ts"),
         F.lit(None).cast("string").alias("message"),
-        *[F.lit(None).cast("string").alias(k) for k in SCOPE["fwjr"]],
+        *[F.lit(None).cast("string").alias(k) for k in scope],
         "file", "reject_reason", F.col("value").alias("rejected_line"))
     good = parsed.where(F.col("reject_reason").isNull())
     steps = good.select(F.timestamp_seconds(F.expr("try_cast(report.meta_data.ts AS double)")).alias("ts"),
@@ -93,7 +83,7 @@ def fwjr_errors(lines: DataFrame) -> DataFrame:
                   & (F.trim("site") != ""), F.col("site"))
     reports = steps.where(F.col("step_index").isNull() | (F.col("step_index") == 0)).select(
         F.lit("report").alias("kind"), "ts", F.lit(None).cast("string").alias("message"),
-        *[F.lit(None).cast("string").alias(k) for k in SCOPE["fwjr"]], "file",
+        *[F.lit(None).cast("string").alias(k) for k in scope], "file",
         F.lit(None).cast("string").alias("reject_reason"), F.lit(None).cast("string").alias("rejected_line"))
     found = errors.select(
         F.lit("error").alias("kind"), "ts", F.col("e.details").alias("message"), site.alias("site"),
@@ -108,9 +98,10 @@ SPACK_RECORD = T.StructType([T.StructField(k, T.StringType()) for k in
                             + [T.StructField("_corrupt", T.StringType())])
 
 
-def spack_errors(spark: SparkSession, files: list[str]) -> DataFrame:
+def spack_errors(spark: SparkSession, files: readers.InputFiles) -> DataFrame:
     """spack error-record files -> one row per record: ts (its day folder), message (the whole
     log line, see messages.spack_message), package; unreadable files give reject rows."""
+    files = files.json
     if not files:
         return spark.createDataFrame([], "kind string, ts timestamp, message string, package string, "
                                          "file string, reject_reason string, rejected_line string")
@@ -183,15 +174,9 @@ class ClusterRunResult:
     timings: dict = field(default_factory=dict)
 
 
-class RunRefused(RuntimeError):
-    """Too much of the input is unreadable to trust the run; nothing was written."""
-
-
 def load_model(store: MongoStore, threshold: float = DEFAULT_THRESHOLD) -> TemplateClusterer:
     """The model as the registry left it: the templates replayed in their learning order."""
-    rows = store.db[TEMPLATES].find({}, {"seq": 1, "template": 1, "cluster": 1})
-    saved = ({"cluster": d["_id"], "label": d.get("label"), "examples": d.get("examples", [])}
-             for d in store.db[CLUSTERS].find({}, {"label": 1, "examples": 1}))
+    rows, saved = store.error_registry()
     return TemplateClusterer.from_state(rows, threshold, saved)
 
 
@@ -210,10 +195,10 @@ def _utc(moment: dt.datetime):
     return F.timestamp_seconds(F.lit(int((moment - EPOCH).total_seconds())))
 
 
-def run(spark: SparkSession, plan, store: MongoStore, *, threshold: float = DEFAULT_THRESHOLD,
+def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float = DEFAULT_THRESHOLD,
         errors_dir: str = "var/errors") -> ClusterRunResult:
-    """Cluster the errors of `plan`'s window (a pipeline.Plan whose source is fwjr or spack)."""
-    source = plan.source
+    """Cluster the errors of `plan`'s window (a Plan whose source defines an error extractor)."""
+    source = plan.definition
     window = plan.window
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -222,93 +207,71 @@ def run(spark: SparkSession, plan, store: MongoStore, *, threshold: float = DEFA
         timings[name] = round(time.monotonic() - started - sum(v for k, v in timings.items()), 3)
 
     store.ping()
-    folders = [f for f in plan.required_folders + plan.optional_folders if readers.folder_exists(spark, f)]
-    missing = [f for f in plan.required_folders if f not in folders]
-    if missing and plan.require_all_days:
-        raise readers.InputError(f"input folder missing: {missing[0]} (use --allow-missing to go on without it)")
+    folders = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
-    _ensure_indexes(store, source)
-    run_id = store.begin_run(LOCK_SOURCE, f"cluster-errors-{source}",
-                             {"precision": "*", "start": dt.datetime(1970, 1, 1), "end": dt.datetime(2100, 1, 1)},
-                             {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders}})
+    store.ensure_error_indexes(source)
     errors = None
-    try:
-        if source == "fwjr":
-            errors = fwjr_errors(readers.read_reports(spark, files))
-        else:
-            errors = spack_errors(spark, files.json)
-        errors = with_templates(errors).withColumn(
-            "in_window", (F.col("ts") >= _utc(window.start)) & (F.col("ts") < _utc(window.end)))
-        errors = errors.persist(StorageLevel.MEMORY_AND_DISK)
-        counts = _tally(errors)
-        lap("read")
-        rejects_path = None
-        if counts["rejected"] or counts["problems"]:
-            rejects_path = f"{plan.rejects_dir.rstrip('/')}/{source}_errors/{run_id}"
-            _write_set_aside(errors, rejects_path)
-        share = counts["rejected"] / counts["inputs"] if counts["inputs"] else 0.0
-        if share > plan.max_reject_share:
-            reason = (f"{counts['rejected']} of {counts['inputs']} input records unreadable ({share:.1%}, more "
-                      f"than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
-            store.finish_run(run_id, "refused", error=reason, records=counts, rejects=rejects_path)
-            raise RunRefused(reason)
-        # empty and binary messages have no template: counted and set aside above, not clustered
-        valid = errors.where((F.col("kind") == "error") & F.col("in_window") & F.col("template").isNotNull())
-
-        # the driver: distinct templates -> clusters
-        distinct = {row["template"]: (row["count"], row["example"]) for row in template_counts(valid).collect()}
-        model = load_model(store, threshold)
-        clusters_before = set(model.clusters)
-        new = model.learn_many({t: c for t, (c, _) in distinct.items()},
-                               {t: e for t, (_, e) in distinct.items()})
-        _save_templates(store, model, new, source)
-        lap("cluster")
-
-        # Spark again: every error gets its cluster through a broadcast of the small map
-        mapping = spark.createDataFrame([(t, model.cluster_of(t)) for t in distinct],
-                                        "template string, cluster long")
-        assigned = valid.join(F.broadcast(mapping), "template", "left").withColumn(
-            "bucket", bucket_start(F.col("ts"), plan.precision))
-        keys = list(SCOPE[source])
-        # times travel as epoch seconds: collect() would turn timestamps into local time
-        per_bucket = [_with_times(row.asDict()) for row in (
-            assigned.groupBy("bucket", "cluster", *keys)
-            .agg(F.count(F.lit(1)).alias("count"), F.unix_timestamp(F.min("ts")).alias("first"),
-                 F.unix_timestamp(F.max("ts")).alias("last"))
-            .withColumn("bucket", F.unix_timestamp("bucket")).collect())]
-        written = _write_counts(store, plan, run_id, per_bucket, keys)
-        assignments_path = f"{errors_dir.rstrip('/')}/{source}/{plan.precision}-{window.start:%Y%m%dT%H}"
-        _write_assignments_file(assigned, keys, assignments_path)
-        written_assignments = _write_assignments(store, plan, run_id, assigned, keys)
-        touched = sorted({row["cluster"] for row in per_bucket})
-        _update_clusters(store, model, source, plan.precision, touched, per_bucket)
-        lap("write")
-        documents = {"counts": written, "assignments": written_assignments}
-        result = ClusterRunResult(run_id, counts, len(new), len(set(model.clusters) - clusters_before),
-                                  len(touched), documents, assignments_path, rejects_path, timings)
-        store.finish_run(run_id, "succeeded", records=counts, documents=documents,
-                         clusters={"new_templates": result.new_templates, "new_clusters": result.new_clusters,
-                                   "seen": result.clusters_seen}, timings=timings)
-        return result
-    except RunRefused:
-        raise
-    except BaseException as error:
+    with store.journal(LOCK_SOURCE, f"cluster-errors-{source.name}", Window("*", *ALL_TIME),
+                       {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders}}) as entry:
+        run_id = entry.run_id
         try:
-            store.finish_run(run_id, "failed" if isinstance(error, Exception) else "interrupted",
-                             error=(str(error).splitlines() or [type(error).__name__])[0][:500])
-        except Exception:
-            pass
-        raise
-    finally:
-        if errors is not None:
-            errors.unpersist()
+            errors = source.load("error_extractor")(spark, files)
+            errors = with_templates(errors).withColumn(
+                "in_window", (F.col("ts") >= _utc(window.start)) & (F.col("ts") < _utc(window.end)))
+            errors = errors.persist(StorageLevel.MEMORY_AND_DISK)
+            counts = _tally(errors)
+            lap("read")
+            entry.fields["records"] = counts
+            rejects_path = None
+            if counts["rejected"] or counts["problems"]:
+                rejects_path = f"{plan.rejects_dir.rstrip('/')}/{source.name}_errors/{run_id}"
+                _write_set_aside(errors, rejects_path)
+                entry.fields["rejects"] = rejects_path
+            share = counts["rejected"] / counts["inputs"] if counts["inputs"] else 0.0
+            if share > plan.max_reject_share:
+                raise RunRefused(f"{counts['rejected']} of {counts['inputs']} input records unreadable ({share:.1%}, "
+                                 f"more than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
+            # empty and binary messages have no template: counted and set aside above, not clustered
+            valid = errors.where((F.col("kind") == "error") & F.col("in_window") & F.col("template").isNotNull())
 
+            # the driver: distinct templates -> clusters
+            distinct = {row["template"]: (row["count"], row["example"]) for row in template_counts(valid).collect()}
+            model = load_model(store, threshold)
+            clusters_before = set(model.clusters)
+            new = model.learn_many({t: c for t, (c, _) in distinct.items()},
+                                   {t: e for t, (_, e) in distinct.items()})
+            _save_templates(store, model, new, source.name)
+            lap("cluster")
 
-def _ensure_indexes(store: MongoStore, source: str) -> None:
-    store.db[TEMPLATES].create_index([("seq", ASCENDING)])
-    for name in (counts_collection(source), assignments_collection(source)):
-        store.db[name].create_index([("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)])
-        store.db[name].create_index([("cluster", ASCENDING)])
+            # Spark again: every error gets its cluster through a broadcast of the small map
+            mapping = spark.createDataFrame([(t, model.cluster_of(t)) for t in distinct],
+                                            "template string, cluster long")
+            assigned = valid.join(F.broadcast(mapping), "template", "left").withColumn(
+                "bucket", bucket_start(F.col("ts"), plan.precision))
+            keys = list(source.error_scope)
+            # times travel as epoch seconds: collect() would turn timestamps into local time
+            per_bucket = [_with_times(row.asDict()) for row in (
+                assigned.groupBy("bucket", "cluster", *keys)
+                .agg(F.count(F.lit(1)).alias("count"), F.unix_timestamp(F.min("ts")).alias("first"),
+                     F.unix_timestamp(F.max("ts")).alias("last"))
+                .withColumn("bucket", F.unix_timestamp("bucket")).collect())]
+            written = _write_counts(store, plan, run_id, per_bucket, keys)
+            assignments_path = f"{errors_dir.rstrip('/')}/{source.name}/{plan.precision}-{window.start:%Y%m%dT%H}"
+            _write_assignments_file(assigned, keys, assignments_path)
+            written_assignments = _write_assignments(store, plan, run_id, assigned, keys)
+            touched = sorted({row["cluster"] for row in per_bucket})
+            _update_clusters(store, model, source, plan.precision, touched, per_bucket)
+            lap("write")
+            documents = {"counts": written, "assignments": written_assignments}
+            result = ClusterRunResult(run_id, counts, len(new), len(set(model.clusters) - clusters_before),
+                                      len(touched), documents, assignments_path, rejects_path, timings)
+            entry.fields.update(documents=documents, timings=timings,
+                                clusters={"new_templates": result.new_templates,
+                                          "new_clusters": result.new_clusters, "seen": result.clusters_seen})
+        finally:
+            if errors is not None:
+                errors.unpersist()
+    return result
 
 
 def _tally(errors: DataFrame) -> dict:
@@ -349,12 +312,8 @@ def _save_templates(store: MongoStore, model: TemplateClusterer, new: dict[str, 
         return
     now = utcnow()
     seq_of = {t: i for i, t in enumerate(model.order)}
-    operations = [UpdateOne({"_id": template_id(t)},
-                            {"$setOnInsert": {"template": t, "cluster": c, "seq": seq_of[t],
-                                              "first_source": source, "created_at": now}}, upsert=True)
-                  for t, c in new.items()]
-    for first in range(0, len(operations), 1000):
-        store.db[TEMPLATES].bulk_write(operations[first:first + 1000], ordered=False)
+    store.register_templates([{"_id": template_id(t), "template": t, "cluster": c, "seq": seq_of[t],
+                               "first_source": source, "created_at": now} for t, c in new.items()])
 
 
 def _scope_doc(plan, start: dt.datetime, cluster: int, keys, row) -> dict:
@@ -372,9 +331,9 @@ def _write_counts(store: MongoStore, plan, run_id: str, rows, keys) -> dict:
         docs.append({"_id": hashlib.sha1(key.encode()).hexdigest(), "scope": scope, "cluster": row["cluster"],
                      "count": int(row["count"]), "first_seen": row["first"], "last_seen": row["last"],
                      "run_id": run_id})
-    name = counts_collection(plan.source)
+    name = plan.definition.errors_collection
     written = store.replace_documents(name, docs, batch=plan.write_batch)
-    removed = store.remove_stale(name, plan.window.as_dict(), run_id)
+    removed = store.remove_stale(name, plan.window, run_id)
     return {"written": written, "removed": removed}
 
 
@@ -405,13 +364,13 @@ def _write_assignments(store: MongoStore, plan, run_id: str, assigned: DataFrame
                    **{k: row[k] for k in keys}, "file": row["file"], "problem": row["problem"],
                    "scope": {"timeframe_precision": plan.precision, "start_date": row["bucket"]},
                    "run_id": run_id}
-    name = assignments_collection(plan.source)
+    name = plan.definition.error_assignments_collection
     written = store.replace_documents(name, documents(), batch=plan.write_batch)
-    removed = store.remove_stale(name, plan.window.as_dict(), run_id)
+    removed = store.remove_stale(name, plan.window, run_id)
     return {"written": written, "removed": removed}
 
 
-def _update_clusters(store: MongoStore, model: TemplateClusterer, source: str, precision: str,
+def _update_clusters(store: MongoStore, model: TemplateClusterer, source: Source, precision: str,
                      touched: list[int], rows) -> None:
     """Cluster documents: identity from the model, counts recomputed from `<source>_errors`
     (so a re-run replaces, never adds), first/last seen widened with $min/$max."""
@@ -423,31 +382,29 @@ def _update_clusters(store: MongoStore, model: TemplateClusterer, source: str, p
         seen[row["cluster"]] = (min(first, row["first"]), max(last, row["last"]))
     totals: dict[int, int] = Counter()
     by: dict[int, dict[str, Counter]] = {}
-    name = counts_collection(source)
     for first in range(0, len(touched), 500):
         chunk = touched[first:first + 500]
-        for doc in store.db[name].find({"cluster": {"$in": chunk}}, {"cluster": 1, "count": 1, "scope": 1}):
+        for doc in store.error_counts(source, clusters=chunk, fields={"cluster": 1, "count": 1, "scope": 1}):
             if doc["scope"]["timeframe_precision"] != precision:
                 continue
             totals[doc["cluster"]] += doc["count"]
-            for key in SCOPE[source]:
+            for key in source.error_scope:
                 value = doc["scope"].get(key)
                 by.setdefault(doc["cluster"], {}).setdefault(key, Counter())["null" if value is None else str(value)] += doc["count"]
     templates = Counter(model.of_template.values())
     now = utcnow()
-    operations = []
+    updates = []
     for cluster_id in touched:
         found = model.clusters[cluster_id]
         top = {key: dict(counter.most_common(TOP_VALUES)) for key, counter in by.get(cluster_id, {}).items()}
-        operations.append(UpdateOne({"_id": cluster_id}, {
+        updates.append((cluster_id, {
             "$set": {"label": found.label, "examples": found.examples[:3], "templates": templates[cluster_id],
-                     f"counts.{source}.{precision}": int(totals[cluster_id]), f"by.{source}": top,
+                     f"counts.{source.name}.{precision}": int(totals[cluster_id]), f"by.{source.name}": top,
                      "updated_at": now},
             "$min": {"first_seen": seen[cluster_id][0]},
             "$max": {"last_seen": seen[cluster_id][1]},
-        }, upsert=True))
-    for first in range(0, len(operations), 1000):
-        store.db[CLUSTERS].bulk_write(operations[first:first + 1000], ordered=False)
+        }))
+    store.update_clusters(updates)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -464,8 +421,8 @@ def summary(plan, result: ClusterRunResult) -> str:
         f"{c['rejected']:,} unreadable; message problems: {problems}",
         f"  clusters   {result.clusters_seen:,} seen, {result.new_clusters:,} new; {result.new_templates:,} new templates",
         f"  documents  counts {result.documents['counts']['written']:,} written / "
-        f"{result.documents['counts']['removed']:,} stale removed in {counts_collection(plan.source)}; "
-        f"assignments {result.documents['assignments']['written']:,} in {assignments_collection(plan.source)}",
+        f"{result.documents['counts']['removed']:,} stale removed in {plan.definition.errors_collection}; "
+        f"assignments {result.documents['assignments']['written']:,} in {plan.definition.error_assignments_collection}",
         f"  file       {result.assignments_path}",
         *( [f"  set aside  {result.rejects_path}"] if result.rejects_path else []),
         f"  time       {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}",
@@ -474,40 +431,17 @@ def summary(plan, result: ClusterRunResult) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="jobs/cluster_errors.py",
-                                     description="Cluster the errors of one plan (see bin/cluster-errors).")
-    parser.add_argument("--plan", required=True)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--errors-dir", default="var/errors")
-    parser.add_argument("--status-file")
-    args = parser.parse_args(argv)
-    pipeline._status_file = args.status_file
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s",
-                        stream=sys.stderr)
-    logging.getLogger("py4j").setLevel(logging.WARNING)
-    plan = pipeline.Plan.from_json(args.plan)
-    uri = os.environ.get(ENV_MONGO_URI)
-    if not uri:
-        print(f"error: {ENV_MONGO_URI} is not set: the job does not know where MongoDB is", file=sys.stderr)
-        return pipeline.EXIT_INPUT
-    spark = pipeline.spark_session(f"jobrollup-cluster-errors-{plan.source}-{plan.first_day}")
-    spark.sparkContext.setLogLevel("WARN")
-    store = MongoStore(uri, plan.database, plan.mongo_timeout_ms)
-    try:
-        result = run(spark, plan, store, threshold=args.threshold, errors_dir=args.errors_dir)
-    except readers.InputError as error:
-        return pipeline._fail(pipeline.EXIT_INPUT, error)
-    except RunRefused as error:
-        return pipeline._fail(pipeline.EXIT_REFUSED, f"run refused: {error}")
-    except MongoUnavailable as error:
-        return pipeline._fail(pipeline.EXIT_MONGO, error)
-    except WindowBusy as error:
-        return pipeline._fail(pipeline.EXIT_BUSY, error)
-    except PyMongoError as error:
-        return pipeline._fail(pipeline.EXIT_MONGO, f"MongoDB failed during the run; re-run the window: "
-                                                   f"{str(error).splitlines()[0][:200]}")
-    finally:
-        store.close()
-    print(summary(plan, result), flush=True)
-    spark.stop()
-    return pipeline.EXIT_OK
+    """Entry point under spark-submit: `jobs/cluster_errors.py --plan JSON --threshold T`."""
+    def arguments(parser) -> None:
+        parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+        parser.add_argument("--errors-dir", default="var/errors")
+
+    def body(args, uri: str) -> str:
+        plan = Plan.from_json(args.plan)
+        spark = spark_session(f"jobrollup-cluster-errors-{plan.source}-{plan.first_day}")
+        spark.sparkContext.setLogLevel("WARN")
+        with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store:
+            result = run(spark, plan, store, threshold=args.threshold, errors_dir=args.errors_dir)
+        spark.stop()
+        return summary(plan, result)
+    return job.run("jobs/cluster_errors.py", argv, body, arguments)

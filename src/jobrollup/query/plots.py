@@ -13,7 +13,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from .queries import UNITS, Query, QueryError
+from .. import sources
+from .question import Query, QueryError
 
 MAX_SERIES = 10      # lines of a time series by key; the others are left out, and said so
 MAX_BARS = 30        # bars of a bar chart
@@ -35,14 +36,17 @@ def check(query: Query) -> str:
                      f"(heatmap); this query groups by {', '.join(query.axes) or 'nothing'}")
 
 
-def label(column: str) -> str:
+def label(column: str, source: str = "fwjr") -> str:
     """'cpu.TotalJobCPU.mean' -> 'cpu.TotalJobCPU mean (s)'; 'failure_rate' -> 'failure rate (% of jobs)'."""
+    definition = sources.get(source)
     if column == "failure_rate":
         return "failure rate (% of jobs)"
-    if column in ("count", "events"):
-        return {"count": "jobs", "events": "events"}[column]
+    if column == "count":
+        return "jobs"
+    if column in definition.counters:
+        return definition.units.get(column, column)
     name, _, stat = column.rpartition(".")
-    unit = "jobs with a value" if stat == "n" else UNITS.get(name, "")
+    unit = "jobs with a value" if stat == "n" else definition.units.get(name, "")
     return f"{name} {stat}" + (f" ({unit})" if unit else "")
 
 

@@ -45,9 +45,11 @@ class Source:
     reader          "module:function": (spark, InputFiles) -> DataFrame of `value`, `file`
     normaliser      "module:function": lines -> job records (pure DataFrame -> DataFrame)
     generator       "module:function": the synthetic-dump command's main(argv), or None
-    indexed_keys    scope keys operators filter on most (each gets an index with the time)
+    indexed_keys    scope keys operators filter on most, most selective first (each gets an
+                    index with the time; a query puts an equality on the first into its index match)
     error_scope     the keys an error of this source is counted by in the clustering job
     error_extractor "module:function": (spark, InputFiles) -> error rows, or None
+    integer_keys    scope keys holding whole numbers (a filter's values are parsed as such)
     failure_key     the scope key that tells a failed job (failure rates), with success_values
     units           unit of each counter and `group.metric`, for tables and plots
     """
@@ -66,6 +68,7 @@ class Source:
     indexed_keys: tuple[str, ...] = ()
     error_scope: tuple[str, ...] = ()
     error_extractor: str | None = None
+    integer_keys: tuple[str, ...] = ()   # scope keys whose values are whole numbers (filters parse them)
     failure_key: str | None = None  # a job failed when this scope key is not a success value
     success_values: tuple = ()
     units: dict[str, str] = field(default_factory=dict)   # metric or counter -> unit, for output
@@ -88,6 +91,11 @@ class Source:
     def metric_names(self) -> dict[str, str]:
         """metric -> its group (metric names are unique within a source)."""
         return {m: g for g, metrics in self.metrics.items() for m in metrics}
+
+    @property
+    def basic_metrics(self) -> tuple[str, ...]:
+        """What a question can ask besides performance metrics: jobs, counters, failure rate."""
+        return ("count", *self.counters, *(("failure_rate",) if self.failure_key else ()))
 
     @property
     def aggregates(self) -> bool:

@@ -1,4 +1,4 @@
-"""Reading FWJR dumps: date-partitioned folders ROOT/YYYY/MM/DD/ of JSON lines, Parquet or Avro.
+"""Reading dumps: date-partitioned folders ROOT/YYYY/MM/DD/ of JSON lines, Parquet or Avro.
 
 Folders are found through Hadoop's FileSystem API, so a local path, file://, hdfs:// or any URI
 the cluster's Spark reads all work the same way. Every format is turned into one DataFrame of
@@ -8,23 +8,16 @@ every report, whatever it was stored as.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..exits import InputError
+
 JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 PARQUET_SUFFIXES = (".parquet",)
 AVRO_SUFFIXES = (".avro",)
-
-
-class InputError(RuntimeError):
-    """The input cannot be read as asked (a missing folder, a format the cluster lacks)."""
-
-
-def day_folder(root: str, day: dt.date) -> str:
-    return f"{root.rstrip('/')}/{day:%Y/%m/%d}"
 
 
 @dataclass
@@ -55,7 +48,7 @@ def folder_exists(spark: SparkSession, path: str) -> bool:
 
 
 def list_files(spark: SparkSession, folders: list[str]) -> InputFiles:
-    """The report files in `folders` (recursively), sorted by kind from their names."""
+    """The dump files in `folders` (recursively), sorted by kind from their names."""
     found = InputFiles()
     for folder in folders:
         hadoop_path, fs = _filesystem(spark, folder)
@@ -79,8 +72,8 @@ def list_files(spark: SparkSession, folders: list[str]) -> InputFiles:
     return found
 
 
-def read_reports(spark: SparkSession, files: InputFiles) -> DataFrame:
-    """All reports of `files` as (`value` JSON text, `file`)."""
+def read_lines(spark: SparkSession, files: InputFiles) -> DataFrame:
+    """All records of `files` as (`value` JSON text, `file`): the reader of line-based sources."""
     parts = []
     if files.json:
         # Text, not spark.read.json: a malformed line must reach the rejects file as it was.
@@ -108,7 +101,7 @@ def read_reports(spark: SparkSession, files: InputFiles) -> DataFrame:
 
 
 def _as_json_text(frame: DataFrame) -> DataFrame:
-    # Columnar reports go through the same text parser as JSON lines: one set of rules.
+    # Columnar records go through the same text parser as JSON lines: one set of rules.
     return frame.select(
         F.to_json(F.struct(*[F.col(f"`{c}`") for c in frame.columns])).alias("value"),
         F.col("_metadata.file_path").alias("file"),

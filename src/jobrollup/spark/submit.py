@@ -19,8 +19,8 @@ from pathlib import Path
 
 import jobrollup
 
-from . import config
-from .config import ENV_MONGO_URI, project_home
+from .. import config
+from ..config import ENV_MONGO_URI, project_home
 
 
 def package_zip(dest_dir: str | os.PathLike) -> str:
@@ -106,3 +106,19 @@ def run(cmd: list[str], env: dict[str, str], with_status: bool = True) -> int:
 
 def printable(cmd: list[str]) -> str:
     return " ".join(shlex.quote(part) for part in cmd)
+
+
+def submit(job: str, job_args: list[str], *, master: str, spark_conf: dict[str, str], app_name: str,
+           mongo_uri: str, archives: list[str] | None = None) -> int:
+    """Zip the package, submit jobs/<job>.py and wait: the one way every command runs a job."""
+    cmd = command(job, job_args, master=master, spark_conf=spark_conf, app_name=app_name, archives=archives,
+                  py_files=package_zip(config.resolve_path("var/dist")))
+    return run(cmd, environment(mongo_uri, master))
+
+
+def dry_run(job: str, job_args: list[str], *, master: str, spark_conf: dict[str, str], app_name: str) -> str:
+    """The spark-submit command a run would use, printable; builds and submits nothing."""
+    cmd = command(job, job_args, master=master, spark_conf=spark_conf, app_name=app_name,
+                  py_files=os.path.join(config.resolve_path("var/dist"), "jobrollup.zip"))
+    return "spark-submit command:\n  " + printable(cmd)
+

@@ -1,4 +1,5 @@
-"""MongoDB: the aggregate collections and the `runs` journal, through pymongo.
+"""MongoDB, all of it: the aggregate documents, the bucket ledger, the `runs` journal and the
+error collections, through pymongo. No other module touches a collection.
 
 A window is rewritten idempotently: every document of the run is replaced by `_id` (upsert),
 then the documents of the window that this run did not write are deleted. A run killed
@@ -16,39 +17,45 @@ import socket
 import uuid
 from typing import Callable, Iterable
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
+from contextlib import contextmanager
+from typing import Iterator
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from .tiers import Window, next_start
+from ..exits import MongoUnavailable, RunRefused, WindowBusy
+from ..sources import Source
+from ..tiers import PRECISIONS, Window, next_start
 
+# Collections shared by every source; a source's own collections are named by its Source.
 RUNS = "runs"
+ERROR_TEMPLATES = "error_templates"
+ERROR_CLUSTERS = "error_clusters"
+# A window covering every tier and all time, for runs that lock more than one window
+# (the cleanup, the clustering registry).
+ALL_TIME = dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1)
 DUPLICATE_KEY = 11000
 # A run that has not shown life for this long is taken as dead (killed, machine lost).
 LEASE = dt.timedelta(minutes=15)
 
-# Indexes the window rewrite and the queries need: time range within a tier first, then the
-# scope keys operators filter on most.
-INDEXES = [
-    [("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)],
-    *[[("scope.timeframe_precision", ASCENDING), (f"scope.{key}", ASCENDING), ("scope.start_date", ASCENDING)]
-      for key in ("site", "workflow", "task", "exitCode", "jobtype", "jobstate", "acquisitionEra")],
-]
+WINDOW_INDEX = [("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)]
 
 
-def buckets_collection(collection: str) -> str:
-    return f"{collection}_buckets"
+def indexes(source: Source) -> list[list[tuple[str, int]]]:
+    """Indexes the window rewrite and the queries need: time range within a tier first, then
+    the scope keys operators filter on most."""
+    return [WINDOW_INDEX, *[[("scope.timeframe_precision", ASCENDING), (f"scope.{key}", ASCENDING),
+                             ("scope.start_date", ASCENDING)] for key in source.indexed_keys]]
+
+
+def window_query(window: Window) -> dict:
+    """The documents of a window's buckets (served by WINDOW_INDEX)."""
+    return {"scope.timeframe_precision": window.precision,
+            "scope.start_date": {"$gte": window.start, "$lt": window.end}}
 
 
 def bucket_id(precision: str, start: dt.datetime) -> str:
     return f"{precision}|{start.isoformat()}"
-
-
-class MongoUnavailable(RuntimeError):
-    """MongoDB cannot be reached; nothing was written."""
-
-
-class WindowBusy(RuntimeError):
-    """Another live run is writing the same window."""
 
 
 def utcnow() -> dt.datetime:
@@ -69,6 +76,9 @@ HEARTBEAT_TIMEOUT_MS = 60_000
 
 
 class MongoStore:
+    """One MongoDB database of jobrollup. Windows are `tiers.Window`s; a source's collections
+    come from its `Source`, the shared ones from the names above."""
+
     def __init__(self, uri: str, database: str, timeout_ms: int = 5000):
         self.uri = uri
         # An unreachable server fails within timeout_ms (server selection). The heartbeat's
@@ -80,6 +90,10 @@ class MongoStore:
                                   tz_aware=False)
         self.db = self.client[database]
 
+    @property
+    def database(self) -> str:
+        return self.db.name
+
     def ping(self) -> None:
         try:
             self.client.admin.command("ping")
@@ -89,37 +103,48 @@ class MongoStore:
     def close(self) -> None:
         self.client.close()
 
-    def ensure_indexes(self, collection: str) -> None:
-        coll = self.db[collection]
-        for keys in INDEXES:
+    def __enter__(self) -> "MongoStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def ensure_indexes(self, source: Source) -> None:
+        coll = self.db[source.collection]
+        for keys in indexes(source):
             coll.create_index(keys)
-        self.db[buckets_collection(collection)].create_index([("precision", ASCENDING), ("start", ASCENDING)])
+        self.db[source.buckets_collection].create_index([("precision", ASCENDING), ("start", ASCENDING)])
+        self._ensure_runs_indexes()
+
+    def _ensure_runs_indexes(self) -> None:
         self.db[RUNS].create_index([("source", ASCENDING), ("status", ASCENDING), ("window.precision", ASCENDING)])
         self.db[RUNS].create_index([("started_at", DESCENDING)])
 
     # -- the runs journal -------------------------------------------------------------------
 
-    def begin_run(self, source: str, job: str, window: dict, details: dict) -> str:
-        """Record a new run; refuse when a live run writes an overlapping window of the same tier."""
+    def begin_run(self, source: str, job: str, window: Window, details: dict) -> str:
+        """Record a new run; refuse when a live run writes an overlapping window of the same tier.
+
+        A window of precision "*" stands for every tier (the cleanup, the clustering registry)."""
         now = utcnow()
         # Runs of the same tier write the same documents; a cleanup ("*") touches every tier.
         overlapping = {
             "source": source, "status": "running",
-            "window.start": {"$lt": window["end"]}, "window.end": {"$gt": window["start"]},
+            "window.start": {"$lt": window.end}, "window.end": {"$gt": window.start},
         }
         # A cleanup ("*") skips the buckets of live aggregations itself, so only another cleanup
         # stops it; an aggregation is stopped by a live cleanup that may touch its window.
-        overlapping["window.precision"] = "*" if window["precision"] == "*" else {"$in": [window["precision"], "*"]}
+        overlapping["window.precision"] = "*" if window.precision == "*" else {"$in": [window.precision, "*"]}
         for other in self.db[RUNS].find(overlapping):
             if _alive(other, now):
                 raise WindowBusy(
                     f"run {other['_id']} ({other.get('job')}, started {other['started_at']:%Y-%m-%d %H:%M} UTC "
-                    f"on {other.get('host')}) is still writing {window['precision']} buckets of this window")
+                    f"on {other.get('host')}) is still writing {window.precision} buckets of this window")
             self.db[RUNS].update_one({"_id": other["_id"], "status": "running"},
                                      {"$set": {"status": "interrupted", "finished_at": now}})
         run_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.db[RUNS].insert_one({
-            "_id": run_id, "source": source, "job": job, "window": window, "status": "running",
+            "_id": run_id, "source": source, "job": job, "window": window.as_dict(), "status": "running",
             "started_at": now, "heartbeat_at": now, "host": socket.gethostname(),
             "user": _user(), "pid": os.getpid(), **details,
         })
@@ -133,7 +158,44 @@ class MongoStore:
         self.db[RUNS].update_one({"_id": run_id}, {"$set": {**fields, "status": status,
                                                              "finished_at": now, "heartbeat_at": now}})
 
-    # -- the aggregate documents ------------------------------------------------------------
+    @contextmanager
+    def journal(self, source: str, job: str, window: Window, details: dict) -> Iterator["JournalEntry"]:
+        """A run in the journal: begun on entry; on leaving, `succeeded` with what the body put
+        in `entry.fields`, `refused` on RunRefused, `failed` on an error and `interrupted` on
+        Ctrl-C or SIGTERM, so the journal never says `running` of a run that has ended."""
+        entry = JournalEntry(self, self.begin_run(source, job, window, details))
+        try:
+            yield entry
+        except RunRefused as error:
+            self._finish_quietly(entry, "refused", error)
+            raise
+        except BaseException as error:
+            self._finish_quietly(entry, "failed" if isinstance(error, Exception) else "interrupted", error)
+            raise
+        self.finish_run(entry.run_id, "succeeded", **entry.fields)
+
+    def _finish_quietly(self, entry: "JournalEntry", status: str, error: BaseException) -> None:
+        try:
+            self.finish_run(entry.run_id, status, error=(str(error).splitlines() or [type(error).__name__])[0][:500],
+                            **entry.fields)
+        except Exception:  # MongoDB itself is gone: the next run finds this one dead and repairs
+            pass
+
+    def live_runs(self, source: str, job: str, start: dt.datetime, end: dt.datetime) -> list[dict]:
+        """Runs of `job` still writing inside [start, end) (the same liveness rule as begin_run)."""
+        now = utcnow()
+        return [run for run in self.db[RUNS].find({"source": source, "status": "running", "job": job,
+                                                   "window.start": {"$lt": end}, "window.end": {"$gt": start}})
+                if _alive(run, now)]
+
+    def last_run(self, job: str, source: str | None = None) -> dict | None:
+        query = {"job": job, **({"source": source} if source else {})}
+        return self.db[RUNS].find_one(query, sort=[("started_at", -1)])
+
+    def runs(self, query: dict | None = None, limit: int = 0) -> list[dict]:
+        return list(self.db[RUNS].find(query or {}).sort("started_at", -1).limit(limit))
+
+    # -- documents (aggregates, error counts, assignments) ------------------------------------
 
     def replace_documents(self, collection: str, documents: Iterable[dict], batch: int = 1000,
                           on_batch: Callable[[int], None] | None = None) -> int:
@@ -165,37 +227,144 @@ class MongoStore:
             on_batch(len(docs))
         return len(docs)
 
-    def mark_buckets(self, collection: str, window: dict, totals: dict, run_id: str, written_by: str) -> None:
-        """Record that every bucket of the window is held at its precision, empty ones too.
-
-        `totals` maps bucket start -> {count, events, documents}. This ledger is what tells a
-        bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
-        """
-        now = utcnow()
-        ledger = self.db[buckets_collection(collection)]
-        operations = []
-        for start in Window(window["precision"], window["start"], window["end"]).buckets():
-            tally = totals.get(start, {"count": 0, "events": 0, "documents": 0})
-            operations.append(ReplaceOne({"_id": bucket_id(window["precision"], start)}, {
-                "precision": window["precision"], "start": start, "end": next_start(start, window["precision"]),
-                "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
-            }, upsert=True))
-        if operations:
-            ledger.bulk_write(operations, ordered=False)
-
-    def remove_stale(self, collection: str, window: dict, run_id: str) -> int:
+    def remove_stale(self, collection: str, window: Window, run_id: str) -> int:
         """Delete the window's documents that the run `run_id` did not write."""
         coll = self.db[collection]
         # Select by the indexed window alone and filter run_id here: a `$ne` in the query made
         # the embedded server scan the whole collection.
-        stale = [doc["_id"] for doc in coll.find({
-            "scope.timeframe_precision": window["precision"],
-            "scope.start_date": {"$gte": window["start"], "$lt": window["end"]},
-        }, {"run_id": 1}) if doc.get("run_id") != run_id]
+        stale = [doc["_id"] for doc in coll.find(window_query(window), {"run_id": 1})
+                 if doc.get("run_id") != run_id]
         removed = 0
         for first in range(0, len(stale), 1000):
             removed += coll.delete_many({"_id": {"$in": stale[first:first + 1000]}}).deleted_count
         return removed
+
+    def documents(self, collection: str, window: Window, fields: dict | None = None) -> Iterator[dict]:
+        """The documents of a window's buckets."""
+        return self.db[collection].find(window_query(window), fields)
+
+    def count_documents(self, collection: str, window: Window) -> int:
+        return self.db[collection].count_documents(window_query(window))
+
+    def delete_documents(self, collection: str, window: Window) -> int:
+        return self.db[collection].delete_many(window_query(window)).deleted_count
+
+    def bucket_tallies(self, collection: str, window: Window) -> dict[dt.datetime, dict]:
+        """Per bucket start of the window: jobs, documents and the runs that wrote them."""
+        return {row["_id"]: row for row in self.db[collection].aggregate([
+            {"$match": window_query(window)},
+            {"$group": {"_id": "$scope.start_date", "count": {"$sum": "$count"}, "documents": {"$sum": 1},
+                        "runs": {"$addToSet": "$run_id"}}},
+        ])}
+
+    def aggregate(self, collection: str, pipeline: list[dict]) -> Iterator[dict]:
+        """Run an aggregation pipeline (the queries build them)."""
+        return self.db[collection].aggregate(pipeline, allowDiskUse=True)
+
+    # -- the bucket ledger --------------------------------------------------------------------
+
+    def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str) -> None:
+        """Record that every bucket of the window is held at its precision, empty ones too.
+
+        `totals` maps bucket start -> {count, <counters>, documents}. This ledger is what tells
+        a bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
+        """
+        now = utcnow()
+        empty = {"count": 0, **{c: 0 for c in source.counters}, "documents": 0}
+        operations = []
+        for start in window.buckets():
+            tally = totals.get(start, empty)
+            operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, {
+                "precision": window.precision, "start": start, "end": next_start(start, window.precision),
+                "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
+            }, upsert=True))
+        if operations:
+            self.db[source.buckets_collection].bulk_write(operations, ordered=False)
+
+    def ledger(self, source: Source, precision: str, start: dt.datetime, end: dt.datetime,
+               fields: dict | None = None) -> list[dict]:
+        """Ledger entries of `precision` whose start is in [start, end), in time order."""
+        return list(self.db[source.buckets_collection].find(
+            {"precision": precision, "start": {"$gte": start, "$lt": end}}, fields).sort("start", 1))
+
+    def ledger_entry(self, source: Source, precision: str, start: dt.datetime) -> dict | None:
+        return self.db[source.buckets_collection].find_one({"_id": bucket_id(precision, start)})
+
+    def ledger_in_state(self, source: Source, state: str, precision: str | None = None,
+                        ending_by: dt.datetime | None = None) -> list[dict]:
+        """Entries in `state` (of one precision, ending at or before `ending_by`), in time order."""
+        query: dict = {"state": state}
+        if precision:
+            query["precision"] = precision
+        if ending_by is not None:
+            query["end"] = {"$lte": ending_by}
+        return list(self.db[source.buckets_collection].find(query).sort("start", 1))
+
+    def earliest_held(self, source: Source) -> dt.datetime | None:
+        ledger = self.db[source.buckets_collection]
+        starts = [e["start"] for p in PRECISIONS
+                  for e in ledger.find({"precision": p, "state": "held"}, {"start": 1}).sort("start", 1).limit(1)]
+        return min(starts) if starts else None
+
+    def set_ledger_state(self, source: Source, precision: str, starts: list[dt.datetime], state: str,
+                         **fields) -> None:
+        self.db[source.buckets_collection].update_many(
+            {"_id": {"$in": [bucket_id(precision, s) for s in starts]}}, {"$set": {"state": state, **fields}})
+
+    # -- error clusters -----------------------------------------------------------------------
+
+    def ensure_error_indexes(self, source: Source) -> None:
+        self.db[ERROR_TEMPLATES].create_index([("seq", ASCENDING)])
+        for name in (source.errors_collection, source.error_assignments_collection):
+            self.db[name].create_index(WINDOW_INDEX)
+            self.db[name].create_index([("cluster", ASCENDING)])
+        self._ensure_runs_indexes()
+
+    def error_registry(self) -> tuple[Iterator[dict], Iterator[dict]]:
+        """(templates in any order with seq, template, cluster; clusters with label, examples)."""
+        templates = self.db[ERROR_TEMPLATES].find({}, {"seq": 1, "template": 1, "cluster": 1})
+        clusters = ({"cluster": d["_id"], "label": d.get("label"), "examples": d.get("examples", [])}
+                    for d in self.db[ERROR_CLUSTERS].find({}, {"label": 1, "examples": 1}))
+        return templates, clusters
+
+    def register_templates(self, rows: list[dict]) -> None:
+        """Add templates to the registry ({_id, template, cluster, seq, ...}); one already there
+        keeps what it had (a re-run never moves a template)."""
+        operations = [UpdateOne({"_id": row["_id"]}, {"$setOnInsert": {k: v for k, v in row.items() if k != "_id"}},
+                                upsert=True) for row in rows]
+        for first in range(0, len(operations), 1000):
+            self.db[ERROR_TEMPLATES].bulk_write(operations[first:first + 1000], ordered=False)
+
+    def error_counts(self, source: Source, clusters: list[int] | None = None, window: Window | None = None,
+                     fields: dict | None = None) -> Iterator[dict]:
+        """`<source>_errors` documents of some clusters, or of a window."""
+        query = {"cluster": {"$in": clusters}} if clusters is not None else window_query(window)
+        return self.db[source.errors_collection].find(query, fields)
+
+    def update_clusters(self, updates: list[tuple[int, dict]]) -> None:
+        """Upsert cluster documents: (cluster id, update with $set/$min/$max)."""
+        operations = [UpdateOne({"_id": cluster_id}, update, upsert=True) for cluster_id, update in updates]
+        for first in range(0, len(operations), 1000):
+            self.db[ERROR_CLUSTERS].bulk_write(operations[first:first + 1000], ordered=False)
+
+    def cluster_labels(self, clusters: list[int]) -> dict[int, str]:
+        return {d["_id"]: d.get("label", "") for d in self.db[ERROR_CLUSTERS].find(
+            {"_id": {"$in": clusters}}, {"label": 1})}
+
+    def clusters(self, limit: int = 0) -> list[dict]:
+        return list(self.db[ERROR_CLUSTERS].find().limit(limit))
+
+
+class JournalEntry:
+    """A run being recorded: `run_id`; `update(**fields)` shows progress (and life);
+    `fields` are written with the final status."""
+
+    def __init__(self, store: MongoStore, run_id: str):
+        self.store, self.run_id, self.fields = store, run_id, {}
+
+    def update(self, **fields) -> None:
+        self.fields.update(fields)
+        self.store.update_run(self.run_id, **fields)
 
 
 def _alive(run: dict, now: dt.datetime) -> bool:

@@ -56,7 +56,9 @@ SOURCE = Source(
     reader="jobrollup.spark.readers:read_lines",
     normaliser="jobrollup.sources.fwjr.normalise:job_records",
     generator="jobrollup.sources.fwjr.generate:main",
-    indexed_keys=("site", "workflow", "task", "exitCode", "jobtype", "jobstate", "acquisitionEra"),
+    # most selective first: a query's equality on the first of these goes with the index
+    indexed_keys=("task", "workflow", "site", "acquisitionEra", "exitCode", "jobtype", "jobstate"),
+    integer_keys=("exitCode",),
     error_scope=("site", "exitCode", "step"),
     error_extractor="jobrollup.errors.job:fwjr_errors",
     failure_key="jobstate",

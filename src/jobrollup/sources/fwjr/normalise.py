@@ -1,4 +1,4 @@
-"""From FWJR text to job records: pure DataFrame -> DataFrame transformations.
+"""From FWJR text to job records (the fwjr source's normaliser): pure DataFrame -> DataFrame.
 
 The rules are written down in docs/job-records.md and checked against an independent
 plain-Python implementation in tests/reference.py. No Python UDFs: every rule is a Spark SQL
@@ -15,34 +15,13 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-SCOPE_KEYS = ("workflow", "task", "host", "site", "jobstate", "jobtype",
-              "acquisitionEra", "exitCode", "exitStep")
-
-# group -> metric -> how the values of several cmsRun steps make the job's value.
-METRICS: dict[str, dict[str, str]] = {
-    "cpu": {
-        "TotalJobCPU": "sum", "TotalJobTime": "sum", "TotalEventCPU": "sum", "TotalLoopCPU": "sum",
-        "TotalInitTime": "sum", "TotalInitCPU": "sum", "AvgEventCPU": "sum", "AvgEventTime": "sum",
-        "MaxEventCPU": "max", "MaxEventTime": "max", "NumberOfThreads": "max", "NumberOfStreams": "max",
-        "MinEventCPU": "min", "MinEventTime": "min",
-        "EventThroughput": "mean",
-    },
-    "memory": {"PeakValueRss": "max", "PeakValueVsize": "max"},
-    "storage": {
-        "readTotalMB": "sum", "readTotalSecs": "sum", "writeTotalMB": "sum", "writeTotalSecs": "sum",
-        "readNumOps": "sum", "readMaxMSec": "max",
-        "readAveragekB": "mean", "readCachePercentageOps": "mean", "readMBSec": "mean",
-        "readPercentageOps": "mean",
-    },
-}
+from . import METRICS, SOURCE
 
 # (group, metric, column name of the job record)
-METRIC_COLUMNS = [(g, m, f"{g}__{m}") for g, metrics in METRICS.items() for m in metrics]
+METRIC_COLUMNS = SOURCE.metric_columns
 
 SENTINELS = (-1.0, -2.0)  # -1 stands for "inf", -2 for "-nan": not measurements
 TS_MIN, TS_MAX = 946684800, 4102444800  # [2000-01-01, 2100-01-01)
-
-REJECT_REASONS = ("malformed_json", "wrong_type", "missing_ts", "bad_ts")
 
 _S = T.StringType()
 _PERFORMANCE = T.StructType([
@@ -105,6 +84,11 @@ def parse_reports(lines: DataFrame) -> DataFrame:
     )
     return (parsed.select("value", "file", report.alias("report"))
             .withColumn("reject_reason", reason))
+
+
+def job_records(lines: DataFrame) -> DataFrame:
+    """Lines (`value`, `file`) -> job records: the fwjr source's normaliser."""
+    return to_job_records(parse_reports(lines))
 
 
 def _drop_corrupt(report: Column, steps: Column) -> Column:

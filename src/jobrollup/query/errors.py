@@ -1,0 +1,106 @@
+"""Error-cluster questions (bin/query --errors): clusters ranked by their errors in a span."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pandas as pd
+
+from .. import sources
+from ..tiers import PRECISIONS, Window
+from .question import _WHERE, Filter, QueryError, _naive, _show, parse_moment
+
+# -- error clusters (bin/query --errors) -------------------------------------------------------
+
+def error_keys(source: str) -> tuple[str, ...]:
+    """The keys errors of `source` are counted by (its definition's error_scope)."""
+    try:
+        definition = sources.get(source)
+    except ValueError as error:
+        raise QueryError(str(error)) from None
+    if not definition.error_scope:
+        raise QueryError(f"source {source!r} has no error clusters")
+    return definition.error_scope
+
+
+def parse_error_where(text: str, source: str) -> Filter:
+    """A filter on an error count's scope: the keys of its source, or `cluster`. Values are
+    compared as text (exit codes are stored as the reports wrote them)."""
+    keys = error_keys(source) + ("cluster",)
+    match = _WHERE.match(text)
+    if not match:
+        raise QueryError(f"filter {text!r}: write KEY=VALUE[,VALUE...], KEY!=VALUE[,...], KEY~REGEX or KEY!~REGEX "
+                         f"with KEY one of {', '.join(keys)}")
+    key = next((k for k in keys if k.lower() == match[1].strip().lower()), None)
+    if key is None:
+        raise QueryError(f"unknown key {match[1]!r} for {source} errors: choose one of {', '.join(keys)}")
+    op = "=" if match[2] == "==" else match[2]
+    rest = match[3]
+    if op in ("~", "!~"):
+        try:
+            re.compile(rest)
+        except re.error as error:
+            raise QueryError(f"invalid regular expression {rest!r} in filter {text!r}: {error}") from None
+        return Filter(key, op, (rest,))
+    values = tuple(None if v.strip().lower() == "null" else v.strip() for v in rest.split(","))
+    if any(v == "" for v in values):
+        raise QueryError(f"filter {text!r}: an empty value (write null for a missing value)")
+    return Filter(key, op, values)
+
+
+def _holds(f: Filter, value) -> bool:
+    text = None if value is None else str(value)
+    if f.op == "=":
+        return text in f.values
+    if f.op == "!=":
+        return text not in f.values
+    found = text is not None and re.search(f.values[0], text) is not None
+    return found if f.op == "~" else not found
+
+
+def error_clusters(store, *, source: str = "fwjr", start="7 days ago", end="now", where=(), by=(),
+                   precision: str = "day", now: dt.datetime | None = None) -> pd.DataFrame:
+    """Error clusters ranked by their errors in the span, under the filters: one row per
+    cluster (and per value of each `by` key), with the cluster's label, count, share of the
+    span's matching errors, and first/last time seen in the span. Counts come from the
+    `<source>_errors` documents of one precision (those of `bin/cluster-errors --precision`)."""
+    keys = error_keys(source)
+    if precision not in PRECISIONS:
+        raise QueryError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    filters = [parse_error_where(w, source) for w in where]
+    by = [b.strip() for item in by for b in item.split(",") if b.strip()]
+    for key in by:
+        if key not in keys:
+            raise QueryError(f"--by {key!r}: error clusters split by {', '.join(keys)}")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    first = parse_moment(start, now) if not isinstance(start, dt.datetime) else _naive(start)
+    last = parse_moment(end, now, what="--to", end=True) if not isinstance(end, dt.datetime) else _naive(end)
+    first = first or dt.datetime(1970, 1, 1)
+    if last <= first:
+        raise QueryError(f"empty span: --from {_show(first)} is not before --to {_show(last)}")
+    # The indexed window only; the filters are applied here (the embedded server drops its
+    # index when a regular expression or $in sits beside the date range).
+    rows: dict[tuple, dict] = {}
+    total = 0
+    for doc in store.error_counts(sources.get(source), window=Window(precision, first, last),
+                                  fields={"scope": 1, "cluster": 1, "count": 1, "first_seen": 1, "last_seen": 1}):
+        scope = doc["scope"]
+        if not all(_holds(f, doc["cluster"] if f.key == "cluster" else scope.get(f.key)) for f in filters):
+            continue
+        key = (doc["cluster"],) + tuple(scope.get(k) for k in by)
+        row = rows.setdefault(key, {"count": 0, "first_seen": doc["first_seen"], "last_seen": doc["last_seen"]})
+        row["count"] += doc["count"]
+        row["first_seen"] = min(row["first_seen"], doc["first_seen"])
+        row["last_seen"] = max(row["last_seen"], doc["last_seen"])
+        total += doc["count"]
+    labels = store.cluster_labels(sorted({k[0] for k in rows})) if rows else {}
+    records = [{"cluster": key[0], **dict(zip(by, key[1:])), "errors": row["count"],
+                "share": row["count"] / total if total else 0.0, "first_seen": row["first_seen"],
+                "last_seen": row["last_seen"], "label": labels.get(key[0], "")}
+               for key, row in rows.items()]
+    frame = pd.DataFrame(records, columns=["cluster", *by, "errors", "share", "first_seen", "last_seen", "label"])
+    frame = frame.sort_values(["errors", "cluster"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    frame.attrs.update({"span": (first, last), "source": source, "precision": precision,
+                        "filters": [str(f) for f in filters], "errors": total})
+    return frame
