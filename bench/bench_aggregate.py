@@ -1,14 +1,15 @@
 #!/usr/bin/env python
-"""Benchmark the aggregation job (pipeline.run) against a DuckDB query over the same files.
+"""Benchmark the aggregation job (spark.aggregate_job.run) against a DuckDB query over the
+same files.
 
     .venv/bin/python bench/bench_aggregate.py [--jobs 1000000] [--days 4] [--precision day]
         [--format jsonl] [--workdir var/bench] [--keep-data] [--keep-mongo]
         [--driver-memory 6g] [--master 'local[*]']
 
-1. generates the input with jobrollup.generate (reused when its manifest shows the same
-   parameters and generator source, and an earlier run kept it with --keep-data);
+1. generates the input with jobrollup.sources.fwjr.generate (reused when its manifest shows
+   the same parameters and generator source, and an earlier run kept it with --keep-data);
 2. starts (or reuses) the embedded SecantusDB server of <workdir>/mongo, fresh database;
-3. runs a small warm-up aggregation, then times pipeline.run over the whole generated span
+3. runs a small warm-up aggregation, then times aggregate_job.run over the whole generated span
    in an in-process SparkSession, sampling peak memory (this Python process, the driver JVM);
 4. times a DuckDB query computing count, events and cpu.TotalJobCPU per (bucket, scope) with
    the rules of docs/job-records.md, and checks it against what Spark wrote to MongoDB (per
@@ -16,338 +17,33 @@
 5. prints a table: engine, seconds, rows/s and the Spark / DuckDB time ratio.
 
 Only one run per workdir at a time (a lock file); apart from Spark's scratch space, nothing
-outside <workdir> is written, and only a MongoDB server this run started is stopped.
+outside <workdir> is written, and only a MongoDB server this run started is stopped. What the
+benchmarks share (sampling, the server, the data, Spark driven in-process) is in harness.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
-import copy
 import datetime as dt
-import fcntl
-import hashlib
-import json
 import math
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-os.environ["TZ"] = "UTC"
-time.tzset()
+import psutil
 
-import psutil  # noqa: E402
+import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
+from harness import ROOT, mib, phase, say
+from jobrollup import config, sources
+from jobrollup.plan import Plan
+from jobrollup.spark import aggregate_job
 
-from jobrollup import config, embedded, generate, pipeline, readers  # noqa: E402
-from jobrollup.sinks import MongoStore  # noqa: E402
-
-FAR_FUTURE = dt.date(2100, 1, 1)
-DEFAULT_START = dt.date(2024, 11, 4)     # a Monday: week buckets line up with the span
-SCOPE_KEYS = ("workflow", "task", "host", "site", "jobstate", "jobtype", "acquisitionEra",
-              "exitCode", "exitStep")
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def phase(message: str) -> None:
-    say(f"\n== {message}  [{dt.datetime.now():%H:%M:%S}]")
-
-
-# ---------------------------------------------------------------------------------------------
-# Peak memory: this Python process and the driver JVM (and its children), every 0.2 s
-# ---------------------------------------------------------------------------------------------
-
-class MemorySampler(threading.Thread):
-    """Peak RSS per phase of this process ("python"), of the JVM tree ("jvm"), of their sum
-    at the same instant ("total"), and, for information, of the MongoDB server tree."""
-
-    def __init__(self, interval: float = 0.2):
-        super().__init__(name="memory-sampler", daemon=True)
-        self.interval = interval
-        self.me = psutil.Process()
-        self.mongo_pid: int | None = None
-        self.phase = "start"
-        self.peaks: dict[str, dict[str, int]] = {}
-        self._halt = threading.Event()
-        self._lock = threading.Lock()
-
-    def set_phase(self, name: str) -> None:
-        self.sample()
-        with self._lock:
-            self.phase = name
-
-    def run(self) -> None:
-        while not self._halt.wait(self.interval):
-            self.sample()
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=2)
-        self.sample()
-
-    @staticmethod
-    def _rss(proc) -> int:
-        try:
-            return proc.memory_info().rss
-        except psutil.Error:
-            return 0
-
-    def _tree(self, proc) -> tuple[int, set]:
-        try:
-            procs = [proc] + proc.children(recursive=True)
-        except psutil.Error:
-            return 0, set()
-        return sum(self._rss(p) for p in procs), {p.pid for p in procs}
-
-    def sample(self) -> None:
-        python = self._rss(self.me)
-        jvm, mongo, seen = 0, 0, set()
-        if self.mongo_pid:
-            try:
-                mongo, seen = self._tree(psutil.Process(self.mongo_pid))
-            except psutil.Error:
-                pass
-        try:
-            children = self.me.children(recursive=True)
-        except psutil.Error:
-            children = []
-        for child in children:
-            if child.pid in seen:
-                continue
-            try:
-                is_java = child.name() == "java" or child.name().startswith("java")
-            except psutil.Error:
-                continue
-            if is_java:
-                size, pids = self._tree(child)
-                jvm += size
-                seen |= pids
-        with self._lock:
-            peaks = self.peaks.setdefault(self.phase, {"python": 0, "jvm": 0, "total": 0, "mongo": 0})
-            peaks["python"] = max(peaks["python"], python)
-            peaks["jvm"] = max(peaks["jvm"], jvm)
-            peaks["total"] = max(peaks["total"], python + jvm)
-            peaks["mongo"] = max(peaks["mongo"], mongo)
-
-    def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds used so far by this process, the JVM tree and the MongoDB server tree."""
-        def cpu(procs):
-            total = 0.0
-            for proc in procs:
-                try:
-                    times = proc.cpu_times()
-                    total += times.user + times.system
-                except psutil.Error:
-                    pass
-            return total
-
-        result = {"python": cpu([self.me]), "jvm": 0.0, "mongo": 0.0}
-        try:
-            children = self.me.children(recursive=True)
-        except psutil.Error:
-            children = []
-        for child in children:
-            try:
-                if child.name().startswith("java"):
-                    result["jvm"] += cpu([child] + child.children(recursive=True))
-            except psutil.Error:
-                pass
-        if self.mongo_pid:
-            try:
-                server = psutil.Process(self.mongo_pid)
-                result["mongo"] = cpu([server] + server.children(recursive=True))
-            except psutil.Error:
-                pass
-        return result
-
-    def overall(self, phases=None) -> dict[str, int]:
-        result = {"python": 0, "jvm": 0, "total": 0, "mongo": 0}
-        for name, peaks in self.peaks.items():
-            if phases is None or name in phases:
-                for key in result:
-                    result[key] = max(result[key], peaks[key])
-        return result
-
-
-def mb(size: int) -> str:
-    return f"{size / 2**20:,.0f} MB"
-
-
-# ---------------------------------------------------------------------------------------------
-# Input data, reused through a manifest
-# ---------------------------------------------------------------------------------------------
-
-def ensure_data(workdir: Path, name: str, params: dict, progress: bool) -> tuple[Path, dict, bool]:
-    """The generated data folder for `params`; generated unless a manifest says it is there."""
-    root = workdir / "data" / name
-    manifest_path = workdir / "data" / f"{name}.manifest.json"
-    if manifest_path.exists() and root.is_dir():
-        try:
-            manifest = json.loads(manifest_path.read_text())
-            if manifest.get("params") == params and all(
-                    os.path.getsize(root / f) == size for f, size in manifest["files"].items()):
-                return root, manifest, True
-        except (OSError, ValueError, KeyError):
-            pass
-    manifest_path.unlink(missing_ok=True)
-    if root.exists():
-        shutil.rmtree(root)
-    began = time.perf_counter()
-    totals = generate.generate(
-        root, dt.date.fromisoformat(params["start"]), params["days"], params["jobs_per_day"],
-        seed=params["seed"], fmt=params["format"], malformed_share=params["malformed_share"],
-        late_share=params["late_share"], files_per_day=params["files_per_day"],
-        workers=params.get("workers"), progress=progress)
-    files = {str(p.relative_to(root)): p.stat().st_size for p in sorted(root.rglob("*")) if p.is_file()}
-    manifest = {"params": params, "totals": totals, "files": files,
-                "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                "seconds": round(time.perf_counter() - began, 1)}
-    manifest_path.write_text(json.dumps(manifest, indent=1))
-    return root, manifest, False
-
-
-def data_params(start: dt.date, days: int, jobs_per_day: int, fmt: str, files_per_day: int,
-                seed: int) -> dict:
-    # The generator's own source is part of the key: data of an older generator is not reused.
-    generator = hashlib.sha1(Path(generate.__file__).read_bytes()).hexdigest()[:12]
-    return {"start": start.isoformat(), "days": days, "jobs_per_day": jobs_per_day, "format": fmt,
-            "files_per_day": files_per_day, "seed": seed, "malformed_share": 0.01, "late_share": 0.05,
-            "generator_sha1": generator}
-
-
-def data_name(params: dict, prefix: str = "fwjr") -> str:
-    return (f"{prefix}-{params['start']}-{params['days']}d-{params['jobs_per_day']}perday-"
-            f"{params['format']}-{params['files_per_day']}f-seed{params['seed']}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Spark
-# ---------------------------------------------------------------------------------------------
-
-def java_problem() -> str | None:
-    java = Path(os.environ["JAVA_HOME"]) / "bin" / "java" if os.environ.get("JAVA_HOME") else None
-    java = str(java) if java and java.exists() else shutil.which("java")
-    if not java:
-        return ("Java was not found (no JAVA_HOME/bin/java, no java on PATH). Spark needs a JDK 17 "
-                "or 21: install one (e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME.")
-    try:
-        subprocess.run([java, "-version"], capture_output=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as error:
-        return f"Java at {java} does not run ({error}); Spark needs a working JDK 17 or 21."
-    return None
-
-
-def spark_session(args, conf: dict):
-    from pyspark.sql import SparkSession
-
-    if SparkSession.getActiveSession() is not None:
-        raise SystemExit("error: a SparkSession already exists; spark.driver.memory could not apply")
-    settings = {str(k): str(v) for k, v in conf.get("spark", {}).get("conf", {}).items()}
-    settings.update({
-        "spark.driver.memory": args.driver_memory,
-        "spark.sql.shuffle.partitions": "8",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.warehouse.dir": str(args.workdir / "spark-warehouse"),
-    })
-    if args.max_partition_bytes:
-        settings["spark.sql.files.maxPartitionBytes"] = args.max_partition_bytes
-    log_conf = ROOT / "conf" / "log4j2.properties"
-    if log_conf.exists():
-        settings.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}")
-    builder = SparkSession.builder.master(args.master).appName("jobrollup-bench")
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
-    return spark, settings
-
-
-class TimedStore(MongoStore):
-    """MongoStore that tells apart, inside replace_documents, the time spent waiting for the
-    next document (Spark computing the aggregate, toLocalIterator, building the document in
-    Python) from the rest (pymongo bulk writes and the run journal's heartbeats)."""
-
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.produce_s = 0.0
-        self.replace_s = 0.0
-        self.remove_s = 0.0
-        self.first_doc_s: float | None = None
-        self.setup_s = 0.0   # ping, ensure_indexes, begin_run: before the input is read
-
-    def _setup(self, method, *a, **kw):
-        began = time.perf_counter()
-        try:
-            return method(*a, **kw)
-        finally:
-            self.setup_s += time.perf_counter() - began
-
-    def ping(self):
-        return self._setup(super().ping)
-
-    def ensure_indexes(self, collection):
-        return self._setup(super().ensure_indexes, collection)
-
-    def begin_run(self, *a, **kw):
-        return self._setup(super().begin_run, *a, **kw)
-
-    def replace_documents(self, collection, documents, batch=1000, on_batch=None):
-        began = time.perf_counter()
-
-        def timed(items):
-            items = iter(items)
-            while True:
-                t = time.perf_counter()
-                try:
-                    item = next(items)
-                except StopIteration:
-                    self.produce_s += time.perf_counter() - t
-                    return
-                now = time.perf_counter()
-                self.produce_s += now - t
-                if self.first_doc_s is None:
-                    self.first_doc_s = now - began
-                yield item
-
-        try:
-            return super().replace_documents(collection, timed(documents), batch=batch, on_batch=on_batch)
-        finally:
-            self.replace_s += time.perf_counter() - began
-
-    def remove_stale(self, collection, window, run_id):
-        began = time.perf_counter()
-        try:
-            return super().remove_stale(collection, window, run_id)
-        finally:
-            self.remove_s += time.perf_counter() - began
-
-    @property
-    def write_s(self) -> float:
-        return self.replace_s - self.produce_s + self.remove_s
-
-
-def make_plan(conf: dict, root: Path, first: dt.date, last: dt.date, precision: str,
-              rejects: Path, database: str) -> pipeline.Plan:
-    conf = copy.deepcopy(conf)
-    conf["input"]["require_all_days"] = False
-    conf["mongo"]["database"] = database
-    return pipeline.plan_run(first, last, precision, conf, input_root=str(root),
-                             rejects_dir=str(rejects), today=FAR_FUTURE)
+FWJR = sources.get("fwjr")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -449,17 +145,7 @@ GROUP BY ALL
 """
 
 
-def input_files(folders: list[str]) -> list[str]:
-    suffixes = readers.JSON_SUFFIXES + readers.PARQUET_SUFFIXES
-    files = []
-    for folder in folders:
-        for path in sorted(Path(folder.removeprefix("file:")).rglob("*")):
-            if path.is_file() and not path.name.startswith((".", "_")) and path.name.endswith(suffixes):
-                files.append(str(path))
-    return files
-
-
-def run_duckdb(con, files: list[str], fmt: str, plan: pipeline.Plan, threads: int) -> dict:
+def run_duckdb(con, files: list[str], fmt: str, plan: Plan, threads: int) -> dict:
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
     for macro in MACROS:
@@ -483,16 +169,7 @@ def run_duckdb(con, files: list[str], fmt: str, plan: pipeline.Plan, threads: in
 # What Spark wrote to MongoDB
 # ---------------------------------------------------------------------------------------------
 
-def check_client(uri: str):
-    """A client for the checks: SecantusDB may hold its lock for a long time while it answers a
-    big query, and the default timeouts would take it for dead and cancel the query."""
-    from pymongo import MongoClient
-
-    return MongoClient(uri, serverSelectionTimeoutMS=600_000, connectTimeoutMS=600_000,
-                       heartbeatFrequencyMS=60_000, tz_aware=False)
-
-
-def mongo_buckets(db, plan: pipeline.Plan) -> tuple[dict, str]:
+def mongo_buckets(db, plan: Plan) -> tuple[dict, str]:
     coll = db[plan.collection]
     match = {"scope.timeframe_precision": plan.precision}
     try:
@@ -519,7 +196,7 @@ def mongo_buckets(db, plan: pipeline.Plan) -> tuple[dict, str]:
     return result, "find + Python sums"
 
 
-def check_groups(con, db, plan: pipeline.Plan, buckets) -> dict:
+def check_groups(con, db, plan: Plan, buckets) -> dict:
     """Every (bucket, scope) group: DuckDB's count/events against the stored document's."""
     import pandas as pd
 
@@ -529,28 +206,28 @@ def check_groups(con, db, plan: pipeline.Plan, buckets) -> dict:
 
     def flush():
         if rows:
-            chunks.append(pd.DataFrame(rows, columns=["bucket", *SCOPE_KEYS, "count", "events", "cpu"]))
+            chunks.append(pd.DataFrame(rows, columns=["bucket", *FWJR.scope_keys, "count", "events", "cpu"]))
             rows.clear()
 
     for bucket in buckets:  # one query per bucket: the server materialises every match
         query = {"scope.timeframe_precision": plan.precision, "scope.start_date": bucket}
         for doc in coll.find(query, projection, batch_size=10000):
             s = doc["scope"]
-            rows.append([s["start_date"], *[s.get(k) for k in SCOPE_KEYS], doc["count"], doc["events"],
+            rows.append([s["start_date"], *[s.get(k) for k in FWJR.scope_keys], doc["count"], doc["events"],
                          doc.get("performance", {}).get("cpu", {}).get("TotalJobCPU", {}).get("sum")])
             if len(rows) >= 100_000:
                 flush()
     flush()
     frame = (pd.concat(chunks, ignore_index=True) if chunks else
-             pd.DataFrame(columns=["bucket", *SCOPE_KEYS, "count", "events", "cpu"]))
+             pd.DataFrame(columns=["bucket", *FWJR.scope_keys, "count", "events", "cpu"]))
     frame["exitCode"] = frame["exitCode"].astype("Int64")
-    for key in SCOPE_KEYS:
+    for key in FWJR.scope_keys:
         if key != "exitCode":
             frame[key] = frame[key].astype("object")
     con.register("mongo_frame", frame)
     con.execute("CREATE OR REPLACE TABLE mongo_docs AS SELECT * FROM mongo_frame")
     con.unregister("mongo_frame")
-    keys = ["bucket", *SCOPE_KEYS]
+    keys = ["bucket", *FWJR.scope_keys]
     on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
     (only_duckdb, only_mongo, count_diff, events_diff, cpu_diff) = con.execute(f"""
         SELECT count(*) FILTER (WHERE m.count IS NULL), count(*) FILTER (WHERE d.count IS NULL),
@@ -576,11 +253,11 @@ def check_groups(con, db, plan: pipeline.Plan, buckets) -> dict:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description="Benchmark pipeline.run (Spark -> MongoDB) against DuckDB on generated FWJR data.")
+        description="Benchmark aggregate_job.run (Spark -> MongoDB) against DuckDB on generated FWJR data.")
     parser.add_argument("--jobs", type=int, default=1_000_000, help="jobs to generate in all (default 1,000,000)")
     parser.add_argument("--days", type=int, default=4, help="days they are spread over (default 4)")
-    parser.add_argument("--start", type=dt.date.fromisoformat, default=DEFAULT_START,
-                        help=f"first day (default {DEFAULT_START})")
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=harness.DEFAULT_START,
+                        help=f"first day (default {harness.DEFAULT_START})")
     parser.add_argument("--precision", choices=["hour", "day", "week", "month"], default="day")
     parser.add_argument("--format", dest="fmt", choices=["jsonl", "jsonl.gz", "parquet"], default="jsonl")
     parser.add_argument("--files-per-day", type=int, default=1, help="input files per day folder (default 1)")
@@ -607,24 +284,6 @@ def parse_args(argv=None):
     return args
 
 
-def lock_workdir(workdir: Path, name: str):
-    """One benchmark per workdir: a second one would share (and stop, delete) the same server
-    and data. Returns the held lock file (keep it open), or None after saying who holds it."""
-    lock = open(workdir / "bench.lock", "a+")
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        print(f"error: another {name} run ({lock.read().strip() or 'pid unknown'}) uses {workdir}; "
-              f"wait for it or give another --workdir", file=sys.stderr)
-        return None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"pid {os.getpid()}\n")
-    lock.flush()
-    return lock
-
-
 def _terminate(signum, frame):
     # SIGTERM / SIGHUP: unwind through the finally blocks (Spark, MongoDB, the run journal).
     raise SystemExit(f"bench_aggregate: terminated by signal {signal.Signals(signum).name}")
@@ -632,21 +291,21 @@ def _terminate(signum, frame):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    problem = java_problem()
+    problem = harness.java_problem()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    import duckdb  # noqa: F401  (fail early when missing)
+    import duckdb  # fail early when missing
 
     conf = config.load(args.conf)
     workdir = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
-    lock = lock_workdir(workdir, "bench_aggregate")
+    lock = harness.lock_workdir(workdir, "bench_aggregate")
     if lock is None:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
-    sampler = MemorySampler()
+    sampler = harness.MemorySampler()
     sampler.start()
     progress = True
     jobs_per_day = math.ceil(args.jobs / args.days)
@@ -659,9 +318,9 @@ def main(argv=None) -> int:
     # 1. input ---------------------------------------------------------------------------------
     phase("1. input data")
     sampler.set_phase("generate")
-    params = data_params(first, args.days, jobs_per_day, args.fmt, args.files_per_day, args.seed)
+    params = harness.data_params(first, args.days, jobs_per_day, args.fmt, args.files_per_day, args.seed)
     began = time.perf_counter()
-    data_root, manifest, reused = ensure_data(workdir, data_name(params), params, progress)
+    data_root, manifest, reused = harness.ensure_data(workdir, harness.data_name(params), params, progress)
     totals = manifest["totals"]
     say(f"{'reused' if reused else 'generated'} {data_root} "
         f"({'generated in ' + str(manifest['seconds']) + ' s earlier' if reused else f'{time.perf_counter() - began:.1f} s'}): "
@@ -671,25 +330,25 @@ def main(argv=None) -> int:
         say(f"note: {args.jobs:,} jobs do not split evenly over {args.days} days: {jobs_per_day * args.days:,} generated")
     # The warm-up covers the same days (its own folder and database): the window bounds are
     # literals in Spark's generated code, so only the same window reuses the compiled classes.
-    warm_params = data_params(first, args.days, max(1, args.warmup_jobs // args.days), args.fmt, 1,
-                              args.seed + 1)
-    warm_root, _, warm_reused = ensure_data(workdir, data_name(warm_params, "warmup"), warm_params, False)
+    warm_params = harness.data_params(first, args.days, max(1, args.warmup_jobs // args.days), args.fmt, 1,
+                                      args.seed + 1)
+    warm_root, _, warm_reused = harness.ensure_data(workdir, harness.data_name(warm_params, "warmup"), warm_params, False)
     # Without --keep-data, remove at the end what this run generated (input an earlier run kept stays).
-    generated = [name for name, was_reused in ((data_name(params), reused),
-                                                (data_name(warm_params, "warmup"), warm_reused)) if not was_reused]
+    generated = [name for name, was_reused in ((harness.data_name(params), reused),
+                                                (harness.data_name(warm_params, "warmup"), warm_reused))
+                 if not was_reused]
 
     # 2. MongoDB -------------------------------------------------------------------------------
     phase("2. embedded MongoDB")
     mongo_folder = workdir / "mongo"
-    started_mongo = embedded.running(mongo_folder) is None
-    server = embedded.ensure_running(mongo_folder)
+    server, started_mongo = harness.start_server(mongo_folder)
     sampler.mongo_pid = server.pid
     database = f"bench_{dt.datetime.now():%Y%m%d_%H%M%S}_{uuid.uuid4().hex[:6]}"
     say(f"{'started' if started_mongo else 'reusing'} SecantusDB pid {server.pid} at {server.uri} "
         f"(folder {mongo_folder}); database {database}")
 
     spark = None
-    stores: list[MongoStore] = []
+    stores: list[harness.TimedStore] = []
     keep_db = args.keep_data
     exit_code = 0
     try:
@@ -698,7 +357,7 @@ def main(argv=None) -> int:
         sampler.set_phase("spark-startup")
         began = time.perf_counter()
         try:
-            spark, settings = spark_session(args, conf)
+            spark, settings = harness.spark_session(args, conf)
         except Exception as error:
             if "JAVA_GATEWAY_EXITED" in str(error) or "Java gateway" in str(error):
                 print(f"error: Spark could not start its JVM ({error}); check Java (JAVA_HOME, java -version)",
@@ -714,30 +373,30 @@ def main(argv=None) -> int:
             f"maxPartitionBytes {spark.conf.get('spark.sql.files.maxPartitionBytes')}")
 
         sampler.set_phase("spark-warmup")
-        warm_store = TimedStore(server.uri, f"{database}_warmup", conf["mongo"]["timeout_ms"])
+        warm_store = harness.TimedStore(server.uri, f"{database}_warmup", conf["mongo"]["timeout_ms"])
         stores.append(warm_store)
-        warm_plan = make_plan(conf, warm_root, first, last, args.precision,
+        warm_plan = harness.make_plan(conf, warm_root, first, last, args.precision,
                               workdir / "rejects", f"{database}_warmup")
         began = time.perf_counter()
-        warm = pipeline.run(spark, warm_plan, warm_store)
+        warm = aggregate_job.run(spark, warm_plan, warm_store)
         say(f"warm-up: {warm.counts['lines']:,} lines -> {warm.written:,} documents in "
             f"{time.perf_counter() - began:.1f} s (timings {warm.timings}) [not part of the results]")
 
         sampler.set_phase("spark-run")
-        store = TimedStore(server.uri, database, conf["mongo"]["timeout_ms"])
+        store = harness.TimedStore(server.uri, database, conf["mongo"]["timeout_ms"])
         stores.append(store)
-        plan = make_plan(conf, data_root, first, last, args.precision, workdir / "rejects", database)
+        plan = harness.make_plan(conf, data_root, first, last, args.precision, workdir / "rejects", database)
         say(f"plan: days {plan.first_day} .. {plan.last_day}, window {plan.window_start} .. {plan.window_end}, "
             f"{len(plan.required_folders)} required + {len(plan.optional_folders)} lateness folders")
         cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
         began = time.perf_counter()
-        result = pipeline.run(spark, plan, store, progress=progress)
+        result = aggregate_job.run(spark, plan, store, progress=progress)
         spark_wall = time.perf_counter() - began
         cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
         spark_cpu_s = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
         spark_load = (load_before, load_after)
-        say(pipeline.summary(plan, result))
-        partitions = spark.read.text(input_files(result.folders)).rdd.getNumPartitions() \
+        say(aggregate_job.summary(plan, result))
+        partitions = spark.read.text(harness.input_files(result.folders)).rdd.getNumPartitions() \
             if args.fmt != "parquet" else None
         sampler.set_phase("after-spark")
         spark.stop()
@@ -745,10 +404,8 @@ def main(argv=None) -> int:
 
         # 4. DuckDB ----------------------------------------------------------------------------
         phase("4. DuckDB")
-        import duckdb
-
         sampler.set_phase("duckdb")
-        files = input_files(result.folders)
+        files = harness.input_files(result.folders)
         con = duckdb.connect()
         cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
         duck = run_duckdb(con, files, args.fmt, plan, args.duckdb_threads)
@@ -766,7 +423,7 @@ def main(argv=None) -> int:
 
         # check ---------------------------------------------------------------------------------
         phase("check: DuckDB against the documents Spark wrote")
-        checker = check_client(server.uri)
+        checker = harness.check_client(server.uri)
         began = time.perf_counter()
         mongo, how = mongo_buckets(checker[database], plan)
         c = result.counts
@@ -843,7 +500,7 @@ def main(argv=None) -> int:
             f"on {warm.counts['lines']:,} lines (excluded below)")
         say(f"Spark run wall time    {spark_total:.1f} s = " +
             " + ".join(f"{k} {v:.1f} s" for k, v in t.items() if k != "total")
-            + f"   (pipeline.run returned after {spark_wall:.1f} s)")
+            + f"   (aggregate_job.run returned after {spark_wall:.1f} s)")
         say(f"  inside aggregate_and_write: {store.produce_s:.1f} s waiting for documents "
             f"(Spark aggregation via toLocalIterator + building documents; first after "
             f"{store.first_doc_s or 0:.1f} s), {store.replace_s - store.produce_s:.1f} s in MongoDB bulk "
@@ -852,8 +509,8 @@ def main(argv=None) -> int:
         say(f"jobs per second        {jobs / spark_total:,.0f} jobs/s with the MongoDB writes; "
             f"{jobs / spark_no_write:,.0f} jobs/s without the time spent blocked in MongoDB writes "
             f"({spark_no_write:.1f} s)")
-        say(f"peak memory, Spark run driver JVM {mb(peaks.get('jvm', 0))}, Python {mb(peaks.get('python', 0))}, "
-            f"together {mb(peaks.get('total', 0))} (MongoDB server {mb(peaks.get('mongo', 0))}, not included)")
+        say(f"peak memory, Spark run driver JVM {mib(peaks.get('jvm', 0))}, Python {mib(peaks.get('python', 0))}, "
+            f"together {mib(peaks.get('total', 0))} (MongoDB server {mib(peaks.get('mongo', 0))}, not included)")
         cores = os.cpu_count() or 1
         say(f"CPU used, Spark run    JVM {spark_cpu_s['jvm']:,.0f} s + Python {spark_cpu_s['python']:,.0f} s "
             f"(+ MongoDB server {spark_cpu_s['mongo']:,.0f} s) in {spark_wall:,.0f} s wall on {cores} cores; "
@@ -863,13 +520,13 @@ def main(argv=None) -> int:
         if max(spark_load + duck_load) > cores:
             say(f"note: the load average passed the {cores} cores: other processes on this machine competed "
                 f"for the CPU and the times above are slower than on an idle machine")
-        say(f"peak memory, DuckDB    Python process (DuckDB runs in it) {mb(duck_peaks.get('python', 0))}")
+        say(f"peak memory, DuckDB    Python process (DuckDB runs in it) {mib(duck_peaks.get('python', 0))}")
         say("peak memory by phase   " + "; ".join(
-            f"{name}: py {mb(p['python'])} jvm {mb(p['jvm'])} total {mb(p['total'])}"
+            f"{name}: py {mib(p['python'])} jvm {mib(p['jvm'])} total {mib(p['total'])}"
             for name, p in sampler.peaks.items() if name != "start"))
         say("")
         rows = [
-            ("Spark: pipeline.run, all (read, rejects, aggregate + MongoDB write)", spark_total),
+            ("Spark: aggregate_job.run, all (read, rejects, aggregate + MongoDB write)", spark_total),
             ("Spark: the same minus time blocked in MongoDB writes", spark_no_write),
             ("Spark: read + normalise + count only (laps read + rejects)", read_s),
             ("DuckDB: read + normalise + group (count, events, TotalJobCPU)", duck["seconds"]),
@@ -883,16 +540,8 @@ def main(argv=None) -> int:
             "DuckDB computes count, events and one metric sum per group; Spark computes n/sum/min/max/sumsq "
             "of 27 metrics and writes the documents.")
     finally:
-        # Every step on its own: a failed one (a JVM already gone) must not skip the others.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-        def step(what, action):
-            try:
-                action()
-            except BaseException as error:
-                print(f"warning: cleanup could not {what}: {type(error).__name__}: "
-                      f"{(str(error).splitlines() or [''])[0][:160]}", file=sys.stderr)
-
+        step = harness.cleanup_step
         step("stop the memory sampler", sampler.stop)
         if spark is not None:
             step("stop Spark", spark.stop)
@@ -901,12 +550,10 @@ def main(argv=None) -> int:
                 step(f"drop database {store.db.name}", lambda s=store: s.client.drop_database(s.db.name))
             step("close a MongoDB client", store.close)
         if started_mongo and not args.keep_mongo:
-            step("stop the embedded MongoDB server", lambda: embedded.stop(mongo_folder))
-            say(f"stopped the embedded MongoDB server this run started ({mongo_folder})")
+            step("stop the embedded MongoDB server", lambda: harness.stop_server(mongo_folder))
         if not args.keep_data:
             for name in generated:
-                shutil.rmtree(workdir / "data" / name, ignore_errors=True)
-                (workdir / "data" / f"{name}.manifest.json").unlink(missing_ok=True)
+                harness.remove_data(workdir, name)
             shutil.rmtree(workdir / "rejects", ignore_errors=True)
             say(f"removed {'the input this run generated, ' if generated else ''}the rejects and the benchmark "
                 f"databases (--keep-data keeps them)")

@@ -1,12 +1,14 @@
 """Benchmark of the cleanup: a year of hourly documents downsampled into days, weeks and months.
 
     .venv/bin/python bench/bench_cleanup.py [--days 365] [--hour-docs-per-day 2000]
+        [--workdir var/bench-cleanup]
 
 Writes synthetic hour documents (shaped like the aggregation's, with all 27 metrics) and their
-ledger entries straight into the embedded MongoDB (var/bench-cleanup/mongo), then runs
+ledger entries straight into the embedded MongoDB (<workdir>/mongo, a fresh database), then runs
 `cleanup.Cleanup` as of three days after the last day, with the default retention (hours 2 days,
 days 8 weeks, weeks 1 year). Prints documents per second and the total time, and checks that
-the held buckets still add up to every job written.
+the held buckets still add up to every job written. The database is dropped at the end, and
+the server stopped if this run started it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,12 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
+from jobrollup import cleanup, documents, sources
+from jobrollup.store.mongo import MongoStore
+from jobrollup.tiers import Window
 
-from jobrollup import cleanup, documents, embedded  # noqa: E402
-from jobrollup.records import METRICS  # noqa: E402
-from jobrollup.sinks import MongoStore  # noqa: E402
-from jobrollup.tiers import Window  # noqa: E402
-
+FWJR = sources.get("fwjr")
 RETENTION = {"hour": "2 days", "day": "8 weeks", "week": "1 year", "month": "forever"}
 
 
@@ -42,13 +42,13 @@ def hour_documents(day: dt.date, per_day: int, rng: random.Random, run_id: str):
     for _ in range(per_day):
         scope = rng.choice(scopes)
         start = base + dt.timedelta(hours=rng.randrange(24))
-        _id = documents.document_id("hour", start, scope)
+        _id = documents.document_id(FWJR, "hour", start, scope)
         jobs = rng.randint(1, 5)
         if _id in docs:
             docs[_id]["count"] += jobs
             continue
         performance = {g: {m: {"n": jobs, "sum": 10.0 * jobs, "min": 1.0, "max": 20.0, "sumsq": 150.0 * jobs}
-                           for m in metrics} for g, metrics in METRICS.items()}
+                           for m in metrics} for g, metrics in FWJR.metrics.items()}
         docs[_id] = {"_id": _id, "scope": {**scope, "start_date": start, "end_date": start + dt.timedelta(hours=1),
                                            "timeframe_precision": "hour"},
                      "count": jobs, "events": 100 * jobs, "performance": performance, "run_id": run_id}
@@ -64,10 +64,24 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--hour-docs-per-day", type=int, default=2000)
     parser.add_argument("--first-day", type=dt.date.fromisoformat, default=dt.date(2025, 1, 1))
+    parser.add_argument("--workdir", type=Path, default=harness.ROOT / "var" / "bench-cleanup",
+                        help="the MongoDB server goes here (default var/bench-cleanup)")
     args = parser.parse_args()
-    server = embedded.ensure_running(ROOT / "var" / "bench-cleanup" / "mongo")
+    mongo_folder = args.workdir.resolve() / "mongo"
+    server, started_mongo = harness.start_server(mongo_folder)
     store = MongoStore(server.uri, f"bench_{uuid.uuid4().hex[:8]}")
-    store.ensure_indexes("fwjr")
+    try:
+        return run(store, args)
+    finally:
+        harness.cleanup_step("drop the benchmark database", lambda: store.client.drop_database(store.db.name))
+        store.close()
+        if started_mongo:
+            harness.cleanup_step("stop the embedded MongoDB server", lambda: harness.stop_server(mongo_folder))
+
+
+def run(store: MongoStore, args) -> int:
+    """Load the hour documents, run the cleanup, print its speed and check the jobs held."""
+    store.ensure_indexes(FWJR)
     rng = random.Random(1)
     total_jobs = total_docs = 0
     started = time.monotonic()
@@ -75,14 +89,14 @@ def main() -> int:
         day = args.first_day + dt.timedelta(days=i)
         run_id = f"20000101T000000-{i:08d}"
         docs = hour_documents(day, args.hour_docs_per_day, rng, run_id)
-        store.replace_documents("fwjr", docs, batch=2000)
+        store.replace_documents(FWJR.collection, docs, batch=2000)
         totals = {}
         for doc in docs:
             tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
             tally["count"] += doc["count"]
             tally["events"] += doc["events"]
             tally["documents"] += 1
-        store.mark_buckets("fwjr", Window.covering(day, day, "hour").as_dict(), totals, run_id, "aggregate")
+        store.mark_buckets(FWJR, Window.covering(day, day, "hour"), totals, run_id, "aggregate")
         total_jobs += sum(d["count"] for d in docs)
         total_docs += len(docs)
         if i % 30 == 29 or i == args.days - 1:
@@ -91,13 +105,13 @@ def main() -> int:
     load_s = time.monotonic() - started
     now = dt.datetime.combine(args.first_day + dt.timedelta(days=args.days + 3), dt.time())
     started = time.monotonic()
-    job = cleanup.Cleanup(store, "fwjr", RETENTION, now=now)
+    job = cleanup.Cleanup(store, FWJR, RETENTION, now=now)
     reports = job.run()
     cleanup_s = time.monotonic() - started
     print(cleanup.summary(reports, False, job.run_id))
     written = sum(sum(r.built_docs.values()) for r in reports.values())
     deleted = sum(r.deleted for r in reports.values())
-    held = list(store.db.fwjr_buckets.find({"state": "held"}))
+    held = store.ledger_in_state(FWJR, "held")
     held_jobs = sum(e["count"] for e in held if e["precision"] in ("month",)) + \
         sum(e["count"] for e in held if e["precision"] in ("day", "hour") and
             not any(m["precision"] == "month" and m["start"] <= e["start"] < m["end"] for m in held))
@@ -106,10 +120,8 @@ def main() -> int:
           f"written; {(deleted + written) / cleanup_s:,.0f} documents/s ({deleted / cleanup_s:,.0f} fine documents/s)")
     print(f"check      jobs in held months and the days/hours after them: {held_jobs:,} "
           f"({'equal' if held_jobs == total_jobs else 'DIFFERENT'} to the {total_jobs:,} written)")
-    left = store.db.fwjr.aggregate([{"$group": {"_id": "$scope.timeframe_precision", "n": {"$sum": 1}}}])
+    left = store.aggregate(FWJR.collection, [{"$group": {"_id": "$scope.timeframe_precision", "n": {"$sum": 1}}}])
     print("documents  now: " + ", ".join(f"{r['_id']} {r['n']:,}" for r in sorted(left, key=lambda r: r["_id"])))
-    store.client.drop_database(store.db.name)
-    store.close()
     return 0 if held_jobs == total_jobs else 1
 
 

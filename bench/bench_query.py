@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark ad hoc queries (jobrollup.queries) over a year of day-precision documents.
+"""Benchmark ad hoc queries (jobrollup.query) over a year of day-precision documents.
 
     .venv/bin/python bench/bench_query.py [--docs-per-day 2000] [--days 365] [--runs 3]
         [--workdir var/bench-query] [--rebuild] [--cli]
@@ -16,7 +16,7 @@
 4. with --cli, times one question end to end through bin/query (process start included).
 
 Nothing outside <workdir> is written or stopped; the server keeps running for later runs
-(stop it with: .venv/bin/python -c "from jobrollup import embedded; embedded.stop('var/bench-query/mongo')").
+(stop it with: .venv/bin/python -c "from jobrollup.store import embedded; embedded.stop('var/bench-query/mongo')").
 """
 
 from __future__ import annotations
@@ -32,16 +32,18 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
+from harness import ROOT, say
+from jobrollup import config, documents, sources
+from jobrollup import query as queries
+from jobrollup.sources.fwjr.generate import SITES
+from jobrollup.store import embedded
+from jobrollup.store.mongo import MongoStore
+from jobrollup.tiers import Window
 
-from jobrollup import documents, embedded, queries  # noqa: E402
-from jobrollup.generate import SITES  # noqa: E402
-from jobrollup.records import METRICS  # noqa: E402
-from jobrollup.sinks import MongoStore, buckets_collection  # noqa: E402
-
+FWJR = sources.get("fwjr")
 DATABASE = "bench_query"
-COLLECTION = "fwjr"
+COLLECTION = FWJR.collection
 NOW = dt.datetime(2026, 11, 21, 6, 0)        # the questions are asked at this moment
 JOBTYPES = ["Production", "Processing", "Merge", "Cleanup", "LogCollect", "Skim", "Harvesting"]
 JOBTYPE_WEIGHTS = [30, 25, 20, 9, 9, 4, 3]
@@ -57,10 +59,6 @@ SCALE = {"TotalJobCPU": 20000, "TotalJobTime": 25000, "TotalEventCPU": 18000, "T
          "EventThroughput": 0.2, "PeakValueRss": 2500, "PeakValueVsize": 6000, "readAveragekB": 400,
          "readCachePercentageOps": 2, "readMBSec": 5, "readMaxMSec": 800, "readNumOps": 30000,
          "readPercentageOps": 1, "readTotalMB": 3000, "readTotalSecs": 300, "writeTotalMB": 1500, "writeTotalSecs": 20}
-
-
-def say(message: str = "") -> None:
-    print(message, flush=True)
 
 
 # -- synthetic documents ---------------------------------------------------------------------------
@@ -109,10 +107,10 @@ def day_documents(rng: random.Random, pools: Pools, day_index: int, start: dt.da
         count = 1 + int(rng.expovariate(1 / 6))
         performance = {}
         if task["jobtype"] not in ("Cleanup", "LogCollect") and state != "submitfailed":
-            for group, metrics in METRICS.items():
+            for group, metrics in FWJR.metrics.items():
                 performance[group] = {m: _stats(rng, count - (rng.random() < 0.1 and count > 1), SCALE[m]) for m in metrics}
         docs.append({
-            "_id": documents.document_id("day", start, scope),
+            "_id": documents.document_id(FWJR, "day", start, scope),
             "scope": {**scope, "start_date": start, "end_date": start + dt.timedelta(days=1), "timeframe_precision": "day"},
             "count": count, "events": count * rng.randrange(200, 2000), "performance": performance, "run_id": run_id,
         })
@@ -124,7 +122,7 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
     5x faster without them); returns seconds spent."""
     started = time.perf_counter()
     store.db.drop_collection(COLLECTION)
-    store.db.drop_collection(buckets_collection(COLLECTION))
+    store.db.drop_collection(FWJR.buckets_collection)
     rng = random.Random(seed)
     pools = Pools(rng, days)
     run_id = "bench-query"
@@ -137,13 +135,12 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
         written += len(docs)
         tally = {start: {"count": sum(d["count"] for d in docs), "events": sum(d["events"] for d in docs),
                          "documents": len(docs)}}
-        store.mark_buckets(COLLECTION, {"precision": "day", "start": start, "end": start + dt.timedelta(days=1)},
-                           tally, run_id, "bench")
+        store.mark_buckets(FWJR, Window("day", start, start + dt.timedelta(days=1)), tally, run_id, "bench")
         if (i + 1) % 30 == 0 or i + 1 == days:
             elapsed = time.perf_counter() - started
             say(f"  {i + 1:>3}/{days} days, {written:,} documents, {elapsed:,.0f} s ({written / elapsed:,.0f} documents/s)")
     begin = time.perf_counter()
-    store.ensure_indexes(COLLECTION)
+    store.ensure_indexes(FWJR)
     say(f"  indexes built in {time.perf_counter() - begin:,.0f} s")
     return time.perf_counter() - started
 
@@ -244,9 +241,8 @@ def main() -> int:
             f"{max(seconds) * 1000:>5.0f}ms {len(frame):>6,} {documents:>9,}  {stage}")
     if args.cli:
         env = dict(os.environ, JOBROLLUP_MONGO_URI=server.uri)
-        conf = workdir / "jobrollup.toml"
-        conf.write_text((ROOT / "conf" / "jobrollup.toml").read_text().replace(
-            'database = "jobrollup"', f'database = "{DATABASE}"'))
+        conf = harness.conf_file(config.load(ROOT / "conf" / "jobrollup.toml"), workdir / "jobrollup.toml",
+                                 database=DATABASE)
         command = [str(ROOT / "bin" / "query"), "--conf", str(conf), "--now", NOW.isoformat(),
                    "--from", "7 days ago", "--by", "site", "-m", "count,failure_rate", "--limit", "5"]
         seconds = []

@@ -7,13 +7,13 @@
         [--driver-memory 6g] [--worker-memory 3g] [--time-limit MINUTES]
     .venv/bin/python bench/bench_scaling.py --table-only     # the table of <workdir>/results.jsonl
 
-For each size (ascending), the input is generated once (bench_aggregate.ensure_data: reused
+For each size (ascending), the input is generated once (harness.ensure_data: reused
 through its manifest when an earlier run kept it with --keep-data) and every master runs the
 aggregation of the whole generated span over the same files, at day precision, into a fresh
 database of the embedded SecantusDB server:
 
-- local:      pipeline.run in a fresh child process (bench_aggregate's SparkSession, local[2],
-              TimedStore), the way bench_aggregate drives the job;
+- local:      spark.aggregate_job.run in a fresh child process (harness.spark_session, local[2],
+              harness.TimedStore), the way bench_aggregate drives the job;
 - standalone: bin/aggregate --master spark://127.0.0.1:PORT against a cluster this benchmark
               starts from the installed pyspark on loopback (a master, two workers of one core
               each, as tests/test_cluster.py does): the package goes to the cluster as the zip
@@ -23,7 +23,7 @@ Input size: days = ceil(size / --jobs-per-day), so 250,000 jobs a day (a busy CM
 1M jobs = 4 days, 4M = 16 days, 16M = 64 days: more input is a longer span (a backfill,
 a month run), which also means proportionally more documents.
 
-Every run is a fresh driver (cold, like a cron run); its seconds are pipeline.run's own clock
+Every run is a fresh driver (cold, like a cron run); its seconds are aggregate_job.run's own clock
 (read + rejects + aggregate_and_write, the run journal's timings.total), for both masters;
 the standalone command's wall time (spark-submit, JVMs, executors) is given beside it. Peak
 memory (RSS, sampled every 0.5 s): the driver tree (JVM + Python), the executors (standalone),
@@ -56,17 +56,17 @@ import uuid
 from pathlib import Path
 from types import SimpleNamespace
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # bench/ is not a package
+import psutil
 
-import bench_aggregate as ba  # noqa: E402  (also puts src/ on sys.path, fixes TZ=UTC)
-import psutil  # noqa: E402
+import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
+from harness import ROOT, gb, mib, phase, say
+from jobrollup import config, sources
+from jobrollup.spark import aggregate_job, submit
+from jobrollup.store.mongo import RUNS
 
-from jobrollup import config, embedded, pipeline, submit  # noqa: E402
-
-ROOT = ba.ROOT
+FWJR = sources.get("fwjr")
 LOCAL_MASTER = "local[2]"          # the same two cores as the two one-core workers
-SHUFFLE_PARTITIONS = "8"           # as bench_aggregate.spark_session, for both masters
+SHUFFLE_PARTITIONS = "8"           # as harness.spark_session, for both masters
 # Bytes per generated job by format, until a manifest in the workdir says better (measured here:
 # jsonl 3.21 GB per million jobs, jsonl.gz about 0.7 GB).
 BYTES_PER_JOB = {"jsonl": 3300, "jsonl.gz": 760, "parquet": 1500}
@@ -77,17 +77,6 @@ DISK_MARGIN = 5 * 2**30
 ABORT_FREE_BYTES = int(1.5 * 2**30)   # a run is stopped when the disk gets this full
 HEARTBEAT_S = 60
 DEFAULT_SIZES = (1_000_000, 4_000_000, 16_000_000)
-
-say = ba.say
-phase = ba.phase
-
-
-def gb(size: float) -> str:
-    return f"{size / 1e9:,.2f} GB"
-
-
-def mib(size: float) -> str:
-    return f"{size / 2**20:,.0f} MB"
 
 
 def memory_bytes(text: str) -> int:
@@ -101,8 +90,8 @@ def memory_bytes(text: str) -> int:
 # Sampling a run: memory and CPU of its process trees, load average, free disk, scratch size
 # ---------------------------------------------------------------------------------------------
 
-class RunSampler(ba.MemorySampler):
-    """bench_aggregate's sampler thread, over the process trees of one run: the driver (the
+class RunSampler(harness.MemorySampler):
+    """The harness's sampler thread, over the process trees of one run: the driver (the
     local child, or bin/aggregate -> spark-submit JVM -> Python driver), the executors (the
     children of the standalone workers), the MongoDB server. Peaks of RSS, CPU seconds used
     (the last value seen of every process), 1-min load average, free disk, scratch size."""
@@ -117,41 +106,29 @@ class RunSampler(ba.MemorySampler):
         self.peak = {"driver_jvm": 0, "driver_python": 0, "driver": 0, "executors": 0, "executor_max": 0,
                      "mongo": 0, "scratch": 0}
         self.cpu: dict[tuple, float] = {}      # (group, pid, create time) -> CPU seconds
-        self.mongo_cpu0 = self._cpu(self.mongo) if self.mongo else 0.0
+        self.mongo_cpu0 = harness.cpu_used([self.mongo]) if self.mongo else 0.0
         self.load_before = os.getloadavg()[0]
         self.loads: list[float] = []
         self.min_free = shutil.disk_usage(disk).free
         self._last_scratch = 0.0
-
-    @staticmethod
-    def _cpu(proc) -> float:
-        try:
-            t = proc.cpu_times()
-            return t.user + t.system
-        except psutil.Error:
-            return 0.0
 
     def _note_cpu(self, group: str, proc) -> None:
         try:
             key = (group, proc.pid, proc.create_time())
         except psutil.Error:
             return
-        cpu = self._cpu(proc)
+        cpu = harness.cpu_used([proc])
         if cpu:
             self.cpu[key] = max(self.cpu.get(key, 0.0), cpu)
 
     def sample(self) -> None:
-        try:
-            procs = [self.root] + self.root.children(recursive=True)
-        except psutil.Error:
-            procs = []
         jvm = python = 0
-        for proc in procs:
+        for proc in harness.process_tree(self.root):
             try:
                 is_java = proc.name().startswith("java")
             except psutil.Error:
                 continue
-            rss = self._rss(proc)
+            rss = harness.rss(proc)
             if is_java:
                 jvm += rss
             else:
@@ -164,11 +141,11 @@ class RunSampler(ba.MemorySampler):
             except psutil.Error:
                 continue
             for child in children:
-                rss = self._rss(child)
+                rss = harness.rss(child)
                 executors += rss
                 largest = max(largest, rss)
                 self._note_cpu("executors", child)
-        mongo = self._tree(self.mongo)[0] if self.mongo else 0
+        mongo = sum(harness.rss(p) for p in harness.process_tree(self.mongo)) if self.mongo else 0
         with self._lock:
             p = self.peak
             p["driver_jvm"] = max(p["driver_jvm"], jvm)
@@ -192,7 +169,7 @@ class RunSampler(ba.MemorySampler):
         result = {"driver": 0.0, "executors": 0.0}
         for (group, _, _), cpu in self.cpu.items():
             result[group] += cpu
-        result["mongo"] = (self._cpu(self.mongo) - self.mongo_cpu0) if self.mongo else 0.0
+        result["mongo"] = (harness.cpu_used([self.mongo]) - self.mongo_cpu0) if self.mongo else 0.0
         return {k: round(v, 1) for k, v in result.items()}
 
     def load(self) -> dict[str, float]:
@@ -209,7 +186,7 @@ class MongoProbe(threading.Thread):
 
     def __init__(self, uri: str):
         super().__init__(name="mongo-probe", daemon=True)
-        self.client = ba.check_client(uri)
+        self.client = harness.check_client(uri)
         self.began = time.monotonic()
         self.slowest, self.slowest_at, self.slow = 0.0, 0.0, 0
         self._halt = threading.Event()
@@ -233,13 +210,6 @@ class MongoProbe(threading.Thread):
         self.client.close()
         return {"slowest_ping_s": round(self.slowest, 1), "at_s": round(self.slowest_at),
                 "pings_over_5s": self.slow}
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def folder_size(folder: Path) -> int:
@@ -515,57 +485,6 @@ def check_disk(workdir: Path, plans: list[dict], fmt: str, keep: bool, what: str
 # One run
 # ---------------------------------------------------------------------------------------------
 
-def bench_conf_file(conf_text: str, path: Path, database: str, rejects: Path) -> Path:
-    """The project's configuration with this run's database and rejects folder."""
-    text = re.sub(r'(?m)^database = ".*"$', f'database = "{database}"', conf_text)
-    text = re.sub(r'(?m)^rejects_dir = ".*"$', f'rejects_dir = "{rejects}"', text)
-    path.write_text(text)
-    loaded = config.load(path)
-    if loaded["mongo"]["database"] != database or loaded["aggregate"]["rejects_dir"] != str(rejects):
-        raise SystemExit(f"error: could not set the database and rejects folder in {path}")
-    return path
-
-
-def stop_process(proc: subprocess.Popen, group_first: bool, grace: float = 60.0) -> None:
-    """Stop a run's process: the local child gets SIGTERM itself (it finishes its run journal
-    and stops Spark), bin/aggregate its whole process group (the CLI, spark-submit, the Python
-    driver); what is left of the group after `grace` seconds gets SIGKILL."""
-    if proc.poll() is None:
-        try:
-            if group_first:
-                os.killpg(proc.pid, signal.SIGTERM)
-            else:
-                proc.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)   # leftovers: the child's JVM, a Python driver
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc.poll() is None:
-        proc.wait()
-
-
-def reap_group(pgid: int, grace: float = 15.0) -> None:
-    """After a run's process ended: give what is left of its process group (a JVM shutting
-    down) `grace` seconds, then SIGKILL it."""
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.2)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def run_one(ctx, master: str, item: dict) -> dict:
     """Run the aggregation of `item` (a generated size) on `master`; returns the result record."""
     args, workdir, server = ctx.args, ctx.workdir, ctx.server
@@ -580,7 +499,7 @@ def run_one(ctx, master: str, item: dict) -> dict:
     spark_conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file://{events}",
                   "spark.eventLog.compress": "false", "spark.eventLog.logStageExecutorMetrics": "true",
                   "spark.local.dir": str(scratch)}
-    conf_path = bench_conf_file(ctx.conf_text, run_dir / "jobrollup.toml", database, rejects)
+    conf_path = harness.conf_file(ctx.conf, run_dir / "jobrollup.toml", database=database, rejects_dir=rejects)
     record = {"kind": "run", "master": master, "size": item["jobs"], "days": item["days"],
               "jobs_per_day": item["jobs_per_day"], "jobs_per_day_target": args.jobs_per_day, "format": args.fmt, "files_per_day": args.files_per_day,
               "precision": args.precision, "input_files": item["files"], "input_bytes": item["bytes"],
@@ -621,7 +540,7 @@ def run_one(ctx, master: str, item: dict) -> dict:
         worker_pids = cluster.worker_pids
         apps_before = {a.get("id") for a in (cluster.state() or {}).get("completedapps", [])}
     record["command"] = submit.printable(cmd)
-    say(f"$ {record['command'] if master == 'standalone' else record['command'] + '   # pipeline.run on ' + LOCAL_MASTER}")
+    say(f"$ {record['command'] if master == 'standalone' else record['command'] + '   # aggregate_job.run on ' + LOCAL_MASTER}")
     say(f"   database {database}; log {log_path}")
 
     status, error = "failed", None
@@ -641,13 +560,13 @@ def run_one(ctx, master: str, item: dict) -> dict:
                 if ctx.deadline and now > ctx.deadline:
                     error = "stopped: --time-limit reached"
                     say(f"   {error}; stopping the run")
-                    stop_process(proc, group_first=(master == "standalone"))
+                    harness.stop_process(proc, group_first=(master == "standalone"))
                     status = "timeout"
                     break
                 if sampler.min_free < ABORT_FREE_BYTES:
                     error = f"stopped: only {gb(sampler.min_free)} disk left"
                     say(f"   {error}; stopping the run")
-                    stop_process(proc, group_first=(master == "standalone"))
+                    harness.stop_process(proc, group_first=(master == "standalone"))
                     break
                 if now >= next_beat:
                     next_beat = now + HEARTBEAT_S
@@ -656,13 +575,13 @@ def run_one(ctx, master: str, item: dict) -> dict:
                         f"driver peak {mib(p['driver'])}" + (f"  executors {mib(p['executors'])}" if worker_pids else "")
                         + f"  scratch {mib(p['scratch'])}  free disk {gb(sampler.min_free)}  | {last_line(log_path)}")
         except BaseException:
-            stop_process(proc, group_first=(master == "standalone"))
+            harness.stop_process(proc, group_first=(master == "standalone"))
             raise
         finally:
             sampler.stop()
             record["mongo_probe"] = probe.stop()
             command_s = time.perf_counter() - began
-    reap_group(proc.pid)
+    harness.reap_group(proc.pid)
     code = proc.returncode
     record.update(command_s=round(command_s, 1), exit_code=code, load=sampler.load(),
                   cpu_s=sampler.cpu_seconds(), min_free_disk=sampler.min_free,
@@ -670,16 +589,16 @@ def run_one(ctx, master: str, item: dict) -> dict:
 
     # What the run did: the run journal of its fresh database (the same for both masters). The
     # checks wait up to 10 minutes for a busy server, so not at all for a dead one.
-    if not process_alive(server.pid):
+    if not harness.process_alive(server.pid):
         error = (f"the MongoDB server (pid {server.pid}) died during the run, at "
                  f"{mib(sampler.peak['mongo'])} (out of memory? see dmesg)")
         say(f"   {error}")
         ctx.server_dead = True
-    checker = None if ctx.server_dead else ba.check_client(server.uri)
+    checker = None if ctx.server_dead else harness.check_client(server.uri)
     try:
         journal = None
         if checker is not None:
-            journal = checker[database]["runs"].find_one(sort=[("started_at", -1)])
+            journal = checker[database][RUNS].find_one(sort=[("started_at", -1)])
         if journal:
             counts = journal.get("records") or {}
             docs = journal.get("documents") or {}
@@ -698,7 +617,7 @@ def run_one(ctx, master: str, item: dict) -> dict:
                     if started and journal.get("heartbeat_at") else None,
                     "finished_s": (journal["finished_at"] - started).total_seconds()
                     if started and journal.get("finished_at") else None,
-                    "documents_in_collection": checker[database]["fwjr"].estimated_document_count()}
+                    "documents_in_collection": checker[database][FWJR.collection].estimated_document_count()}
     finally:
         if checker is not None:
             if not args.keep_mongo:
@@ -766,7 +685,7 @@ def report_run(r: dict) -> None:
     t, p, c, load = r["timings"], r["peak"], r["cpu_s"], r["load"]
     say(f"   jobs {r['in_window']:,} in the window of {r['lines']:,} lines ({r['outside_window']:,} of other "
         f"windows, {r['rejected']:,} rejected); documents written {r['documents']:,}")
-    say(f"   pipeline.run {t['total']:,.1f} s = " + " + ".join(f"{k} {v:,.1f} s" for k, v in t.items() if k != "total")
+    say(f"   aggregate_job.run {t['total']:,.1f} s = " + " + ".join(f"{k} {v:,.1f} s" for k, v in t.items() if k != "total")
         + f"; {r['jobs_per_s']:,} jobs/s" + (f"; command wall {r['command_s']:,.1f} s" if r["master"] == "standalone"
                                             else f" (child process {r['command_s']:,.1f} s with JVM start)"))
     if r.get("child"):
@@ -844,7 +763,7 @@ def print_table(records: list[dict]) -> None:
                 f"{p.get('mongo', 0) / 2**20:>8,.0f}  "
                 f"{load.get('mean', 0):>4.1f}/{load.get('max', 0):<4.1f}  "
                 f"{r['status']}")
-    say("seconds = pipeline.run (read + rejects + aggregate and MongoDB write, cold driver); jobs/s = jobs in the "
+    say("seconds = aggregate_job.run (read + rejects + aggregate and MongoDB write, cold driver); jobs/s = jobs in the "
         "window / seconds; time x = seconds / seconds at the smallest size of that master; size x = size ratio "
         "(time x above size x: the cost grows faster than the input); CPU s = CPU seconds of the driver and executors "
         "(Spark's work, less sensitive to other load on the machine than seconds), CPU x its growth; mongo CPU = CPU "
@@ -879,7 +798,7 @@ def read_results(path: Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The local run's child process: pipeline.run as bench_aggregate drives it
+# The local run's child process: aggregate_job.run as bench_aggregate drives it (harness)
 # ---------------------------------------------------------------------------------------------
 
 def local_child(spec_path: Path) -> int:
@@ -895,23 +814,23 @@ def local_child(spec_path: Path) -> int:
     spark = store = None
     try:
         began = time.perf_counter()
-        spark, settings = ba.spark_session(args, conf)
+        spark, settings = harness.spark_session(args, conf)
         out["startup_s"] = round(time.perf_counter() - began, 1)
         out["app_id"] = spark.sparkContext.applicationId
         say(f"SparkSession {spark.version} ({spec['master']}) in {out['startup_s']} s; "
             f"spark.driver.memory {settings['spark.driver.memory']}")
-        store = ba.TimedStore(spec["mongo_uri"], spec["database"], conf["mongo"]["timeout_ms"])
-        plan = ba.make_plan(conf, Path(spec["data_root"]), dt.date.fromisoformat(spec["first"]),
-                            dt.date.fromisoformat(spec["last"]), spec["precision"], Path(spec["rejects"]),
-                            spec["database"])
+        store = harness.TimedStore(spec["mongo_uri"], spec["database"], conf["mongo"]["timeout_ms"])
+        plan = harness.make_plan(conf, Path(spec["data_root"]), dt.date.fromisoformat(spec["first"]),
+                                 dt.date.fromisoformat(spec["last"]), spec["precision"], Path(spec["rejects"]),
+                                 spec["database"])
         began = time.perf_counter()
-        result = pipeline.run(spark, plan, store, progress=False)
+        result = aggregate_job.run(spark, plan, store, progress=False)
         out["pipeline_s"] = round(time.perf_counter() - began, 1)
-        say(pipeline.summary(plan, result))
+        say(aggregate_job.summary(plan, result))
         out.update(status="ok", produce_s=round(store.produce_s, 1), write_s=round(store.write_s, 1),
                    remove_s=round(store.remove_s, 1), first_doc_s=round(store.first_doc_s or 0, 1))
         try:
-            out["partitions"] = spark.read.text(ba.input_files(result.folders)).rdd.getNumPartitions()
+            out["partitions"] = spark.read.text(harness.input_files(result.folders)).rdd.getNumPartitions()
         except Exception:  # noqa: BLE001  (information only)
             out["partitions"] = None
     except BaseException as error:
@@ -1018,13 +937,24 @@ def _terminate(signum, frame):
 def size_plan(args, jobs: int) -> dict:
     days = max(1, math.ceil(jobs / args.jobs_per_day))
     per_day = math.ceil(jobs / days)
-    params = ba.data_params(ba.DEFAULT_START, days, per_day, args.fmt, args.files_per_day, args.seed)
-    name = ba.data_name(params)
-    manifest = args.workdir / "data" / f"{name}.manifest.json"
+    start = harness.DEFAULT_START
+    params = harness.data_params(start, days, per_day, args.fmt, args.files_per_day, args.seed)
+    name = harness.data_name(params)
     return {"jobs": jobs, "days": days, "jobs_per_day": per_day, "params": params, "name": name,
-            "present": manifest.exists() and (args.workdir / "data" / name).is_dir(),
-            "first": ba.DEFAULT_START.isoformat(),
-            "last": (ba.DEFAULT_START + dt.timedelta(days=days - 1)).isoformat()}
+            "present": harness.data_present(args.workdir, name),
+            "first": start.isoformat(), "last": (start + dt.timedelta(days=days - 1)).isoformat()}
+
+
+def databases_left(uri: str) -> list[str] | None:
+    """The benchmark databases still in the server; None when it does not answer."""
+    try:
+        client = harness.check_client(uri)
+        try:
+            return [d for d in client.list_database_names() if d not in ("admin", "config", "local")]
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def main(argv=None) -> int:
@@ -1038,12 +968,12 @@ def main(argv=None) -> int:
             f"{args.precision}, driver {args.driver_memory}, workers {args.worker_memory} (flags select these)")
         print_table(earlier_rows(args, read_results(results_path)))
         return 0
-    problem = ba.java_problem()
+    problem = harness.java_problem()
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     workdir.mkdir(parents=True, exist_ok=True)
-    lock = ba.lock_workdir(workdir, "bench_scaling")
+    lock = harness.lock_workdir(workdir, "bench_scaling")
     if lock is None:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
@@ -1051,7 +981,7 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGHUP, _terminate)
     began_all = time.monotonic()
     ctx = SimpleNamespace(args=args, workdir=workdir, server=None, cluster=None, server_dead=False,
-                          conf_text=Path(args.conf).read_text(),
+                          conf=config.load(args.conf),
                           deadline=began_all + args.time_limit * 60 if args.time_limit else None)
     import pyspark
 
@@ -1085,8 +1015,7 @@ def main(argv=None) -> int:
     exit_code = 0
     try:
         phase("MongoDB")
-        started_mongo = embedded.running(mongo_folder) is None
-        ctx.server = embedded.ensure_running(mongo_folder)
+        ctx.server, started_mongo = harness.start_server(mongo_folder)
         say(f"{'started' if started_mongo else 'reusing'} SecantusDB pid {ctx.server.pid} at {ctx.server.uri}")
         if "standalone" in args.masters:
             phase("standalone cluster")
@@ -1110,7 +1039,7 @@ def main(argv=None) -> int:
                 watchdog.start()
             generating = p["name"]
             try:
-                root, manifest, reused = ba.ensure_data(workdir, p["name"], p["params"], sys.stdout.isatty())
+                root, manifest, reused = harness.ensure_data(workdir, p["name"], p["params"], sys.stdout.isatty())
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
@@ -1143,8 +1072,7 @@ def main(argv=None) -> int:
                 if record["status"] != "ok":
                     exit_code = 1
             if not args.keep_data and p["name"] in generated:
-                shutil.rmtree(workdir / "data" / p["name"], ignore_errors=True)
-                (workdir / "data" / f"{p['name']}.manifest.json").unlink(missing_ok=True)
+                harness.remove_data(workdir, p["name"])
                 say(f"removed the input of {p['jobs']:,} jobs (--keep-data keeps it)")
             if ctx.deadline and time.monotonic() > ctx.deadline:
                 say("--time-limit reached: no further sizes")
@@ -1158,41 +1086,24 @@ def main(argv=None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-        def step(what, action):
-            try:
-                action()
-            except BaseException as error:  # noqa: BLE001
-                print(f"warning: cleanup could not {what}: {type(error).__name__}: "
-                      f"{(str(error).splitlines() or [''])[0][:160]}", file=sys.stderr)
-
+        step = harness.cleanup_step
         if ctx.cluster is not None:
             step("stop the standalone cluster", ctx.cluster.stop)
             say("stopped the standalone cluster (master and workers)")
         if started_mongo and not args.keep_mongo:
             # Dropped databases keep their disk space in SecantusDB's files: when nothing else is
             # held there, the server's data folder goes too.
-            others = None
-            try:
-                if ctx.server_dead:
-                    raise RuntimeError("the server died")
-                client = ba.check_client(ctx.server.uri)
-                others = [d for d in client.list_database_names() if d not in ("admin", "config", "local")]
-                client.close()
-            except Exception:  # noqa: BLE001
-                pass
-            step("stop the embedded MongoDB server", lambda: embedded.stop(mongo_folder))
-            say(f"stopped the embedded MongoDB server this run started ({mongo_folder})")
+            others = None if ctx.server_dead else databases_left(ctx.server.uri)
+            step("stop the embedded MongoDB server", lambda: harness.stop_server(mongo_folder))
             if others == []:
                 shutil.rmtree(mongo_folder / "data", ignore_errors=True)
                 say(f"removed its data folder (no database left in it): {mongo_folder / 'data'}")
         if generating:
-            shutil.rmtree(workdir / "data" / generating, ignore_errors=True)
+            harness.remove_data(workdir, generating)
             say(f"removed the half-generated input {generating}")
         if not args.keep_data:
             for name in generated:
-                shutil.rmtree(workdir / "data" / name, ignore_errors=True)
-                (workdir / "data" / f"{name}.manifest.json").unlink(missing_ok=True)
+                harness.remove_data(workdir, name)
         signal.signal(signal.SIGINT, signal.default_int_handler)
     return exit_code
 

@@ -6,7 +6,6 @@ the stored documents with plain Python + pandas over the same input files.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import socket
@@ -14,24 +13,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import plan_for
 
 import reference
 from jobrollup.exits import InputError, MongoUnavailable, RunRefused, WindowBusy
-from jobrollup.plan import day_folder, plan_run
+from jobrollup.plan import day_folder
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore, utcnow
 
 D = dt.date
-FAR_FUTURE = D(2100, 1, 1)
-
-
-def plan_for(conf, root, first, last, precision, **overrides):
-    conf = copy.deepcopy(conf)
-    conf["input"]["require_all_days"] = overrides.pop("require_all_days", False)
-    return plan_run(first, last, precision, conf, input_root=str(root),
-                             rejects_dir=str(Path(root).parent / "rejects"),
-                             today=overrides.pop("today", FAR_FUTURE), **overrides)
 
 
 def run(spark, store, conf, root, first, last=None, precision="day", write_batch=None, **overrides):

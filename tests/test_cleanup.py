@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 import random
@@ -10,13 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import plan_for, write_conf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo.collection import Collection
 
 import reference
 from jobrollup import cleanup, documents, sources
-from jobrollup.plan import day_folder, plan_run
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore, utcnow
@@ -32,11 +31,7 @@ RETENTION = {"hour": "2 days", "day": "8 weeks", "week": "1 year", "month": "for
 # -- helpers --------------------------------------------------------------------------------
 
 def aggregate(spark, store, conf, root, first, last, precision):
-    conf = copy.deepcopy(conf)
-    conf["input"]["require_all_days"] = False
-    plan = plan_run(first, last, precision, conf, input_root=str(root),
-                             rejects_dir=str(Path(root).parent / "rejects"), today=D(2100, 1, 1))
-    return aggregate_job.run(spark, plan, store)
+    return aggregate_job.run(spark, plan_for(conf, root, first, last, precision), store)
 
 
 def docs_of(store, precision):
@@ -143,13 +138,14 @@ class Killed(BaseException):
 
 def kill_after(monkeypatch, writes: int):
     """Make the `writes`-th MongoDB write from now on never happen, and stop the job there."""
-    counter = {"n": 0}
-    for name in ("bulk_write", "delete_many", "update_one", "insert_one", "replace_one"):
+    counter = {"n": 0, "kinds": []}
+    for name in ("bulk_write", "insert_many", "delete_many", "update_one", "update_many", "insert_one", "replace_one"):
         real = getattr(Collection, name)
 
-        def wrapped(self, *args, _real=real, **kwargs):
+        def wrapped(self, *args, _real=real, _name=name, **kwargs):
             if self.name != "runs":
                 counter["n"] += 1
+                counter["kinds"].append(f"{self.name}.{_name}")
                 if counter["n"] >= writes:
                     raise Killed()
             return _real(self, *args, **kwargs)
@@ -159,25 +155,33 @@ def kill_after(monkeypatch, writes: int):
 
 def test_a_cleanup_killed_anywhere_is_finished_by_the_next_run(spark, store, second_store, conf, two_months, monkeypatch):
     aggregate(spark, second_store, conf, two_months, D(2026, 1, 12), D(2026, 1, 13), "hour")
+    writes_of_a_whole_run = kill_after(monkeypatch, 10**9)      # counts, never kills
     cleanup.Cleanup(second_store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
-    clean = docs_of(second_store, "day")
+    monkeypatch.undo()
+    total = writes_of_a_whole_run["n"]
+    # every kind of write a cleanup makes is among those killed below
+    assert {"fwjr.insert_many", "fwjr.delete_many", "fwjr_buckets.bulk_write", "fwjr_buckets.update_many"} \
+        <= set(writes_of_a_whole_run["kinds"]), writes_of_a_whole_run["kinds"]
+    clean = {precision: docs_of(second_store, precision) for precision in ("hour", "day", "week", "month")}
     aggregate(spark, store, conf, two_months, D(2026, 1, 12), D(2026, 1, 13), "hour")
-    for writes in range(1, 12):
+    before = {name: list(store.db[name].find()) for name in ("fwjr", "fwjr_buckets", "runs")}
+    killed_at = []
+    for writes in range(1, total + 1):       # every write of the run, each from the same start
+        for name, docs in before.items():
+            store.db[name].delete_many({})
+            store.db[name].insert_many(docs)
         counter = kill_after(monkeypatch, writes)
-        try:
+        with pytest.raises(Killed):
             cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
-        except Killed:
-            pass
         monkeypatch.undo()
+        killed_at.append(counter["n"])
         assert_answerable_and_exact(store, raw_counts_from(second_store))
-        if counter["n"] < writes:
-            break  # the run needed fewer writes than that: it finished
-    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()
-    assert_same_documents(docs_of(store, "day"), clean)
-    assert docs_of(store, "hour") == {}
+        cleanup.Cleanup(store, FWJR, RETENTION, now=T(2026, 1, 20)).run()     # the next run finishes
+        assert_answerable_and_exact(store, raw_counts_from(second_store))
+        for precision, want in clean.items():     # as a clean run left them, to the last count
+            assert_same_documents(docs_of(store, precision), want)
+    assert killed_at == list(range(1, total + 1))    # every write was reached, and killed
 
-
-# -- invariants -----------------------------------------------------------------------------
 
 def raw_counts_from(store) -> dict:
     """Jobs per hour, taken from a store where every hour is held (a clean reference run)."""
@@ -229,8 +233,8 @@ def fake_aggregate(store, records, precision, first: D, days: int, run_id: str):
         tally["events"] += value["events"]
         tally["documents"] += 1
     store.replace_documents("fwjr", docs, batch=3)
-    store.remove_stale("fwjr", window.as_dict(), run_id)
-    store.mark_buckets("fwjr", window.as_dict(), totals, run_id, "aggregate")
+    store.remove_stale("fwjr", window, run_id)
+    store.mark_buckets(FWJR, window, totals, run_id, "aggregate")
     return window
 
 
@@ -317,9 +321,8 @@ def test_cleanup_under_spark_submit_builds_the_same_days(spark, store, second_st
     aggregate(spark, store, conf, two_months, D(2026, 1, 14), D(2026, 1, 15), "hour")
     aggregate(spark, second_store, conf, two_months, D(2026, 1, 14), D(2026, 1, 15), "day")
     root = Path(__file__).resolve().parents[1]
-    text = (root / "conf" / "jobrollup.toml").read_text().replace('database = "jobrollup"', f'database = "{store.db.name}"')
-    conf_file = Path(str(two_months)).parent / f"{store.db.name}.toml"
-    conf_file.write_text(text)
+    conf_file = write_conf(Path(str(two_months)).parent / f"{store.db.name}.toml",
+                           {"mongo": {"database": store.db.name}})
     done = subprocess.run([str(root / "bin" / "cleanup"), "--spark", "--master", "local[2]", "--conf", str(conf_file),
                            "--mongo-uri", mongo_uri, "--now", "2026-01-25T00:00:00"],
                           capture_output=True, text=True, timeout=300)

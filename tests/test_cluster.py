@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pyspark
 import pytest
+from helpers import write_conf
 
 import reference
 from jobrollup.plan import day_folder
@@ -98,17 +99,15 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture
 def workspace(tmp_path, mongo_uri):
-    text = (ROOT / "conf" / "jobrollup.toml").read_text()
     database = f"cluster_{tmp_path.name[-10:]}".replace("-", "_")
-    text = text.replace('database = "jobrollup"', f'database = "{database}"')
-    text = text.replace('rejects_dir = "var/rejects"', f'rejects_dir = "{tmp_path / "rejects"}"')
-    conf = tmp_path / "jobrollup.toml"
-    conf.write_text(text)
+    settings = {"mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
+                "errors": {"errors_dir": str(tmp_path / "errors")}}
+    conf = write_conf(tmp_path / "jobrollup.toml", settings)
     data = tmp_path / "fwjr"
     generate.generate(data, dt.date(2026, 4, 5), 2, 1500, seed=21, workers=1)
     env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
     store = MongoStore(mongo_uri, database)
-    yield {"data": data, "env": env, "store": store, "conf": conf, "tmp": tmp_path}
+    yield {"data": data, "env": env, "store": store, "conf": conf, "settings": settings, "tmp": tmp_path}
     store.client.drop_database(database)
     store.close()
 
@@ -150,8 +149,7 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
     deps = workspace["tmp"] / "deps"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(deps), "pymongo"], check=True)
     archive = shutil.make_archive(str(workspace["tmp"] / "executor-deps"), "gztar", deps)
-    conf = workspace["conf"]
-    conf.write_text(conf.read_text().replace("executor_archives = []", f'executor_archives = ["{archive}#deps"]'))
+    write_conf(workspace["conf"], {**workspace["settings"], "spark": {"executor_archives": [f"{archive}#deps"]}})
     done = subprocess.run([str(ROOT / "bin" / "cleanup"), "--spark", "--master", master, "--now", "2026-04-20T00:00:00",
                            "--retention", "hour=2 days"], env={**workspace["env"], "PYSPARK_PYTHON": bare_python},
                           capture_output=True, text=True, timeout=600)
@@ -167,11 +165,9 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
 def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace, conf):
     """The normaliser runs on executors whose Python has none of our packages: its functions
     travel pickled by value. The counts equal the tally by hand of tests/test_errors_job.py."""
-    from test_errors_job import cluster_map, fwjr_errors_by_hand, plan_for, stored_counts, tally
+    from test_errors_job import cluster_map, errors_plan, fwjr_errors_by_hand, stored_counts, tally
 
     master, bare_python, ui = cluster
-    workspace["conf"].write_text(workspace["conf"].read_text().replace(
-        'errors_dir = "var/errors"', f'errors_dir = "{workspace["tmp"] / "errors"}"'))
     done = subprocess.run([str(ROOT / "bin" / "cluster-errors"), "2026-04-05", "--input", str(workspace["data"]),
                            "--master", master, "--spark-conf", f"spark.pyspark.python={bare_python}",
                            "--spark-conf", "spark.executor.memory=1g"],
@@ -179,7 +175,7 @@ def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, 
     assert done.returncode == 0, done.stderr[-3000:]
     assert executors_ran_on_the_cluster(ui, "jobrollup-cluster-errors-fwjr-2026-04-05")
     store = workspace["store"]
-    plan = plan_for(conf, workspace["data"], "fwjr", dt.date(2026, 4, 5))
+    plan = errors_plan(conf, workspace["data"], "fwjr", dt.date(2026, 4, 5))
     keys = ("site", "exitCode", "step")
     expected = tally(fwjr_errors_by_hand(plan), "day", cluster_map(store), keys)
     assert stored_counts(store, "fwjr", "day", keys) == expected and sum(expected.values()) > 100

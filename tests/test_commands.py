@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers import write_conf
 
 import reference
 from jobrollup.plan import day_folder
@@ -22,11 +23,8 @@ AGGREGATE = str(ROOT / "bin" / "aggregate")
 def workspace(tmp_path, mongo_uri):
     """A conf file of its own (own database, rejects under tmp) and a few days of dumps."""
     database = f"cmd_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_")
-    text = (ROOT / "conf" / "jobrollup.toml").read_text()
-    text = text.replace('database = "jobrollup"', f'database = "{database}"')
-    text = text.replace('rejects_dir = "var/rejects"', f'rejects_dir = "{tmp_path / "rejects"}"')
-    conf = tmp_path / "jobrollup.toml"
-    conf.write_text(text)
+    conf = write_conf(tmp_path / "jobrollup.toml", {"mongo": {"database": database},
+                                                    "aggregate": {"rejects_dir": str(tmp_path / "rejects")}})
     data = tmp_path / "fwjr"
     generate.generate(data, dt.date(2026, 2, 27), 3, 400, seed=11, malformed_share=0.01, workers=1)
     env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)

@@ -3,11 +3,11 @@ same reports: every error counted once per (bucket, cluster, scope), re-runs and
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import glob
 import gzip
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from helpers import plan_for, write_conf
 
 from jobrollup import query as queries
 from jobrollup import sources
 from jobrollup.errors import job as errors, messages
-from jobrollup.plan import day_folder, plan_run
 from jobrollup.sources.fwjr import generate
 from jobrollup.store.mongo import MongoStore
 from jobrollup.tiers import floor
@@ -35,10 +35,10 @@ def fwjr_data(tmp_path_factory):
     return root
 
 
-def plan_for(conf, root, source, day, precision="day", **changes):
-    plan = plan_run(day, day, precision, conf, source=source, collection=f"{source}_errors",
-                    input_root=str(root), rejects_dir=str(Path(root).parent / f"rejects-{source}"))
-    return dataclasses.replace(plan, **changes)
+def errors_plan(conf, root, source, day, precision="day", **changes):
+    """The plan of a clustering run: every day of the window required, as bin/cluster-errors does."""
+    return plan_for(conf, root, day, precision=precision, source=source, collection=f"{source}_errors",
+                    require_all_days=True, rejects_dir=str(Path(root).parent / f"rejects-{source}"), **changes)
 
 
 def cluster(spark, store, plan, tmp_path):
@@ -47,6 +47,28 @@ def cluster(spark, store, plan, tmp_path):
 
 # -- the independent tally -----------------------------------------------------------------------
 
+def usable_report(line: str):
+    """(time, steps) of a line the job reads as a report, None for a line it rejects: not JSON,
+    not an object, no numeric meta_data.ts, or steps neither a list nor a by-name object."""
+    try:
+        report = json.loads(line)
+    except ValueError:
+        return None
+    meta = report.get("meta_data") if isinstance(report, dict) else None
+    try:
+        seconds = float(meta["ts"]) if isinstance(meta, dict) else math.nan
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(seconds):
+        return None
+    steps = report.get("steps") or []
+    if isinstance(steps, dict):  # old reports key their steps by name
+        steps = [dict(step, name=name) for name, step in steps.items()]
+    if not isinstance(steps, list):
+        return None
+    return dt.datetime(1970, 1, 1) + dt.timedelta(seconds=seconds), steps
+
+
 def fwjr_errors_by_hand(plan):
     """(ts, message, site, exitCode, step) of every error in the plan's window, read with json."""
     found = []
@@ -54,17 +76,10 @@ def fwjr_errors_by_hand(plan):
     for folder in plan.required_folders + plan.optional_folders:
         for path in sorted(glob.glob(os.path.join(folder, "*.jsonl"))):
             for line in open(path, encoding="utf-8"):
-                try:
-                    report = json.loads(line)
-                    ts = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=float(report["meta_data"]["ts"]))
-                    steps = report["steps"]
-                    if isinstance(steps, dict):  # old reports key their steps by name
-                        steps = [dict(step, name=name) for name, step in steps.items()]
-                    assert isinstance(steps, list)
-                except Exception:
+                report = usable_report(line)
+                if report is None or not (window.start <= report[0] < window.end):
                     continue
-                if not (window.start <= ts < window.end):
-                    continue
+                ts, steps = report
                 for step in steps:
                     site = step.get("site")
                     site = site if isinstance(site, str) and site.strip() else None
@@ -102,7 +117,7 @@ def cluster_map(store):
 
 @pytest.mark.parametrize("precision", ["day", "hour"])
 def test_fwjr_error_counts_match_a_tally_by_hand(spark, store, conf, fwjr_data, tmp_path, precision):
-    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), precision)
+    plan = errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), precision)
     result = cluster(spark, store, plan, tmp_path)
     found = fwjr_errors_by_hand(plan)
     keys = sources.get("fwjr").error_scope
@@ -122,7 +137,7 @@ def test_fwjr_error_counts_match_a_tally_by_hand(spark, store, conf, fwjr_data, 
 
 
 def test_rerun_gives_the_same_documents_and_ids(spark, store, conf, fwjr_data, tmp_path):
-    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28))
+    plan = errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28))
     cluster(spark, store, plan, tmp_path)
     first = {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in store.db.fwjr_errors.find()}
     templates = cluster_map(store)
@@ -135,7 +150,7 @@ def test_rerun_gives_the_same_documents_and_ids(spark, store, conf, fwjr_data, t
 
 def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr_data, tmp_path, monkeypatch,
                                                         kill_at_write):
-    plan = plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), write_batch=50)
+    plan = errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28), write_batch=50)
     kill_at_write(3)
     with pytest.raises(KeyboardInterrupt):
         cluster(spark, store, plan, tmp_path)
@@ -149,10 +164,10 @@ def test_a_killed_run_then_a_rerun_counts_nothing_twice(spark, store, conf, fwjr
 
 
 def test_cluster_ids_stay_from_night_to_night(spark, store, conf, fwjr_data, tmp_path):
-    cluster(spark, store, plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 27)), tmp_path)
+    cluster(spark, store, errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 2, 27)), tmp_path)
     night1 = cluster_map(store)
     labels1 = {d["_id"]: d["label"] for d in store.db.error_clusters.find()}
-    second = cluster(spark, store, plan_for(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28)), tmp_path)
+    second = cluster(spark, store, errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 2, 28)), tmp_path)
     night2 = cluster_map(store)
     assert {t: night2[t] for t in night1} == night1
     assert {d["_id"]: d["label"] for d in store.db.error_clusters.find() if d["_id"] in labels1} == labels1
@@ -174,7 +189,7 @@ def test_empty_window_and_bad_messages(spark, store, conf, tmp_path):
              report("Job has exceeded maxRSS: 2000 MB", " 50660 "), report(None)]
     (day / "a.jsonl").write_text("\n".join(lines) + "\n")
     (root / "2026" / "03" / "11").mkdir(parents=True)
-    plan = plan_for(conf, root, "fwjr", dt.date(2026, 3, 10))
+    plan = errors_plan(conf, root, "fwjr", dt.date(2026, 3, 10))
     result = cluster(spark, store, plan, tmp_path)
     assert result.counts["by_problem"] == {"empty": 2, "binary": 1, "truncated": 1}
     assert result.counts["in_window"] == 5
@@ -198,7 +213,7 @@ def test_spack_errors_counted_per_package_with_rebuilt_lines(spark, store, conf,
     for path in RECORDS.glob("*.json"):
         shutil.copy(path, day / path.name)
     (day / "broken_error.json").write_text('[{"text": "unterminated')
-    plan = plan_for(conf, root, "spack", dt.date(2026, 3, 2), max_reject_share=0.5)
+    plan = errors_plan(conf, root, "spack", dt.date(2026, 3, 2), max_reject_share=0.5)
     result = cluster(spark, store, plan, tmp_path)
     expected_messages = Counter()
     for path in RECORDS.glob("*.json"):
@@ -227,11 +242,9 @@ def test_spack_errors_counted_per_package_with_rebuilt_lines(spark, store, conf,
 @pytest.mark.e2e
 def test_cluster_errors_command_and_query(fwjr_data, tmp_path, mongo_uri):
     database = f"ce_{os.getpid()}_{tmp_path.name[-6:]}".replace("-", "_")
-    text = (ROOT / "conf" / "jobrollup.toml").read_text()
-    text = text.replace('database = "jobrollup"', f'database = "{database}"')
-    text = text.replace('errors_dir = "var/errors"', f'errors_dir = "{tmp_path / "errors"}"')
-    text = text.replace('rejects_dir = "var/rejects"', f'rejects_dir = "{tmp_path / "rejects"}"')
-    (tmp_path / "conf.toml").write_text(text)
+    write_conf(tmp_path / "conf.toml", {"mongo": {"database": database},
+                                        "errors": {"errors_dir": str(tmp_path / "errors")},
+                                        "aggregate": {"rejects_dir": str(tmp_path / "rejects")}})
     env = dict(os.environ, JOBROLLUP_CONF=str(tmp_path / "conf.toml"), JOBROLLUP_MONGO_URI=mongo_uri)
     done = subprocess.run([str(ROOT / "bin" / "cluster-errors"), "2026-02-28", "--input", str(fwjr_data)],
                           env=env, capture_output=True, text=True, timeout=300)

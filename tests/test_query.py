@@ -12,7 +12,6 @@ from the documents. After the cleanup the store holds, for December 2025 .. Janu
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import math
@@ -24,16 +23,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import plan_for, write_conf
 
 import reference
 from jobrollup import cleanup, sources
 from jobrollup import query as queries
 from jobrollup.cli import query as query_cli
-from jobrollup.plan import day_folder, plan_run
-from jobrollup.query import Bucket, QueryError, plots
+from jobrollup.query import Bucket, QueryError
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore
+from jobrollup.tiers import Window, next_start
 
 FWJR = sources.get("fwjr")
 
@@ -62,11 +62,7 @@ def tiered(spark, mongo_server, conf, raw):
     root, _ = raw
     store = MongoStore(mongo_server.uri, f"q_{uuid.uuid4().hex[:12]}")
     for first, last, precision in ((D(2025, 12, 1), D(2026, 1, 7), "day"), (D(2026, 1, 8), D(2026, 1, 10), "hour")):
-        settings = copy.deepcopy(conf)
-        settings["input"]["require_all_days"] = False
-        plan = plan_run(first, last, precision, settings, input_root=str(root),
-                                 rejects_dir=str(root.parent / "rejects"), today=D(2100, 1, 1))
-        aggregate_job.run(spark, plan, store)
+        aggregate_job.run(spark, plan_for(conf, root, first, last, precision), store)
     cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
     yield store
     store.client.drop_database(store.db.name)
@@ -262,7 +258,7 @@ def test_filters_equal_pandas(tiered, raw, where, keep):
 
 def test_the_first_match_uses_an_index(tiered):
     q = queries.query(start="2025-12-29", end="2026-01-05", where=["site~^T2_", "jobtype=Production"], now=NOW)
-    stages = queries.match_stages(q.filters, "day", T(2025, 12, 29), T(2026, 1, 5))
+    stages = queries.match_stages(q.filters, "day", T(2025, 12, 29), T(2026, 1, 5), q.source)
     assert stages[0]["$match"] == {"scope.timeframe_precision": "day", "scope.jobtype": "Production",
                                    "scope.start_date": {"$gte": T(2025, 12, 29), "$lt": T(2026, 1, 5)}}
     assert stages[1]["$match"] == {"scope.site": {"$regex": "^T2_"}}
@@ -294,10 +290,7 @@ def test_suggest_lists_every_value_with_its_jobs_and_exit_code_descriptions(tier
 
 @pytest.fixture
 def cli_conf(tiered, tmp_path):
-    text = (ROOT / "conf" / "jobrollup.toml").read_text().replace('database = "jobrollup"', f'database = "{tiered.db.name}"')
-    path = tmp_path / "jobrollup.toml"
-    path.write_text(text)
-    return str(path)
+    return str(write_conf(tmp_path / "jobrollup.toml", {"mongo": {"database": tiered.db.name}}))
 
 
 def test_command_suggest_table_json_csv_and_plot(tiered, raw, cli_conf, mongo_uri, tmp_path, capsys, monkeypatch):
@@ -375,7 +368,7 @@ def test_bad_queries_name_the_problem_and_the_choices(arguments, message, capsys
 def buckets(precision, first, count):
     out, start = [], first
     for _ in range(count):
-        end = queries.next_start(start, precision)
+        end = next_start(start, precision)
         out.append(Bucket(precision, start, end))
         start = end
     return out
@@ -429,13 +422,13 @@ def test_percentiles_come_from_merged_sketches_or_are_said_to_be_missing(store):
                                                                  "max": float(v.max()), "sumsq": float((v * v).sum()),
                                                                  "sketch": sketch(v)}}}})
     store.replace_documents("fwjr", docs)
-    window = {"precision": "day", "start": T(2026, 3, 2), "end": T(2026, 3, 5)}
+    window = Window("day", T(2026, 3, 2), T(2026, 3, 5))
     totals = {}
     for doc in docs:
         tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
         tally["count"] += doc["count"]
         tally["documents"] += 1
-    store.mark_buckets("fwjr", window, totals, "r", "test")
+    store.mark_buckets(FWJR, window, totals, "r", "test")
     q = queries.query(start="2026-03-02", end="2026-03-04", by=["site"], metrics=[f"{CPU}:mean,p50,p90,p99"], now=T(2026, 4, 1))
     answer = queries.answer(store, q)
     alpha = (GAMMA - 1) / (GAMMA + 1)

@@ -185,12 +185,13 @@ def _main(argv: list[str] | None) -> int:
 
 def _errors(args, conf) -> int:
     """bin/query --errors: the top error clusters of a span."""
+    args.source = args.source or "fwjr"
     if args.metric or args.suggest or args.plot or args.explain:
         raise QueryError("--errors ranks clusters by their errors: it takes -w, --by, --from/--to, --limit, --format")
     now = args.now or dt.datetime.now(dt.timezone.utc)
     store = connect(args, conf)
     try:
-        frame = queries.error_clusters(store, source=args.source or "fwjr", start=args.start, end=args.end,
+        frame = queries.error_clusters(store, source=args.source, start=args.start, end=args.end,
                                        where=args.where, by=args.by, precision=args.precision, now=now)
     finally:
         store.close()

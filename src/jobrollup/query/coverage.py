@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ..tiers import PRECISIONS, floor, next_start, sums_into
-from .question import RANK, Query, QueryError, _show
+from ..tiers import PRECISIONS, ceil, floor, next_start, sums_into
+from .question import RANK, TIME_PREFIX, Query, QueryError, _show
 
 # -- which buckets answer: the plan ------------------------------------------------------------
 
