@@ -56,8 +56,8 @@ def usable_report(line: str):
         return None
     meta = report.get("meta_data") if isinstance(report, dict) else None
     try:
-        seconds = float(meta["ts"]) if isinstance(meta, dict) else math.nan
-    except (TypeError, ValueError):
+        seconds = float(meta.get("ts")) if isinstance(meta, dict) else math.nan
+    except (TypeError, ValueError):   # no ts, or not a number
         return None
     if not math.isfinite(seconds):
         return None
