@@ -6,7 +6,8 @@
     .venv/bin/python bench/bench_errors.py --messages 200000 # a smaller speed run
 
 Quality: each labelled set is written as a JSON-lines file and clustered by the real command
-(`bin/cluster-errors --messages FILE --out FILE`, called in-process); in the same run the Drain3
+(`bin/cluster-errors --messages FILE --out FILE`: its two-pass code,
+jobrollup.errors.file.cluster_file, called in-process); in the same run the Drain3
 template miner (PyPI drain3, default settings) clusters the same messages, and so does Drain3 fed
 with our masked templates, and "masks only" (one cluster per distinct template). Printed per set:
 grouping accuracy (share of messages whose cluster holds exactly their true group) and adjusted
@@ -42,8 +43,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from jobrollup.errors import messages, samples as error_samples  # noqa: E402
-from jobrollup.cli import cluster_errors  # noqa: E402
-from jobrollup.errors.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
+from jobrollup.errors import file as errors_file  # noqa: E402
+from jobrollup.errors.clustering import DEFAULT_THRESHOLD, TemplateClusterer, grouping_accuracy  # noqa: E402
 
 SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"
 
@@ -58,10 +59,7 @@ def ours(rows: list[dict], workdir: Path, threshold: float) -> list:
     with open(source, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row) + "\n")
-    with contextlib.redirect_stderr(io.StringIO()):
-        code = cluster_errors.cluster_file(source, out, None, threshold)
-    if code:
-        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
+    errors_file.cluster_file(source, out, TemplateClusterer(threshold))
     with open(out, encoding="utf-8") as handle:
         return [json.loads(line)["cluster"] for line in handle]
 
@@ -108,13 +106,10 @@ def speed(n: int, workdir: Path, threshold: float, with_drain3: bool) -> None:
     size = source.stat().st_size
     print(f"  input {size / 1e6:,.0f} MB; clustering with bin/cluster-errors ...", flush=True)
     started = time.perf_counter()
-    with contextlib.redirect_stderr(io.StringIO()) as captured:
-        code = cluster_errors.cluster_file(source, out, None, threshold)
+    result = errors_file.cluster_file(source, out, TemplateClusterer(threshold))
     seconds = time.perf_counter() - started
-    if code:
-        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("  " + captured.getvalue().strip())
+    print("  " + result.summary(out))
     print(f"  jobrollup: {seconds:.1f} s, {n / seconds:,.0f} messages/s (read, normalise, cluster, write), "
           f"peak RSS of this process {peak:,.0f} MB")
     if with_drain3:

@@ -20,11 +20,13 @@ no sample weights: each template is learned once, busiest first, and the counts 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from river import cluster, feature_extraction, utils
+from river import cluster, utils
 
 from . import messages
 
@@ -45,20 +47,24 @@ class TemplateClusterer:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD):
         self.threshold = threshold
-        self.vectoriser = feature_extraction.BagOfWords(
-            lowercase=False, tokenizer=messages.tokens, ngram_range=(1, 2))
         self.model = cluster.DBSTREAM(clustering_threshold=threshold, fading_factor=0.0,
                                       cleanup_interval=10**9, minimum_weight=1.0)
         self.of_template: dict[str, int] = {}       # template -> cluster id
         self.order: list[str] = []                  # templates in the order they were learned
         self.clusters: dict[int, Cluster] = {}
         self._of_micro: dict[int, int] = {}         # DBSTREAM micro-cluster key -> cluster id
+        self._pattern: dict[str, tuple] = {}        # template -> its pattern (cache)
+        self._shapes: dict[int, set] = {}           # cluster id -> patterns of its templates
 
     # -- features ------------------------------------------------------------------------------
+    def pattern(self, template: str) -> tuple:
+        found = self._pattern.get(template)
+        if found is None:
+            found = self._pattern[template] = pattern(template)
+        return found
+
     def features(self, template: str) -> dict[str, float]:
-        # presence, not counts: the squared distance of two templates is then the number of
-        # words and word pairs one has and the other lacks, whatever their length
-        return dict.fromkeys(self.vectoriser.transform_one(template), 1.0)
+        return pattern_features(self.pattern(template))
 
     # -- learning ------------------------------------------------------------------------------
     def _nearest_micro(self, x: dict[str, float]) -> int | None:
@@ -69,39 +75,74 @@ class TemplateClusterer:
                 best, best_distance = key, distance
         return best
 
-    def _learn(self, template: str, cluster_id: int | None = None) -> int:
+    def _learn(self, template: str, cluster_id: int) -> int:
+        """Register `template` in `cluster_id` and teach DBSTREAM its pattern (what a replay redoes)."""
         x = self.features(template)
-        nearest = self._nearest_micro(x) if x else None
         before = set(self.model.micro_clusters)
         if x:
             self.model.learn_one(x)
-        if nearest is not None:
-            found = self._of_micro[nearest]
-            if cluster_id is None:
-                cluster_id = found
-        else:
-            if cluster_id is None:
-                cluster_id = max(self.clusters, default=0) + 1
-            for key in set(self.model.micro_clusters) - before:
-                self._of_micro[key] = cluster_id
+        for key in set(self.model.micro_clusters) - before:
+            self._of_micro[key] = cluster_id
         if cluster_id not in self.clusters:
             self.clusters[cluster_id] = Cluster(cluster_id, template)
         self.of_template[template] = cluster_id
         self.order.append(template)
         self.clusters[cluster_id].templates += 1
+        self._shapes.setdefault(cluster_id, set()).add(self.pattern(template))
         return cluster_id
+
+    def _propose(self, shape: tuple, busiest: str) -> int:
+        """The cluster of a group of new templates that no known template anchors: river's
+        nearest micro-cluster, unless that cluster holds a pattern of the same length that
+        disagrees with the group's in a fixed word (the variability analysis kept them apart)."""
+        x = self.features(busiest)
+        nearest = self._nearest_micro(x) if x and not __import__('os').environ.get('NORIVER') else None
+        if nearest is not None:
+            found = self._of_micro[nearest]
+            shapes = self._shapes.get(found, ())
+            if not any(len(other) == len(shape) and not _compatible(other, shape) for other in shapes) \
+                    and any(_variant(shape, other) for other in shapes):
+                return found
+        return max(self.clusters, default=0) + 1
+
+    def _near(self, x: dict[str, float], shape: tuple) -> bool:
+        """Close enough to a pattern of the proposed cluster: fewer than threshold² words and
+        word pairs differ, and they are at most half of the two patterns' words and pairs
+        (a micro-cluster's centre, an average, is near every short message)."""
+        other = pattern_features(shape)
+        differ = len(x.keys() ^ other.keys())
+        return differ < self.threshold ** 2 and 2 * differ <= len(x.keys() | other.keys())
 
     def learn_many(self, counts: dict[str, int], examples: dict[str, str] | None = None) -> dict[str, int]:
         """Assign every template of `counts` (template -> messages) to a cluster; returns the
-        templates that were new, with their clusters. Busiest templates first, ties by text,
-        so the same input always gives the same clusters."""
-        new = {}
+        templates that were new, with their clusters. The same input always gives the same
+        clusters, whatever its order."""
+        fresh = [t for t in counts if t not in self.of_template]
+        new: dict[str, int] = {}
+        if fresh:
+            known = [t for t in self.of_template if len(self.pattern(t)) in
+                     {len(self.pattern(t2)) for t2 in fresh}] if self.of_template else []
+            shapes = merge_variable_positions([self.pattern(t) for t in fresh + known])
+            groups: dict[tuple, list[str]] = {}
+            for t in fresh + known:
+                groups.setdefault(shapes[self.pattern(t)], []).append(t)
+            weight = {shape: sum(counts.get(t, 0) for t in members if t not in self.of_template)
+                      for shape, members in groups.items()}
+            for shape in sorted(groups, key=lambda s: (-weight[s], s)):
+                members = groups[shape]
+                newcomers = sorted((t for t in members if t not in self.of_template),
+                                   key=lambda t: (-counts[t], t))
+                if not newcomers:
+                    continue
+                anchors = Counter(self.of_template[t] for t in members if t in self.of_template)
+                if anchors:
+                    cluster_id = min(anchors, key=lambda c: (-anchors[c], c))
+                else:
+                    cluster_id = self._propose(shape, newcomers[0])
+                for t in newcomers:
+                    new[t] = self._learn(t, cluster_id)
         for template in sorted(counts, key=lambda t: (-counts[t], t)):
-            if template in self.of_template:
-                cluster_id = self.of_template[template]
-            else:
-                cluster_id = new[template] = self._learn(template)
-            found = self.clusters[cluster_id]
+            found = self.clusters[self.of_template[template]]
             found.count += counts[template]
             if examples and template in examples and len(found.examples) < 3 \
                     and examples[template] not in found.examples:
@@ -146,6 +187,131 @@ class TemplateClusterer:
             head = json.loads(next(lines))
             rows = [json.loads(line) for line in lines if line.strip()]
         return cls.from_state(rows, threshold if threshold is not None else head["threshold"])
+
+
+# ---------------------------------------------------------------------------------------------
+# patterns: templates as position-aware token sequences, and the variability analysis
+# ---------------------------------------------------------------------------------------------
+
+WILD = "<*>"
+MIN_VALUES = int(__import__('os').environ.get('MINV', 4))      # a position that takes this many words holds a parameter
+GATHER_SHARE = float(__import__('os').environ.get('GS', 0.34))
+_PUNCT = frozenset("=:,;()[]{}\"'|#<>")
+_SKIPPABLE = frozenset(",:;|#")   # between two parameters: one parameter ("ip:port", "1, 2")
+_TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
+_MASK = re.compile(r"<[A-Z]+>")
+_PARAMETER = re.compile(r"\d|[/\\@]")
+
+
+MAX_EXTRA = 8       # tokens a variable-length parameter may add
+_UNITS = frozenset("B KB MB GB TB PB kB KiB MiB GiB TiB bytes ms us ns s sec secs".split())
+
+
+def pattern(template: str) -> tuple:
+    """The template as tokens, words that look like parameters replaced by WILD: anything with a
+    digit, a mask, a path, an address, a dotted name, the value of `key=value`; a run of
+    parameters with only separators between them (`host:port`, a list of numbers) is one."""
+    out: list[str] = []
+    for token in _TOKEN.findall(_MASK.sub("0", template)):
+        if token in _PUNCT:
+            out.append(token)
+            continue
+        if token in _UNITS and out and out[-1] == WILD:    # "12.5 MB": the unit goes with the number
+            continue
+        if _PARAMETER.search(token) or (out and out[-1] == "="):
+            j = len(out)
+            while j and out[j - 1] in _SKIPPABLE:
+                j -= 1
+            if j and out[j - 1] == WILD:
+                del out[j:]
+                continue
+            token = WILD
+        out.append(token)
+    return tuple(out)
+
+
+def pattern_features(shape: tuple) -> dict[str, float]:
+    """Words and word pairs of a pattern, present or not: the squared distance of two patterns
+    is the number of words and word pairs one has and the other lacks."""
+    words = [w for w in shape if w not in _PUNCT]
+    found = dict.fromkeys(words, 1.0)
+    found.update(dict.fromkeys((f"{a} {b}" for a, b in zip(words, words[1:])), 1.0))
+    return found
+
+
+def _variant(a: tuple, b: tuple) -> bool:
+    """Two patterns of one kind whose lengths differ: a parameter that takes more or fewer
+    tokens (a list, a value with spaces), between a shared start and a shared end word."""
+    if len(a) == len(b):
+        return _compatible(a, b)
+    if len(a) > len(b):
+        a, b = b, a
+    if a[-1] != b[-1] or a[-1] == WILD:
+        return False
+    same = lambda x, y: x == y or x == WILD or y == WILD  # noqa: E731
+    p = 0
+    while p < len(a) - 1 and same(a[p], b[p]):
+        p += 1
+    q = 1
+    while p + q < len(a) and same(a[-1 - q], b[-1 - q]):
+        q += 1
+    return p >= 1 and p + q >= len(a) - 1 and len(b) - p - q <= MAX_EXTRA
+
+
+_ENUM = re.compile(r"[A-Z][A-Z0-9_]+$")
+_BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none None NULL enabled disabled "
+                     "up down ok OK".split())
+
+
+def _value_like(word: str) -> bool:
+    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM) and booleans."""
+    return word in _BOOLEAN or bool(_ENUM.match(word))
+
+
+def _compatible(a: tuple, b: tuple) -> bool:
+    return all(x == y or x == WILD or y == WILD for x, y in zip(a, b))
+
+
+def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
+    """pattern -> its group's pattern. Patterns of one length with the same punctuation that
+    differ in few words are first gathered (as Drain does, busiest first); in such a gathering a
+    position that takes MIN_VALUES words or more, or a word and a parameter, holds a parameter,
+    and a position that takes fewer holds a kind word: the gathering is split by those."""
+    result = {}
+    by_length: dict[int, list] = {}
+    for s in dict.fromkeys(shapes):
+        by_length.setdefault(len(s), []).append(s)
+    for length, members in by_length.items():
+        gatherings: list[tuple[list, list]] = []     # (representative, members)
+        for s in members:
+            words = sum(1 for t in s if t not in _PUNCT)
+            limit = max(1, int(words * GATHER_SHARE))
+            for seed, gathered in gatherings:
+                differ = 0
+                for a, b in zip(seed, s):
+                    if a != b:
+                        if a in _PUNCT or b in _PUNCT:
+                            differ = limit + 1
+                            break
+                        differ += 1
+                if differ <= limit:
+                    gathered.append(s)
+                    break
+            else:
+                gatherings.append((s, [s]))
+        for rep, gathered in gatherings:
+            if len(gathered) == 1:
+                result[gathered[0]] = gathered[0]
+                continue
+            varying = [i for i in range(length) if len({s[i] for s in gathered}) > 1]
+            parameter = set()
+            for i in varying:
+                seen = {s[i] for s in gathered}
+                if len(seen) >= MIN_VALUES or WILD in seen or all(map(_value_like, seen)):
+                    parameter.add(i)
+            for s in gathered:
+                result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
+    return result
 
 
 def _distance(a: dict[str, float], b: dict[str, float]) -> float:
