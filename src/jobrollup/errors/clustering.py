@@ -200,6 +200,7 @@ _PUNCT = frozenset("=:,;()[]{}\"'|#<>")
 _SKIPPABLE = frozenset(",:;|#")   # between two parameters: one parameter ("ip:port", "1, 2")
 _TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
 _MASK = re.compile(r"<[A-Z]+>")
+_ADDRESS = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")  # IPv6, MAC
 _PARAMETER = re.compile(r"\d|[/\\@]")
 
 
@@ -212,7 +213,7 @@ def pattern(template: str) -> tuple:
     digit, a mask, a path, an address, a dotted name, the value of `key=value`; a run of
     parameters with only separators between them (`host:port`, a list of numbers) is one."""
     out: list[str] = []
-    for token in _TOKEN.findall(_MASK.sub("0", template)):
+    for token in _TOKEN.findall(_ADDRESS.sub("0", _MASK.sub("0", template))):
         if token in _PUNCT:
             out.append(token)
             continue
@@ -307,7 +308,8 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
             parameter = set()
             for i in varying:
                 seen = {s[i] for s in gathered}
-                if len(seen) >= MIN_VALUES or WILD in seen or all(map(_value_like, seen)):
+                # the first word is where a kind word is likeliest (Drain's parse tree starts there)
+                if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(_value_like, seen))):
                     parameter.add(i)
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
