@@ -260,13 +260,15 @@ def _variant(a: tuple, b: tuple) -> bool:
 
 
 _ENUM = re.compile(r"[A-Z][A-Z0-9_]+$")
+_DOTTED = re.compile(r"[A-Za-z]\.[A-Za-z]")
 _BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none None NULL enabled disabled "
                      "up down ok OK".split())
 
 
 def _value_like(word: str) -> bool:
-    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM) and booleans."""
-    return word in _BOOLEAN or bool(_ENUM.match(word))
+    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM), booleans and
+    dotted names (hosts, packages, classes)."""
+    return word in _BOOLEAN or bool(_ENUM.match(word)) or bool(_DOTTED.search(word))
 
 
 def _compatible(a: tuple, b: tuple) -> bool:
