@@ -296,7 +296,8 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                         if a in _PUNCT or b in _PUNCT:
                             differ = limit + 1
                             break
-                        differ += 1
+                        if not (_value_like(a) and _value_like(b)):
+                            differ += 1
                 if differ <= limit:
                     gathered.append(s)
                     break
