@@ -1,16 +1,24 @@
 """Clustering a JSON-lines file of messages in two passes, with nothing stored in MongoDB.
 
-Pass 1 reads every line, normalises its message into a template and keeps each line's template
-as a number (a few bytes a line); the distinct templates are then clustered. Pass 2 reads the
-file again and writes each line, in input order, with its cluster. Memory grows with the
-distinct templates, not with the messages.
+Pass 1 reads every line, normalises its message into a template (through a bounded cache:
+logs repeat themselves) and writes each line's template and problem as one number to a scratch
+file; the distinct templates are then clustered. Pass 2 reads the file again beside the scratch
+file and writes each line, in input order, with its cluster: a JSON object is copied as read with
+the cluster fields appended, not parsed and encoded again. Memory grows with the distinct
+templates, not with the messages.
+
+Speed (bench/bench_errors.py, 1,000,000 messages, one core): see the module docstring of
+jobrollup.errors.clustering for the figures.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+import tempfile
 import time
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,75 +45,167 @@ class FileResult:
                 f"problems: {detail}; {self.seconds:.1f} s ({rate:,.0f} lines/s) -> {out}")
 
 
-def read_messages(path: Path, parse_only: bool = False):
-    """(line number, object or None, message or None, problem) for each line of the file;
-    with `parse_only` the message is not rebuilt (the second pass needs the objects only)."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            try:
-                obj = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                yield number, None, None, "not_json"
-                continue
-            if not isinstance(obj, dict):
-                yield number, None, None, "not_an_object"
-                continue
-            if "message" not in obj:
-                yield number, obj, None, "no_message"
-                continue
-            text = obj.get("message")
-            if text is not None and not isinstance(text, str):
-                text = json.dumps(text)
-            if text and not parse_only and (obj.get("pre_context") or obj.get("post_context")):
-                text = messages.spack_message(str(text)[:messages.MAX_CHARS],
-                                              str(obj.get("pre_context") or "")[-messages.MAX_CHARS:],
-                                              str(obj.get("post_context") or "")[:messages.MAX_CHARS])
-            yield number, obj, text, None
+# a line's code in the first pass's scratch file: (template number + 1) * 8 + problem
+_PROBLEM_CODES = {None: 0, "truncated": 1, "empty": 2, "binary": 3, "not_json": 4, "not_an_object": 5,
+                  "no_message": 6}
+_PROBLEM_NAMES = {code: name for name, code in _PROBLEM_CODES.items()}
+_PLAIN = 7 << 28          # flag: a JSON object without cluster/label/problem keys, written as read
+_CHUNK = 1 << 16
+CACHE_SIZE = 200_000      # messages whose templates are remembered (then forgotten at once)
+CACHE_MAX_CHARS = 2000    # longer messages are not remembered
+# digits that every mask treats alike get one key: 0 (0x), 1-like (not in a base-32 hash), 2-7
+_DIGIT_KEY = bytes.maketrans(b"0123456789", b"0122222211")
+_HAS_ASCII_DIGIT = re.compile(r"[0-9]")
+
+
+class NormaliseCache:
+    """messages.normalise with a bounded memory of recent messages. A message whose every digit
+    was masked shares its template with every message that differs only in those digits, so it
+    is remembered under its digits' classes (`_DIGIT_KEY`: the masks match a digit by \\d, by
+    hexadecimal or base-32 class, or 0 in "0x", and these classes are kept); others are
+    remembered as they are. The results are those of messages.normalise."""
+
+    def __init__(self, size: int = CACHE_SIZE):
+        self.size = size
+        self.shapes: dict[bytes, tuple] = {}
+        self.exact: dict[str, tuple] = {}
+        self.hits = self.misses = 0
+
+    def __call__(self, text) -> tuple:
+        if not isinstance(text, str) or len(text) > CACHE_MAX_CHARS:
+            return messages.normalise(text)
+        found = self.exact.get(text)
+        if found is not None:
+            self.hits += 1
+            return found
+        key = text.encode("utf-8", "surrogatepass").translate(_DIGIT_KEY)
+        found = self.shapes.get(key)
+        if found is not None:
+            self.hits += 1
+            return found
+        self.misses += 1
+        found = messages.normalise(text)
+        if len(self.exact) + len(self.shapes) >= self.size:
+            self.exact.clear()
+            self.shapes.clear()
+        if found[0] is not None and _HAS_ASCII_DIGIT.search(found[0]):
+            self.exact[text] = found
+        else:
+            self.shapes[key] = found
+        return found
 
 
 def cluster_file(source: Path, out: Path, model: TemplateClusterer, progress: bool = False) -> FileResult:
-    """Cluster every message of `source` with `model` (learning new templates) into `out`."""
+    """Cluster every message of `source` with `model` (learning new templates) into `out`.
+
+    Pass 1 writes one number a line (its template and problem) to a scratch file; pass 2 reads
+    it back beside the input, so memory holds the distinct templates and a bounded cache only.
+    A line that is a JSON object is written as it was read, with the cluster fields appended."""
     started = time.monotonic()
     result = FileResult()
-    counts, examples = Counter(), {}
+    counts: Counter = Counter()
+    examples: dict[str, str] = {}
     number_of: dict[str, int] = {}
-    line_templates: list[int] = []       # -1: no template
-    line_problems: dict[int, str] = {}
-    for index, (_, _, text, problem) in enumerate(_progress(read_messages(source), "reading", progress)):
-        result.lines += 1
-        found = None
-        if not problem:
-            found, problem = messages.normalise(text)
-        if problem:
-            result.problems[problem] += 1
-            line_problems[index] = problem
-        if found is None:
-            line_templates.append(-1)
-            continue
-        counts[found] += 1
-        line_templates.append(number_of.setdefault(found, len(number_of)))
-        examples.setdefault(found, text[:500])
-    new = model.learn_many(counts, examples)
-    cluster_of_number = [model.cluster_of(t) for t in number_of]   # insertion order = numbers
-    tmp = Path(str(out) + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for index, (_, obj, _, _) in enumerate(_progress(read_messages(source, parse_only=True), "writing", progress)):
-            number = line_templates[index]
-            cluster_id = cluster_of_number[number] if number >= 0 else None
-            problem = line_problems.get(index)
-            row = dict(obj) if obj is not None else {}
-            row["cluster"] = cluster_id
-            row["label"] = model.clusters[cluster_id].label if cluster_id is not None else None
+    normalise = NormaliseCache()
+    with tempfile.TemporaryFile(prefix="cluster-errors-") as scratch:
+        chunk = array("i")
+        for raw in _progress(_lines(source), "reading", progress):
+            result.lines += 1
+            obj, text, problem = _message(raw)
+            found = None
+            if not problem:
+                found, problem = normalise(text)
+            code = _PROBLEM_CODES[problem]
             if problem:
-                row["problem"] = problem
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(out)
+                result.problems[problem] += 1
+            if found is not None:
+                number = number_of.get(found)
+                if number is None:
+                    number = number_of[found] = len(number_of)
+                    examples[found] = text[:500]
+                counts[found] += 1
+                code += (number + 1) * 8
+            if type(obj) is dict and obj and not _RESERVED.intersection(obj):
+                code |= _PLAIN
+            chunk.append(code)
+            if len(chunk) >= _CHUNK:
+                chunk.tofile(scratch)
+                del chunk[:]
+        chunk.tofile(scratch)
+        new = model.learn_many(counts, examples)
+        cluster_of_number = [model.cluster_of(t) for t in number_of]   # insertion order = numbers
+        labels = {c: json.dumps(model.clusters[c].label, ensure_ascii=False).encode("utf-8")
+                  for c in set(cluster_of_number)}
+        scratch.seek(0)
+        tmp = Path(str(out) + ".tmp")
+        with open(tmp, "wb") as handle:
+            codes = _codes(scratch)
+            for raw in _progress(_lines(source), "writing", progress):
+                code = next(codes)
+                number = ((code & ~_PLAIN) >> 3) - 1
+                problem = _PROBLEM_NAMES[code & 7]
+                cluster_id = cluster_of_number[number] if number >= 0 else None
+                if code & _PLAIN and (line := raw.rstrip()).endswith(b"}"):
+                    tail = (b', "cluster": ' + (str(cluster_id).encode() + b', "label": ' + labels[cluster_id]
+                                                if cluster_id is not None else b'null, "label": null'))
+                    if problem:
+                        tail += b', "problem": "' + problem.encode() + b'"'
+                    handle.write(line[:-1] + tail + b"}\n")
+                    continue
+                obj, _, _ = _message(raw)
+                row = dict(obj) if isinstance(obj, dict) else {}
+                row["cluster"] = cluster_id
+                row["label"] = model.clusters[cluster_id].label if cluster_id is not None else None
+                if problem:
+                    row["problem"] = problem
+                handle.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
+        tmp.replace(out)
     result.clustered = sum(counts.values())
     result.templates = len(counts)
     result.new_templates = len(new)
     result.clusters = len({model.cluster_of(t) for t in counts})
     result.seconds = time.monotonic() - started
     return result
+
+
+_RESERVED = frozenset(("cluster", "label", "problem"))
+
+
+def _lines(path: Path):
+    with open(path, "rb", buffering=1 << 20) as handle:
+        yield from handle
+
+
+def _codes(scratch):
+    while True:
+        chunk = array("i")
+        try:
+            chunk.fromfile(scratch, _CHUNK)
+        except EOFError:
+            pass
+        if not chunk:
+            return
+        yield from chunk
+
+
+def _message(raw: bytes):
+    """(object or None, message or None, problem) of one input line."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None, None, "not_json"
+    if not isinstance(obj, dict):
+        return obj, None, "not_an_object"
+    if "message" not in obj:
+        return obj, None, "no_message"
+    text = obj["message"]
+    if text is not None and not isinstance(text, str):
+        text = json.dumps(text)
+    if text and (obj.get("pre_context") or obj.get("post_context")):
+        text = messages.spack_message(str(text)[:messages.MAX_CHARS],
+                                      str(obj.get("pre_context") or "")[-messages.MAX_CHARS:],
+                                      str(obj.get("post_context") or "")[:messages.MAX_CHARS])
+    return obj, text, None
 
 
 def _progress(items, what: str, enabled: bool):
