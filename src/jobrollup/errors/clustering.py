@@ -77,12 +77,17 @@ class TemplateClusterer:
 
     def _learn(self, template: str, cluster_id: int) -> int:
         """Register `template` in `cluster_id` and teach DBSTREAM its pattern (what a replay redoes)."""
-        x = self.features(template)
-        before = set(self.model.micro_clusters)
-        if x:
-            self.model.learn_one(x)
-        for key in set(self.model.micro_clusters) - before:
-            self._of_micro[key] = cluster_id
+        shape = self.pattern(template)
+        shapes = self._shapes.get(cluster_id, ())
+        if shape not in shapes and len(shapes) < LEARNED_SHAPES:
+            # DBSTREAM learns each pattern of a cluster once, and the first LEARNED_SHAPES
+            # only: more variants of a kind teach it little and cost time (a replay does the same)
+            x = pattern_features(shape)
+            before = set(self.model.micro_clusters)
+            if x:
+                self.model.learn_one(x)
+            for key in set(self.model.micro_clusters) - before:
+                self._of_micro[key] = cluster_id
         if cluster_id not in self.clusters:
             self.clusters[cluster_id] = Cluster(cluster_id, template)
         self.of_template[template] = cluster_id
@@ -204,6 +209,7 @@ _ADDRESS = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![
 _PARAMETER = re.compile(r"\d|[/\\@]")
 
 
+LEARNED_SHAPES = 32  # patterns of a cluster that DBSTREAM learns
 MAX_EXTRA = 8       # tokens a variable-length parameter may add
 _UNITS = frozenset("B KB MB GB TB PB kB KiB MiB GiB TiB bytes ms us ns s sec secs".split())
 

@@ -109,29 +109,35 @@ def cluster_file(source: Path, out: Path, model: TemplateClusterer, progress: bo
     normalise = NormaliseCache()
     with tempfile.TemporaryFile(prefix="cluster-errors-") as scratch:
         chunk = array("i")
+        append, reserved, lines = chunk.append, _RESERVED.isdisjoint, 0
+        problems = result.problems
         for raw in _progress(_lines(source), "reading", progress):
-            result.lines += 1
+            lines += 1
             obj, text, problem = _message(raw)
             found = None
-            if not problem:
+            if problem is None:
                 found, problem = normalise(text)
-            code = _PROBLEM_CODES[problem]
-            if problem:
-                result.problems[problem] += 1
+            if problem is None:
+                code = 0
+            else:
+                code = _PROBLEM_CODES[problem]
+                problems[problem] += 1
             if found is not None:
                 number = number_of.get(found)
                 if number is None:
                     number = number_of[found] = len(number_of)
                     examples[found] = text[:500]
+                    counts[found] = 0
                 counts[found] += 1
                 code += (number + 1) * 8
-            if type(obj) is dict and obj and not _RESERVED.intersection(obj):
+            if type(obj) is dict and obj and reserved(obj):
                 code |= _PLAIN
-            chunk.append(code)
+            append(code)
             if len(chunk) >= _CHUNK:
                 chunk.tofile(scratch)
                 del chunk[:]
         chunk.tofile(scratch)
+        result.lines = lines
         new = model.learn_many(counts, examples)
         cluster_of_number = [model.cluster_of(t) for t in number_of]   # insertion order = numbers
         labels = {c: json.dumps(model.clusters[c].label, ensure_ascii=False).encode("utf-8")
@@ -169,6 +175,7 @@ def cluster_file(source: Path, out: Path, model: TemplateClusterer, progress: bo
 
 
 _RESERVED = frozenset(("cluster", "label", "problem"))
+_decode = json.JSONDecoder().decode
 
 
 def _lines(path: Path):
@@ -191,17 +198,17 @@ def _codes(scratch):
 def _message(raw: bytes):
     """(object or None, message or None, problem) of one input line."""
     try:
-        obj = json.loads(raw.decode("utf-8"))
+        obj = _decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None, None, "not_json"
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         return obj, None, "not_an_object"
     if "message" not in obj:
         return obj, None, "no_message"
     text = obj["message"]
-    if text is not None and not isinstance(text, str):
+    if text is not None and type(text) is not str:
         text = json.dumps(text)
-    if text and (obj.get("pre_context") or obj.get("post_context")):
+    if text and ("pre_context" in obj or "post_context" in obj) and (obj.get("pre_context") or obj.get("post_context")):
         text = messages.spack_message(str(text)[:messages.MAX_CHARS],
                                       str(obj.get("pre_context") or "")[-messages.MAX_CHARS:],
                                       str(obj.get("post_context") or "")[:messages.MAX_CHARS])
