@@ -145,9 +145,7 @@ def cluster_file(source: Path, out: Path, model: TemplateClusterer, progress: bo
         scratch.seek(0)
         tmp = Path(str(out) + ".tmp")
         with open(tmp, "wb") as handle:
-            codes = _codes(scratch)
-            for raw in _progress(_lines(source), "writing", progress):
-                code = next(codes)
+            for raw, code in zip(_progress(_lines(source), "writing", progress), _codes(scratch)):
                 number = ((code & ~_PLAIN) >> 3) - 1
                 problem = _PROBLEM_NAMES[code & 7]
                 cluster_id = cluster_of_number[number] if number >= 0 else None
@@ -216,5 +214,7 @@ def _message(raw: bytes):
 
 
 def _progress(items, what: str, enabled: bool):
+    if not enabled:
+        return items
     from tqdm import tqdm
     return tqdm(items, desc=what, unit=" lines", file=sys.stderr, mininterval=1.0, disable=not enabled)

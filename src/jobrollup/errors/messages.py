@@ -94,6 +94,8 @@ def clean(text) -> tuple[str, str | None]:
         text, problem = text[:MAX_CHARS], "truncated"
     if not text.strip():
         return "", "empty"
+    if _BAD_CHAR.search(text) is None:
+        return text, problem
     if len(_BAD_CHAR.findall(text)) > BINARY_SHARE * len(text):
         return text, "binary"
     return _BAD_CHAR.sub(" ", text), problem
@@ -101,7 +103,10 @@ def clean(text) -> tuple[str, str | None]:
 
 def template(text: str) -> str:
     """The masked template of a message (already cleaned): one line, single spaces."""
-    digits = bool(_HAS_DIGIT.search(text))
+    if text.isascii():
+        digits = any(digit in text for digit in "0123456789")
+    else:
+        digits = bool(_HAS_DIGIT.search(text))
     for (token, needle, pattern), precheck in zip(MASKS, _PRECHECKS):
         if (needle is not None and needle not in text) or (token in _NEEDS_DIGIT and not digits):
             continue
