@@ -51,7 +51,7 @@ _PROBLEM_CODES = {None: 0, "truncated": 1, "empty": 2, "binary": 3, "not_json": 
 _PROBLEM_NAMES = {code: name for name, code in _PROBLEM_CODES.items()}
 _PLAIN = 7 << 28          # flag: a JSON object without cluster/label/problem keys, written as read
 _CHUNK = 1 << 16
-CACHE_SIZE = 200_000      # messages whose templates are remembered (then forgotten at once)
+CACHE_SIZE = 50_000       # messages whose templates are remembered (then forgotten at once)
 CACHE_MAX_CHARS = 2000    # longer messages are not remembered
 # digits that every mask treats alike get one key: 0 (0x), 1-like (not in a base-32 hash), 2-7
 _DIGIT_KEY = bytes.maketrans(b"0123456789", b"0122222211")
