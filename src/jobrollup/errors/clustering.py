@@ -19,6 +19,7 @@ no sample weights: each template is learned once, busiest first, and the counts 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -28,7 +29,6 @@ from typing import Iterable
 
 from river import cluster, utils
 
-from . import messages
 
 DEFAULT_THRESHOLD = 3.0   # < 9 words and word pairs differ (one word inside a message changes 6)
 
@@ -101,7 +101,7 @@ class TemplateClusterer:
         nearest micro-cluster, unless that cluster holds a pattern of the same length that
         disagrees with the group's in a fixed word (the variability analysis kept them apart)."""
         x = self.features(busiest)
-        nearest = self._nearest_micro(x) if x and not __import__('os').environ.get('NORIVER') else None
+        nearest = self._nearest_micro(x) if x else None
         if nearest is not None:
             found = self._of_micro[nearest]
             shapes = self._shapes.get(found, ())
@@ -110,26 +110,20 @@ class TemplateClusterer:
                 return found
         return max(self.clusters, default=0) + 1
 
-    def _near(self, x: dict[str, float], shape: tuple) -> bool:
-        """Close enough to a pattern of the proposed cluster: fewer than threshold² words and
-        word pairs differ, and they are at most half of the two patterns' words and pairs
-        (a micro-cluster's centre, an average, is near every short message)."""
-        other = pattern_features(shape)
-        differ = len(x.keys() ^ other.keys())
-        return differ < self.threshold ** 2 and 2 * differ <= len(x.keys() | other.keys())
-
     def learn_many(self, counts: dict[str, int], examples: dict[str, str] | None = None) -> dict[str, int]:
         """Assign every template of `counts` (template -> messages) to a cluster; returns the
         templates that were new, with their clusters. The same input always gives the same
         clusters, whatever its order."""
-        fresh = [t for t in counts if t not in self.of_template]
+        fresh = sorted((t for t in counts if t not in self.of_template), key=lambda t: (-counts[t], t))
         new: dict[str, int] = {}
         if fresh:
-            known = [t for t in self.of_template if len(self.pattern(t)) in
-                     {len(self.pattern(t2)) for t2 in fresh}] if self.of_template else []
-            shapes = merge_variable_positions([self.pattern(t) for t in fresh + known])
+            # the known templates of the same lengths take part (first, in learning order): they
+            # show how their positions vary, and a new template that gathers with them joins them
+            lengths = {len(self.pattern(t)) for t in fresh}
+            known = [t for t in self.order if len(self.pattern(t)) in lengths]
+            shapes = merge_variable_positions([self.pattern(t) for t in known + fresh])
             groups: dict[tuple, list[str]] = {}
-            for t in fresh + known:
+            for t in known + fresh:
                 groups.setdefault(shapes[self.pattern(t)], []).append(t)
             weight = {shape: sum(counts.get(t, 0) for t in members if t not in self.of_template)
                       for shape, members in groups.items()}
@@ -199,8 +193,8 @@ class TemplateClusterer:
 # ---------------------------------------------------------------------------------------------
 
 WILD = "<*>"
-MIN_VALUES = int(__import__('os').environ.get('MINV', 4))      # a position that takes this many words holds a parameter
-GATHER_SHARE = float(__import__('os').environ.get('GS', 0.34))
+MIN_VALUES = 4      # a position of a gathering that takes this many words holds a parameter
+GATHER_SHARE = 0.34  # patterns gather when they differ in at most this share of their words (at least 1)
 _PUNCT = frozenset("=:,;()[]{}\"'|#<>")
 _SKIPPABLE = frozenset(",:;|#")   # between two parameters: one parameter ("ip:port", "1, 2")
 _TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
@@ -320,6 +314,13 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                 # the first word is where a kind word is likeliest (Drain's parse tree starts there)
                 if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(_value_like, seen))):
                     parameter.add(i)
+            # two positions whose words come in every combination vary independently: values
+            # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest
+            few = [i for i in varying if i and i not in parameter]
+            for a, b in itertools.combinations(few, 2):
+                pairs = {(s[a], s[b]) for s in gathered}
+                if len(pairs) == len({p[0] for p in pairs}) * len({p[1] for p in pairs}) >= 4:
+                    parameter.update((a, b))
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
     return result
