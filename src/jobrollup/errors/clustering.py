@@ -313,6 +313,7 @@ def _variant(a: tuple, b: tuple) -> bool:
 
 
 _ENUM = re.compile(r"[A-Z][A-Z0-9_]+$")
+_HTTP_METHODS = frozenset("GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT".split())
 _DOTTED = re.compile(r"[A-Za-z]\.[A-Za-z]")
 _BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none None NULL enabled disabled "
                      "up down ok OK".split())
@@ -321,6 +322,8 @@ _BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none N
 def _value_like(word: str) -> bool:
     """Words that are values, not kind words: enum constants (LOOKING, SIGTERM), booleans and
     dotted names (hosts, packages, classes)."""
+    if word in _HTTP_METHODS:           # the method names an HTTP request (messages keeps it too)
+        return False
     return word in _BOOLEAN or bool(_ENUM.match(word)) or bool(_DOTTED.search(word))
 
 

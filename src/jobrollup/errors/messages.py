@@ -30,6 +30,8 @@ MASKS: list[tuple[str, str | None, re.Pattern]] = [(token, needle, re.compile(pa
     ("<TS>", "-", r"\b\d{4}-\d\d-\d\d(?:[T _-]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?"),
     ("<TS>", ":", r"\b\d\d:\d\d:\d\d(?:[.,]\d+)?\b"),
     ("<UUID>", "-", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
+    # an HTTP request line names its method, which tells requests apart: it stays
+    ("\\1 <URL>", "HTTP/", r'"(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT) [^"\s]+ HTTP/\d(?:\.\d)?"'),
     # a quoted exception class ('FileOpenError') names the kind of error: it stays
     ("<Q>", "'", r"(?<![\w'])'(?![A-Z]\w*(?:Error|Exception|Failure)')[^'\n]{1,300}'(?!\w)"),
     ("<Q>", '"', r"(?<![\w\"])\"[^\"\n]{1,300}\"(?!\w)"),
@@ -55,6 +57,7 @@ _PRECHECKS: list[re.Pattern | None] = [re.compile(pattern) if pattern else None 
     r"-\d\d-",                              # TS: 2026-11-20
     r":\d\d:",                              # TS: 23:59:59
     r"-[0-9A-Fa-f]{4}-",                     # UUID
+    None,                                   # HTTP request: its needle
     None, None, None, None,                 # quoted: needles and counts below
     None,                                   # PATH: needle "/"
     r"\.(?:c|cc|cpp|cxx|C|h|hh|hpp|hxx|inl|ipp|tcc|f|F|f90|F90|f77|py|pyx|pxd|o|so|a|la|lo|mod|cmake|"
