@@ -327,6 +327,17 @@ def _value_like(word: str) -> bool:
     return word in _BOOLEAN or bool(_ENUM.match(word)) or bool(_DOTTED.search(word))
 
 
+def _value_like_cached():
+    known: dict[str, bool] = {}
+
+    def value_like(word: str) -> bool:
+        found = known.get(word)
+        if found is None:
+            found = known[word] = _value_like(word)
+        return found
+    return value_like
+
+
 def _compatible(a: tuple, b: tuple) -> bool:
     return all(x == y or x == WILD or y == WILD for x, y in zip(a, b))
 
@@ -337,29 +348,29 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
     position that takes MIN_VALUES words or more, or a word and a parameter, holds a parameter,
     and a position that takes fewer holds a kind word: the gathering is split by those."""
     result = {}
-    by_length: dict[int, list] = {}
+    by_skeleton: dict[tuple, list] = {}     # same length, same punctuation in the same places
     for s in dict.fromkeys(shapes):
-        by_length.setdefault(len(s), []).append(s)
-    for length, members in by_length.items():
-        gatherings: list[tuple[list, list]] = []     # (representative, members)
+        by_skeleton.setdefault(tuple(t if t in _PUNCT else "" for t in s), []).append(s)
+    value_like = _value_like_cached()
+    for skeleton, members in by_skeleton.items():
+        length = len(skeleton)
+        words = sum(1 for t in skeleton if not t)
+        limit = max(1, int(words * GATHER_SHARE))
+        gatherings: list[tuple[tuple, list]] = []     # (seed, members)
         for s in members:
-            words = sum(1 for t in s if t not in _PUNCT)
-            limit = max(1, int(words * GATHER_SHARE))
             for seed, gathered in gatherings:
                 differ = 0
                 for a, b in zip(seed, s):
-                    if a != b:
-                        if a in _PUNCT or b in _PUNCT:
-                            differ = limit + 1
+                    if a != b and not (value_like(a) and value_like(b)):
+                        differ += 1
+                        if differ > limit:
                             break
-                        if not (_value_like(a) and _value_like(b)):
-                            differ += 1
                 if differ <= limit:
                     gathered.append(s)
                     break
             else:
                 gatherings.append((s, [s]))
-        for rep, gathered in gatherings:
+        for _, gathered in gatherings:
             if len(gathered) == 1:
                 result[gathered[0]] = gathered[0]
                 continue
@@ -368,7 +379,7 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
             for i in varying:
                 seen = {s[i] for s in gathered}
                 # the first word is where a kind word is likeliest (Drain's parse tree starts there)
-                if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(_value_like, seen))):
+                if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(value_like, seen))):
                     parameter.add(i)
             # two positions whose words come in every combination vary independently: values
             # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest
