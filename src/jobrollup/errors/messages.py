@@ -8,8 +8,22 @@ the nightly flow and the standalone command give a message the same template.
     spack_message(...)   -> the whole log line of a spack error record (its text is cut at
                             terminal width; the wrapped rest is in pre/post_context)
     template(text)       -> the masked template: numbers, hex ids, hashes, paths, versions,
-                            URLs, timestamps and quoted names replaced by <NUM>, <HEX>, ...
-    tokens(template)     -> the words the clusterer compares
+                            URLs, timestamps and quoted names replaced by <NUM>, <HEX>, ...;
+                            an HTTP request line keeps its method ("GET <URL>")
+    tokens(template)     -> the words and marks of a template, in order
+
+What this module does not do is tell a kind word from a parameter word that has no digit
+(`session opened for user root`, `Accepted` / `Failed password`): one message cannot show that,
+many can. jobrollup.errors.clustering does it on the driver, over the distinct templates of a
+night and how each token position varies among them.
+
+Speed (issue 17): every mask has a needle or a cheaper precheck that its pattern needs (a regex
+beginning with a look-around is tried at every position of a message, 4-7 us each; one beginning
+with a literal or a character set is skipped ahead in C), a path is masked word by word, spaces
+are folded by split/join, and NUM begins with a character set. Same templates as before on
+335,809 distinct messages (the speed set, the dev set, the generated and spack sets and random
+strings), 30 instead of 46 us a message. Repeated messages are not normalised twice: see
+jobrollup.errors.file.NormaliseCache (kept out of this module, which Spark ships by value).
 """
 
 from __future__ import annotations
