@@ -167,7 +167,8 @@ class TemplateClusterer:
         """Assign every template of `counts` (template -> messages) to a cluster; returns the
         templates that were new, with their clusters. The same input always gives the same
         clusters, whatever its order."""
-        fresh = sorted((t for t in counts if t not in self.of_template), key=lambda t: (-counts[t], t))
+        ordered = sorted(counts, key=lambda t: (-counts[t], t))
+        fresh = [t for t in ordered if t not in self.of_template]
         new: dict[str, int] = {}
         if fresh:
             # the known templates of the same lengths take part (first, in learning order): they
@@ -193,7 +194,7 @@ class TemplateClusterer:
                     cluster_id = self._propose(shape, newcomers[0])
                 for t in newcomers:
                     new[t] = self._learn(t, cluster_id)
-        for template in sorted(counts, key=lambda t: (-counts[t], t)):
+        for template in ordered:
             found = self.clusters[self.of_template[template]]
             found.count += counts[template]
             if examples and template in examples and len(found.examples) < 3 \
