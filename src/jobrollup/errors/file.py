@@ -142,20 +142,22 @@ def cluster_file(source: Path, out: Path, model: TemplateClusterer, progress: bo
         cluster_of_number = [model.cluster_of(t) for t in number_of]   # insertion order = numbers
         labels = {c: json.dumps(model.clusters[c].label, ensure_ascii=False).encode("utf-8")
                   for c in set(cluster_of_number)}
+        # what a line of each template ends with: `, "cluster": 12, "label": "..."}`
+        tails = [b', "cluster": ' + str(c).encode() + b', "label": ' + labels[c] for c in cluster_of_number]
         scratch.seek(0)
         tmp = Path(str(out) + ".tmp")
         with open(tmp, "wb") as handle:
+            write = handle.write
             for raw, code in zip(_progress(_lines(source), "writing", progress), _codes(scratch)):
                 number = ((code & ~_PLAIN) >> 3) - 1
+                if code & _PLAIN and (line := raw.rstrip()).endswith(b"}"):
+                    tail = tails[number] if number >= 0 else b', "cluster": null, "label": null'
+                    if code & 7:
+                        tail += b', "problem": "' + _PROBLEM_NAMES[code & 7].encode() + b'"'
+                    write(line[:-1] + tail + b"}\n")
+                    continue
                 problem = _PROBLEM_NAMES[code & 7]
                 cluster_id = cluster_of_number[number] if number >= 0 else None
-                if code & _PLAIN and (line := raw.rstrip()).endswith(b"}"):
-                    tail = (b', "cluster": ' + (str(cluster_id).encode() + b', "label": ' + labels[cluster_id]
-                                                if cluster_id is not None else b'null, "label": null'))
-                    if problem:
-                        tail += b', "problem": "' + problem.encode() + b'"'
-                    handle.write(line[:-1] + tail + b"}\n")
-                    continue
                 obj, _, _ = _message(raw)
                 row = dict(obj) if isinstance(obj, dict) else {}
                 row["cluster"] = cluster_id
