@@ -7,8 +7,17 @@ file and writes each line, in input order, with its cluster: a JSON object is co
 the cluster fields appended, not parsed and encoded again. Memory grows with the distinct
 templates, not with the messages.
 
-Speed (bench/bench_errors.py, 1,000,000 messages, one core): see the module docstring of
-jobrollup.errors.clustering for the figures.
+Speed, bench/bench_errors.py (1,000,000 messages: generated kinds with random parameters, one in
+five a real spack line; 517,000 distinct messages, 131,810 distinct templates), on a shared
+2-core machine under a load of about 5, CPU time of the clustering process:
+    before issue 17   8,900 messages per CPU second (200,000 messages; 22.5 s)
+    now              43,200 messages per CPU second (1,000,000 messages; 23.1 s CPU, 52.6 s wall)
+    the same 200,000 messages five times over (1,000,000, most of them repeated):
+                     54,000 messages per CPU second, peak memory 86 MB (84 MB for 200,000)
+Where the time goes (1,000,000 messages, CPU s): masking the 517,000 distinct messages 8,
+the normalise cache 3, JSON decoding 4, the clustering of 131,810 templates 3, writing 4.
+Peak memory follows the distinct templates (219 MB with 131,810 of them, 65 MB with 13,850),
+not the lines: the line codes go to the scratch file.
 """
 
 from __future__ import annotations

@@ -94,7 +94,6 @@ HINTS = [(needle, re.compile(pattern)) for needle, pattern in [
 ]]
 # make's recursion level and target are parameters of one message: "make[2]: *** [all] Error 2"
 _MAKE = re.compile(r"\b(g?make)(?:\[<NUM>\])?: \*\*\* \[[^\]]*\]")
-_SPACES = re.compile(r"\s+")
 _REPEATED_MASK = re.compile(r"(<[A-Z]+>)(?:[ ,:;/]*\1)+")
 _WORDS = re.compile(r"<[A-Z]+>|[A-Za-z_][A-Za-z0-9_+\-]*|[^\sA-Za-z0-9_]")
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd\ud800-\udfff]")
