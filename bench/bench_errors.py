@@ -6,7 +6,8 @@
     .venv/bin/python bench/bench_errors.py --messages 200000 # a smaller speed run
 
 Quality: each labelled set is written as a JSON-lines file and clustered by the real command
-(`bin/cluster-errors --messages FILE --out FILE`, called in-process); in the same run the Drain3
+(`bin/cluster-errors --messages FILE --out FILE`: its two-pass code,
+jobrollup.errors.file.cluster_file, called in-process); in the same run the Drain3
 template miner (PyPI drain3, default settings) clusters the same messages, and so does Drain3 fed
 with our masked templates, and "masks only" (one cluster per distinct template). Printed per set:
 grouping accuracy (share of messages whose cluster holds exactly their true group) and adjusted
@@ -14,23 +15,25 @@ Rand index. Sets:
 - generated: messages drawn from known templates with random parameters
   (jobrollup.errors.samples, 20,000 messages, seed 11, not the seeds the threshold was tuned on);
 - spack: real spack build errors, hand-labelled (tests/data/spack-errors/labelled.jsonl.gz,
-  made by bench/label_spack_errors.py).
+  made by bench/label_spack_errors.py);
+- the wide dev set of system-log styles (jobrollup.errors.devset, 15 systems, 2,000 lines each,
+  seed 0), per system against Drain3: the table of bench/bench_devset.py.
 
 Speed: --messages messages (generated kinds mixed with the real spack lines, one in five) go
-through the same command; printed: seconds, messages per second, peak RSS of this process;
-Drain3's time on the same messages is printed beside it as a reference.
+through the same code; printed: seconds, messages per second (wall clock and CPU time of this
+process: on a shared machine the CPU time is the fairer "one core" figure), peak RSS of this
+process, and a reference loop's time to compare machines; Drain3's time on the same messages is
+printed beside it as a reference.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
-import io
 import json
 import os
 import random
-import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +45,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from jobrollup.errors import messages, samples as error_samples  # noqa: E402
-from jobrollup.cli import cluster_errors  # noqa: E402
-from jobrollup.errors.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
+from jobrollup.errors import file as errors_file  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+import bench_devset  # noqa: E402
+from jobrollup.errors.clustering import DEFAULT_THRESHOLD, TemplateClusterer, grouping_accuracy  # noqa: E402
 
 SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"
 
@@ -58,10 +63,7 @@ def ours(rows: list[dict], workdir: Path, threshold: float) -> list:
     with open(source, "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row) + "\n")
-    with contextlib.redirect_stderr(io.StringIO()):
-        code = cluster_errors.cluster_file(source, out, None, threshold)
-    if code:
-        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
+    errors_file.cluster_file(source, out, TemplateClusterer(threshold))
     with open(out, encoding="utf-8") as handle:
         return [json.loads(line)["cluster"] for line in handle]
 
@@ -79,7 +81,7 @@ def quality(name: str, rows: list[dict], workdir: Path, threshold: float) -> lis
     texts = [row["message"] for row in rows]
     templates = [messages.normalise(text)[0] for text in texts]
     results = []
-    for method, run in [("jobrollup (masks + DBSTREAM)", lambda: ours(rows, workdir, threshold)),
+    for method, run in [("jobrollup (masks, patterns, DBSTREAM)", lambda: ours(rows, workdir, threshold)),
                         ("masks only", lambda: templates),
                         ("Drain3 (default)", lambda: drain3(texts)),
                         ("Drain3 on our masked templates", lambda: drain3(templates))]:
@@ -95,6 +97,26 @@ def quality(name: str, rows: list[dict], workdir: Path, threshold: float) -> lis
     return results
 
 
+_SPEED_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from jobrollup.errors.clustering import TemplateClusterer
+from jobrollup.errors.file import cluster_file
+def peak_mb():  # VmHWM: the peak of this program (ru_maxrss would count the parent's, from before exec)
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+started, cpu = time.perf_counter(), time.process_time()
+result = cluster_file(Path(sys.argv[2]), Path(sys.argv[3]), TemplateClusterer(float(sys.argv[4])))
+print(json.dumps({"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+                  "peak_mb": peak_mb(),
+                  "summary": result.summary(Path(sys.argv[3]))}))
+"""
+
+
 def speed(n: int, workdir: Path, threshold: float, with_drain3: bool) -> None:
     rng = random.Random(5)
     real = [row["message"] for row in spack_rows()]
@@ -107,16 +129,21 @@ def speed(n: int, workdir: Path, threshold: float, with_drain3: bool) -> None:
             handle.write(json.dumps({"message": text, "id": i}) + "\n")
     size = source.stat().st_size
     print(f"  input {size / 1e6:,.0f} MB; clustering with bin/cluster-errors ...", flush=True)
-    started = time.perf_counter()
-    with contextlib.redirect_stderr(io.StringIO()) as captured:
-        code = cluster_errors.cluster_file(source, out, None, threshold)
-    seconds = time.perf_counter() - started
-    if code:
-        raise SystemExit(f"bin/cluster-errors failed with exit code {code}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("  " + captured.getvalue().strip())
-    print(f"  jobrollup: {seconds:.1f} s, {n / seconds:,.0f} messages/s (read, normalise, cluster, write), "
-          f"peak RSS of this process {peak:,.0f} MB")
+    del generated, real
+    # in a process of its own, so that its peak memory is its own (not the generator's)
+    done = subprocess.run([sys.executable, "-c", _SPEED_CHILD, str(ROOT / "src"), str(source), str(out),
+                           str(threshold)], capture_output=True, text=True, check=True)
+    measured = json.loads(done.stdout)
+    seconds, cpu, peak = measured["seconds"], measured["cpu"], measured["peak_mb"]
+    print("  " + measured["summary"])
+    print(f"  jobrollup: {seconds:.1f} s, {n / seconds:,.0f} messages/s (read, normalise, cluster, write); "
+          f"CPU {cpu:.1f} s, {n / cpu:,.0f} messages per CPU second; peak RSS of the process {peak:,.0f} MB")
+    loop = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    print(f"  reference: a Python loop of 10 million additions takes {time.process_time() - loop:.2f} CPU s here "
+          f"(to compare this machine with another)")
     if with_drain3:
         with open(source, encoding="utf-8") as handle:
             texts = [json.loads(line)["message"] for line in handle]
@@ -140,6 +167,8 @@ def main() -> int:
         if not args.skip_quality:
             quality("generated", error_samples.labelled(20_000, seed=11), workdir, args.threshold)
             quality("spack (real, hand-labelled)", spack_rows(), workdir, args.threshold)
+            print()
+            bench_devset.table(2000, 0, args.threshold)
         if not args.skip_speed:
             speed(args.messages, workdir, args.threshold, not args.no_drain3_speed)
     print(f"\nmachine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")

@@ -35,6 +35,9 @@ from jobrollup.errors.messages import normalise, spack_message, template
     ("make: *** [all] Error 2", "make: *** [<TARGET>] Error <NUM>"),
     ("An exception of category 'FileReadError' occurred while", "An exception of category 'FileReadError' occurred while"),
     ("total-vm:123455kB, sha256 ok, x86_64 c99", "total-vm:<NUM>kB, sha256 ok, x86_64 c99"),
+    ('10.1.2.3 "GET /v2/54fadb/servers/detail HTTP/1.1" status: 200 len: 1893',
+     "<VER> GET <URL> status: <NUM> len: <NUM>"),
+    ('said "hello there" via "POST /login HTTP/2"', "said <Q> via POST <URL>"),
 ])
 def test_masks(text, expected):
     assert template(text) == expected
@@ -100,3 +103,15 @@ def test_spack_lines_of_other_shapes_stay_as_they_are():
                          "     19    checking whether autoconf is recent enough... no",
                          "\nSee build log for details:") == "configure: error: Autoconf 2.65 or better is required."
     assert spack_message(None, None, None) == ""
+
+
+def test_the_normaliser_stays_plain_standard_library_python():
+    """Spark pickles this module by value into a UDF: no jobrollup or third-party imports."""
+    import ast
+    tree = ast.parse(open(messages.__file__, encoding="utf-8").read())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    assert imported <= {"__future__", "re"}
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
