@@ -34,7 +34,8 @@ _PART = re.compile(r"\d+|[A-Za-z]+")
 
 def version_key(value: str) -> tuple:
     """A sort key that orders version strings like spack: ``1.9 < 1.10 < 1.10.1 < develop``.
-    Numeric parts compare as numbers, letters ('rc', 'beta') sort below numbers, and the
+    Numeric parts compare as numbers, letters ('rc', 'beta') sort below numbers and below
+    the end of the version (1.2rc1 < 1.2 < 1.2.1), and the
     named branches (develop, main, master, head, trunk) above every release."""
     text = str(value).strip().lower()
     if text in _NAMED:
@@ -42,6 +43,7 @@ def version_key(value: str) -> tuple:
     parts = []
     for part in _PART.findall(text):
         parts.append((1, int(part), "") if part.isdigit() else (0, 0, part))
+    parts.append((0.5, 0, ""))  # end: 1.2rc1 < 1.2 < 1.2.1
     return (0, tuple(parts))
 
 
