@@ -63,9 +63,10 @@ def train_main(argv=None) -> int:
     ap.add_argument("--packages", help="comma-separated packages (default: all)")
     ap.add_argument("--no-fallback", action="store_true",
                     help="one model per package, no shared fallback model")
-    ap.add_argument("--threshold", default="prior",
-                    help="decision threshold: 'prior' (training share of successes, "
-                         "default) or a number such as 0.5")
+    ap.add_argument("--threshold", default="halfway",
+                    help="decision threshold per package: 'halfway' between 0.5 and the "
+                         "training share of successes (default), 'prior' (that share), or a "
+                         "number such as 0.5")
     ap.add_argument("--out-dir", default=experiments.DEFAULT_OUT,
                     help=f"where experiments live (default {experiments.DEFAULT_OUT})")
     ap.add_argument("--list", action="store_true", help="compare the experiments in --out-dir")
@@ -79,7 +80,8 @@ def train_main(argv=None) -> int:
         return EXIT_OK
     if not args.data or not args.experiment:
         ap.error("--data and --experiment are needed (or --list)")
-    threshold = args.threshold if args.threshold == "prior" else float(args.threshold)
+    threshold = args.threshold if args.threshold in ("prior", "halfway") \
+        else float(args.threshold)
     try:
         doc = experiments.train_experiment(
             args.data, args.experiment, model=args.model, params=_params(args.param),

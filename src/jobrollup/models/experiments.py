@@ -102,7 +102,7 @@ def data_selection(data_dir: str, tables: dict[str, PackageTable]) -> dict:
 def train_experiment(data_dir: str, name: str, model: str = DEFAULT_MODEL,
                      params: dict | None = None, seed: int = 0,
                      out_dir: str = DEFAULT_OUT, packages: list[str] | None = None,
-                     fallback: bool = True, threshold="prior") -> dict:
+                     fallback: bool = True, threshold="halfway") -> dict:
     """Train experiment NAME on DATA_DIR and write its folder; returns the document."""
     params = dict(params or {})
     if "random_state" in _param_names(model):
