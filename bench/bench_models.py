@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--model", default="hgb")
     ap.add_argument("--param", action="append", metavar="KEY=VALUE")
+    ap.add_argument("--shared-param", action="append", metavar="KEY=VALUE")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--folds", type=int, default=10)
     ap.add_argument("--json", help="write every figure here")
@@ -89,12 +90,14 @@ def main(argv=None) -> int:
 
     # 2. honest folds, three models
     params = _params(args.param)
+    shared = _params(args.shared_param) if args.shared_param else None
     makers = {
         "majority": lambda: BuildOutcomeModel("majority", fallback=False, threshold=0.5,
                                               keep_training_rows=False),
         "nb": lambda: BuildOutcomeModel("nb", fallback=False, threshold=0.5,
                                         keep_training_rows=False),
-        args.model: lambda: BuildOutcomeModel(args.model, params, keep_training_rows=False),
+        args.model: lambda: BuildOutcomeModel(args.model, params, shared_params=shared,
+                                              keep_training_rows=False),
     }
     names = list(makers)
     evaluated, fit_times = {}, {}
@@ -171,7 +174,8 @@ def main(argv=None) -> int:
 
     # training time and prediction speed of the model
     t0 = time.perf_counter()
-    final = BuildOutcomeModel(args.model, params, keep_training_rows=False).fit(tables)
+    final = BuildOutcomeModel(args.model, params, shared_params=shared,
+                              keep_training_rows=False).fit(tables)
     fit_all = time.perf_counter() - t0
     n_rows = sum(len(t.y) for t in tables.values())
     t0 = time.perf_counter()

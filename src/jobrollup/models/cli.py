@@ -59,6 +59,8 @@ def train_main(argv=None) -> int:
                     help=f"estimator (default {experiments.DEFAULT_MODEL})")
     ap.add_argument("--param", action="append", metavar="KEY=VALUE",
                     help="estimator parameter, repeatable (values read as JSON if they can)")
+    ap.add_argument("--shared-param", action="append", metavar="KEY=VALUE",
+                    help="parameter of the shared fallback model only, repeatable")
     ap.add_argument("--seed", type=int, default=0, help="seed of the splits and the model")
     ap.add_argument("--packages", help="comma-separated packages (default: all)")
     ap.add_argument("--no-fallback", action="store_true",
@@ -85,6 +87,7 @@ def train_main(argv=None) -> int:
     try:
         doc = experiments.train_experiment(
             args.data, args.experiment, model=args.model, params=_params(args.param),
+            shared_params=_params(args.shared_param) if args.shared_param else None,
             seed=args.seed, out_dir=args.out_dir,
             packages=args.packages.split(",") if args.packages else None,
             fallback=not args.no_fallback, threshold=threshold)

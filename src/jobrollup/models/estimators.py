@@ -19,11 +19,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import CategoricalNB
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
+
+_CONTROLLER = None
+
+
+def threadpool_limits(threads: int):
+    """Cap OpenMP/BLAS threads (the controller is made once: making it is the slow part)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=threads)
 
 from .features import VersionEncoder
 
@@ -94,13 +106,19 @@ class BoostedTrees(OutcomeClassifier):
     """HistGradientBoostingClassifier on versions encoded as VERSIONS ('ordered',
     'categorical' or 'both'; see VersionEncoder), category codes handled natively. 'absent'
     and unseen categories are missing values, which the trees route to the better side.
+    CALIBRATE ('sigmoid' or 'isotonic') wraps the trees in CalibratedClassifierCV (3 folds of
+    the training rows), only when each outcome has at least CALIBRATE_MIN rows (with fewer,
+    the calibration folds are too small and cost more ranking than they repair).
     THREADS caps OpenMP threads (1 by default: these tables are small, and on a busy machine
     more threads made one fit 50 times slower, not faster)."""
 
     def __init__(self, versions: str = "ordered", learning_rate: float = 0.1,
                  max_iter: int = 100, max_leaf_nodes: int = 15, min_samples_leaf: int = 10,
-                 l2_regularization: float = 1.0, random_state: int = 0, threads: int = 1):
+                 l2_regularization: float = 1.0, calibrate: str | None = None,
+                 calibrate_min: int = 20, random_state: int = 0, threads: int = 1):
         self.versions = versions
+        self.calibrate = calibrate
+        self.calibrate_min = calibrate_min
         self.threads = threads
         self.learning_rate = learning_rate
         self.max_iter = max_iter
@@ -119,6 +137,10 @@ class BoostedTrees(OutcomeClassifier):
             l2_regularization=self.l2_regularization, early_stopping=False,
             categorical_features=mask if mask.any() else None,
             random_state=self.random_state)
+        if self.calibrate and np.bincount(y).min() >= max(3, self.calibrate_min):
+            self.hgb_ = CalibratedClassifierCV(
+                self.hgb_, method=self.calibrate,
+                cv=StratifiedKFold(3, shuffle=True, random_state=self.random_state))
         with threadpool_limits(self.threads):
             self.hgb_.fit(Z, y)
 

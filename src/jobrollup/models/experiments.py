@@ -100,7 +100,8 @@ def data_selection(data_dir: str, tables: dict[str, PackageTable]) -> dict:
 
 
 def train_experiment(data_dir: str, name: str, model: str = DEFAULT_MODEL,
-                     params: dict | None = None, seed: int = 0,
+                     params: dict | None = None, shared_params: dict | None = None,
+                     seed: int = 0,
                      out_dir: str = DEFAULT_OUT, packages: list[str] | None = None,
                      fallback: bool = True, threshold="halfway") -> dict:
     """Train experiment NAME on DATA_DIR and write its folder; returns the document."""
@@ -111,7 +112,8 @@ def train_experiment(data_dir: str, name: str, model: str = DEFAULT_MODEL,
     if not tables:
         raise ValueError(f"no labelled feature tables in {data_dir}")
     splits = {n: train_dev_test(t.X, t.y, seed, n) for n, t in tables.items()}
-    make = lambda: BuildOutcomeModel(model, params, fallback=fallback, threshold=threshold)
+    make = lambda: BuildOutcomeModel(model, params, shared_params=shared_params,
+                                     fallback=fallback, threshold=threshold)
 
     t0 = time.perf_counter()
     fitted = make().fit(subset(tables, {n: s["train"] for n, s in splits.items()}))

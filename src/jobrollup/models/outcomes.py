@@ -23,17 +23,28 @@ from .estimators import make_estimator
 from .features import ABSENT, PACKAGE_COLUMN, PackageTable, align
 
 
+# The shared model sees each small package's few rows among ~14,000: it needs small leaves to
+# tell them apart (on the cross-validated benchmark: mean AUC over packages 0.71 -> 0.77).
+SHARED_DEFAULTS = {"hgb": {"min_samples_leaf": 2, "max_iter": 200},
+                   "hgb-categorical": {"min_samples_leaf": 2, "max_iter": 200},
+                   "hgb-both": {"min_samples_leaf": 2, "max_iter": 200}}
+
+
 class BuildOutcomeModel:
     """Per-package estimators named MODEL (see estimators.MODELS) with PARAMS, and a shared
-    fallback estimator for packages with fewer than MIN_ROWS training rows or fewer than
+    fallback estimator (the same MODEL, PARAMS updated with SHARED_PARAMS, by default
+    SHARED_DEFAULTS[MODEL]) for packages with fewer than MIN_ROWS training rows or fewer than
     MIN_MINORITY rows of the rarer outcome (FALLBACK=False: per-package for every package,
     as the published baseline did)."""
 
     def __init__(self, model: str = "hgb", params: dict | None = None, *,
-                 fallback: bool = True, min_rows: int = 30, min_minority: int = 5,
+                 shared_params: dict | None = None, fallback: bool = True,
+                 min_rows: int = 30, min_minority: int = 5,
                  threshold: str | float = "halfway", keep_training_rows: bool = True):
         self.model = model
         self.params = dict(params or {})
+        self.shared_params = dict(SHARED_DEFAULTS.get(model, {}) if shared_params is None
+                                  else shared_params)
         self.fallback = fallback
         self.min_rows = min_rows
         self.min_minority = min_minority
@@ -65,7 +76,8 @@ class BuildOutcomeModel:
         if self.fallback:
             X, y = stack(tables)
             self.shared_columns_ = list(X.columns)
-            self.shared_ = make_estimator(self.model, **self.params).fit(X, y)
+            self.shared_ = make_estimator(self.model, **{**self.params, **self.shared_params})
+            self.shared_.fit(X, y)
             self.shared_prior_ = float(np.mean(y))
         return self
 
@@ -119,7 +131,8 @@ class BuildOutcomeModel:
         return p, (p > self.decision_threshold(package)).astype(int)
 
     def describe(self) -> dict:
-        return {"model": self.model, "params": self.params, "fallback": self.fallback,
+        return {"model": self.model, "params": self.params,
+                "shared_params": self.shared_params, "fallback": self.fallback,
                 "min_rows": self.min_rows, "min_minority": self.min_minority,
                 "threshold": self.threshold,
                 "own_models": sorted(self.packages_),
