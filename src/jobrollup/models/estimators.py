@@ -194,9 +194,10 @@ class LogisticVersions(OutcomeClassifier):
 MODELS = {
     "majority": (MajorityClassifier, {}),
     "nb": (CategoricalNaiveBayes, {}),
-    "hgb": (BoostedTrees, {"versions": "ordered"}),
-    "hgb-categorical": (BoostedTrees, {"versions": "categorical"}),
-    "hgb-both": (BoostedTrees, {"versions": "both"}),
+    "hgb": (BoostedTrees, {"versions": "ordered", "calibrate": "sigmoid"}),
+    "hgb-categorical": (BoostedTrees, {"versions": "categorical", "calibrate": "sigmoid"}),
+    "hgb-both": (BoostedTrees, {"versions": "both", "calibrate": "sigmoid"}),
+    "hgb-raw": (BoostedTrees, {"versions": "ordered"}),
     "logreg": (LogisticVersions, {"versions": "both"}),
     "logreg-categorical": (LogisticVersions, {"versions": "categorical"}),
 }
