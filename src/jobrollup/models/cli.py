@@ -185,10 +185,14 @@ def _predict_spec(model, args) -> int:
           f"{'own model' if src == 'package' else 'shared fallback model'})")
     if observed is not None:
         print(f"observed: {'success' if observed else 'FAILURE'} (spec is in the training data)")
+    if package not in model.columns_:
+        print(f"{package} was not in the training data: the shared model answers from the "
+              f"versions it shares with other packages")
     known = [c for c in columns if c in row]
+    missing = [c for c in columns if c not in row]
+    shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
     print(f"features: {len(known)} of the model's {len(columns)} columns set by the spec"
-          + ("" if len(known) == len(columns) else
-             f" (absent: {', '.join(c for c in columns if c not in row)})"))
+          + (f" (absent: {shown})" if missing else ""))
     effects = predict.explain(model, package, row)
     if effects:
         print("what drives it (effect of this value on P(success) vs the usual values):")
