@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from jobrollup.models import baselines, metrics  # noqa: E402
-from jobrollup.models.cli import _params  # noqa: E402
+from jobrollup.cli.models import _params  # noqa: E402
 from jobrollup.models.experiments import cross_validate  # noqa: E402
 from jobrollup.models.features import load_tables  # noqa: E402
 from jobrollup.models.outcomes import BuildOutcomeModel  # noqa: E402

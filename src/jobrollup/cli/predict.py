@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from ..models.cli import predict_main as main
+from .models import predict_main as main
 
 if __name__ == "__main__":
     sys.exit(main())

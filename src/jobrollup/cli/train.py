@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..models.cli import train_main as main
+from .models import train_main as main
 
 if __name__ == "__main__":
     sys.exit(main())

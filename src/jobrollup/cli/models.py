@@ -1,7 +1,5 @@
-"""Argument parsing for bin/train and bin/predict (jobrollup.cli.train / .predict call these).
-
-Kept inside jobrollup.models so that the commands need nothing else of jobrollup.
-"""
+"""Argument parsing for bin/train and bin/predict (jobrollup.cli.train / .predict call these):
+thin wiring over jobrollup.models."""
 
 from __future__ import annotations
 
@@ -10,9 +8,9 @@ import json
 import os
 import sys
 
-from . import advise, environments, experiments, predict
-from .estimators import MODELS
-from .features import load_spec, spec_features, spec_hash
+from ..models import advise, environments, experiments, predict
+from ..models.estimators import MODELS
+from ..models.features import load_spec, spec_features, spec_hash
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
