@@ -3,7 +3,7 @@
 same generated input, each into a database of its own, and compares what they wrote.
 
     .venv/bin/python bench/compare_versions.py --before 0700b09 [--after WORKTREE_OR_REF]
-        [--jobs-per-day 1500] [--workdir var/compare]
+        [--jobs-per-day 1000] [--workdir var/compare]
 
 For each version (a git ref checked out as a worktree under <workdir>, or this checkout):
 1. `bin/aggregate` of 2026-01-01 at day, hour and week precision and of 2026-01-02 at day
@@ -16,7 +16,8 @@ document, after replacing run ids with their order of appearance and dropping wh
 expected to differ: timestamps, process ids and timings. Prints what differs and exits 1 when
 anything does, 0 when the two versions wrote the same documents.
 
-The input comes from the newer version's generator (both read the same files); each version
+The input (2025-12-29 .. 2026-01-05, a whole ISO week and a year change) comes from the newer
+version's generator (both read the same files); each version
 runs with its own configuration file, written from its own defaults with only the database,
 the rejects folder and the errors folder changed. Needs both versions to run with this
 checkout's .venv (JOBROLLUP_PYTHON).
@@ -34,6 +35,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +88,7 @@ def run_version(home: Path, database: str, data: Path, uri: str, workdir: Path) 
     for command in COMMANDS:
         argv = [str(home / "bin" / command[0]), *command[1:]]
         if command[0] in ("aggregate", "cluster-errors"):
-            argv += ["--input", str(data)]
+            argv += ["--input", str(data), "--allow-missing"]
         started = time.monotonic()
         done = subprocess.run(argv, env=env, capture_output=True, text=True)
         seconds.append(time.monotonic() - started)
@@ -146,7 +148,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--before", required=True, help="git ref (or folder) of the older version")
     parser.add_argument("--after", default=str(ROOT), help="git ref or folder of the newer version (default: this checkout)")
-    parser.add_argument("--jobs-per-day", type=int, default=1500)
+    parser.add_argument("--jobs-per-day", type=int, default=1000)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "compare")
     args = parser.parse_args()
     workdir = args.workdir.resolve()
@@ -157,7 +159,7 @@ def main() -> int:
     homes = {"before": checkout(args.before, workdir), "after": checkout(args.after, workdir)}
     data = workdir / "fwjr"
     if not data.exists():
-        subprocess.run([str(homes["after"] / "bin" / "generate"), str(data), "--start", "2025-12-31", "--days", "4",
+        subprocess.run([str(homes["after"] / "bin" / "generate"), str(data), "--start", "2025-12-29", "--days", "8",
                         "--jobs-per-day", str(args.jobs_per_day), "--seed", "7"], check=True,
                        env=dict(os.environ, JOBROLLUP_PYTHON=str(ROOT / ".venv" / "bin" / "python")))
     server = embedded.ensure_running(workdir / "mongo")
@@ -174,6 +176,9 @@ def main() -> int:
     sizes = ", ".join(f"{name} {len(docs):,}" for name, docs in snapshots["after"].items())
     print(f"collections compared: {sizes}")
     print(f"time: before {sum(seconds['before']):.1f} s, after {sum(seconds['after']):.1f} s over {len(COMMANDS)} commands")
+    per_collection = Counter(problem.split(" ", 1)[0].rstrip(":") for problem in problems)
+    for name in snapshots["after"]:
+        print(f"  {name:<24} {'same' if not per_collection[name] else f'{per_collection[name]:,} differences'}")
     for problem in problems[:40]:
         print("DIFFERS " + problem)
     print("same documents, journal entries and ledger" if not problems else f"{len(problems)} differences")
