@@ -374,11 +374,14 @@ def _build(outcome: dict, label: dict | None, compiler_version: str | None, spec
     spec = spec or {}
     failed = outcome["status"] == "failed"
     reason = (label or {}).get("Reason")
-    # labels say "Root Failure" when the package itself failed; another reason on a failed build
-    # names a dependency. Without a label nobody knows which part failed.
+    # labels say "Root Failure" when the package itself failed, and a reason naming a dependency
+    # when one did. Without such a label ("Not Scheduled" beside a failed outcome happens too)
+    # nobody knows which part failed: null.
     failed_part = None
-    if failed and reason:
-        failed_part = "package" if reason == "Root Failure" else "dependency"
+    if failed and reason == "Root Failure":
+        failed_part = "package"
+    elif failed and reason and "depend" in reason.lower():
+        failed_part = "dependency"
     return {
         "package": outcome["package"], "spec_hash": outcome["spec_hash"], "status": outcome["status"],
         "failed_part": failed_part,
