@@ -25,6 +25,7 @@ COMBINE_RULES = ("sum", "max", "min", "mean")
 _MODULES = {
     "fwjr": "jobrollup.sources.fwjr",
     "spack": "jobrollup.sources.spack",
+    "spack_builds": "jobrollup.sources.spack_builds",
 }
 
 
