@@ -343,13 +343,21 @@ def _joined(outcomes: list[dict], labels: dict, compilers: dict, specs: dict, de
             dump: Dump) -> list[dict]:
     """One build per outcome, completed by its label, compiler version and spec by full hash;
     label rows that no outcome names are builds of their own."""
-    builds, labelled = [], set()
+    builds, labelled, joined, elsewhere = [], set(), set(), set()
     for outcome in outcomes:
         full_hash = outcome["spec_hash"]
         label = _label_for(labels.get(full_hash, []), outcome["package"])
         if label:
             labelled.add(id(label))
-        builds.append(_build(outcome, label, compilers.get(full_hash), specs.get(full_hash)))
+        # A hash is listed under every package whose study built it (a dependency's spec under
+        # its dependent too): a spec file completes only the build of its own root package.
+        spec = specs.get(full_hash)
+        if spec and spec["package"] != outcome["package"]:
+            elsewhere.add(full_hash)
+            spec = None
+        if spec:
+            joined.add(full_hash)
+        builds.append(_build(outcome, label, compilers.get(full_hash), spec))
     for full_hash, rows in labels.items():
         for row in rows:
             if id(row) in labelled:
@@ -357,11 +365,15 @@ def _joined(outcomes: list[dict], labels: dict, compilers: dict, specs: dict, de
             status = STATUSES[row["Status"].lower()]
             outcome = {"package": row.get("name") or row["_package"], "spec_hash": full_hash,
                        "status": status, "install_time": None, "ts": _timestamp(row, default_ts)}
-            builds.append(_build(outcome, row, compilers.get(full_hash), specs.get(full_hash)))
-    matched = {b["spec_hash"] for b in builds}
-    unmatched = sorted(set(specs) - matched)
+            spec = specs.get(full_hash)
+            builds.append(_build(outcome, row, compilers.get(full_hash),
+                                 spec if spec and spec["package"] == outcome["package"] else None))
+    for full_hash, rows in labels.items():   # label rows completed by their spec too
+        joined.update(full_hash for row in rows if specs.get(full_hash, {}).get("package") == row["_package"])
+    unmatched = set(specs) - joined
     if unmatched:
-        dump.notes.append(f"{len(unmatched)} spec files name no build of this dump (kept out)")
+        dump.notes.append(f"{len(unmatched)} of {len(specs)} spec files complete no build of their own package "
+                          f"in this dump ({len(unmatched & elsewhere)} of them name a build of another package)")
     return builds
 
 
