@@ -16,6 +16,7 @@ import json
 import math
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -370,3 +371,12 @@ def test_commands_end_to_end(tmp_path, mongo_uri):
     finally:
         store.client.drop_database(database)
         store.close()
+
+
+def test_import_never_loads_spark(tmp_path):
+    script = ("import sys; from jobrollup.cli import import_spack; "
+              f"code = import_spack.main(['--date', '2026-11-20', '--out', {str(tmp_path)!r}, {str(DATA / 'build-records')!r}]); "
+              "assert code == 0 and 'pyspark' not in sys.modules, sorted(m for m in sys.modules if 'spark' in m)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
+    assert done.returncode == 0, done.stderr[-2000:]
