@@ -298,7 +298,8 @@ def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store,
             assert documents_per_key(docs, key) == per_key(expected, key)
     # bin/query's answer over the rolled-up tiers: counts, successes, failures, failure rate, install time
     q = queries.query(start="2026-11-01", end="2026-12-31", by=["package"], source=SPACK, now=T(2027, 3, 1),
-                      metrics=["count", "successes", "failures", "failure_rate", "time.install_time:mean,n"])
+                      metrics=["count", "successes", "failures", "failure_rate", "success_rate",
+                               "time.install_time:mean,n"])
     frame = queries.answer(store, q).set_index("package")
     want = per_key(expected, "package")
     for package, row in want.items():
@@ -306,6 +307,7 @@ def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store,
         assert int(got["count"]) == row["count"] and int(got["successes"]) == row["successes"]
         assert int(got["failures"]) == row["failures"]
         assert math.isclose(got["failure_rate"], row["failures"] / row["count"], rel_tol=1e-9)
+        assert math.isclose(got["success_rate"], row["successes"] / row["count"], rel_tol=1e-9)
         if row["n"]:
             assert math.isclose(got["time.install_time.mean"], row["sum"] / row["n"], rel_tol=1e-9)
 

@@ -14,6 +14,7 @@ from .. import config, exits, sources
 from .. import query as queries
 from ..exits import MongoUnavailable
 from ..query import STATISTICS, QueryError
+from ..sources import RATES
 from ..store import embedded
 from ..store.mongo import MongoStore
 from ..tiers import PRECISIONS
@@ -242,12 +243,12 @@ def _when(moment, axis: str | None = None) -> str:
     return f"{moment:%Y-%m-%d}"
 
 
-def _number(column: str, value) -> str:
+def _number(column: str, value, counters: tuple[str, ...] = ("events",)) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if column == "failure_rate":
+    if column in RATES:
         return f"{value * 100:.2f}%"
-    if column in ("count", "events") or column.endswith(".n"):
+    if column == "count" or column in counters or column.endswith(".n"):
         return f"{int(value):,}"
     value = float(value)
     if value == 0:
@@ -262,8 +263,8 @@ def _number(column: str, value) -> str:
 
 
 def _heading(column: str, source: str = "fwjr") -> str:
-    if column == "failure_rate":
-        return "failure_rate"
+    if column in RATES:
+        return column
     name, _, stat = column.rpartition(".")
     unit = sources.get(source).units.get(name)
     return f"{column} ({unit})" if unit and stat not in ("n",) else column
@@ -291,7 +292,9 @@ def render_table(frame, total: int | None = None) -> str:
     lines = header_lines(meta)
     columns = list(frame.columns)
     text_columns = set(meta.get("keys", [])) | {"description"} | ({axis} if axis else set())
-    headings = [_heading(c, frame.attrs.get("query", {}).get("source", "fwjr")) if c not in text_columns else c for c in columns]
+    source = frame.attrs.get("query", {}).get("source", "fwjr")
+    counters = sources.get(source).counters
+    headings = [_heading(c, source) if c not in text_columns else c for c in columns]
     cells = []
     for row in frame.itertuples(index=False):
         out = []
@@ -301,7 +304,7 @@ def render_table(frame, total: int | None = None) -> str:
             elif column in text_columns:
                 out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
             else:
-                out.append(_number(column, value))
+                out.append(_number(column, value, counters))
         cells.append(out)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headings)]
     fit = lambda i, text: text.ljust(widths[i]) if columns[i] in text_columns else text.rjust(widths[i])

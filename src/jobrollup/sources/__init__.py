@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 COMBINE_RULES = ("sum", "max", "min", "mean")
+# Shares of jobs by the failure key: failed / jobs, and its complement.
+RATES = ("failure_rate", "success_rate")
 
 # name -> module defining SOURCE; imported on first use.
 _MODULES = {
@@ -96,7 +98,7 @@ class Source:
     @property
     def basic_metrics(self) -> tuple[str, ...]:
         """What a question can ask besides performance metrics: jobs, counters, failure rate."""
-        return ("count", *self.counters, *(("failure_rate",) if self.failure_key else ()))
+        return ("count", *self.counters, *(RATES if self.failure_key else ()))
 
     @property
     def aggregates(self) -> bool:

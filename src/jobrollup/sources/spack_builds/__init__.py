@@ -30,7 +30,8 @@ FAILED_PARTS = ("package", "dependency")
 REJECT_REASONS = ("malformed_json", "wrong_type", "missing_package", "unknown_status", "missing_ts", "bad_ts")
 
 UNITS = {
-    "count": "builds", "successes": "builds", "failures": "builds", "failure_rate": "% of builds",
+    "count": "builds", "successes": "builds", "failures": "builds",
+    "failure_rate": "% of builds", "success_rate": "% of builds",
     "time.install_time": "s", "time.allocation_time": "s", "time.duration": "s",
     "memory.memory_max": "bytes", "memory.memory_mean": "bytes",
 }
