@@ -367,6 +367,15 @@ def test_commands_end_to_end(tmp_path, mongo_uri):
     records = yaml.safe_load((DATA / "build-records" / "jobspecs-1000.yaml").read_text())
     assert int(table["count"].sum()) == len(raw) + sum(r["package"] == "trilinos" for r in records)
     assert int(table["failures"].sum()) == sum(v["Status"] == "FAILED" for v in raw.values())
+    # the build matrix of the build records' compilers: "not tried" is not "fails"
+    png = tmp_path / "gcc.png"
+    done = run("query", "--source", "spack_builds", "--from", "2026-11-01", "--to", "2026-11-30",
+               "-w", "compiler=gcc", "--by", "os,compiler_version", "--matrix", str(png))
+    assert done.returncode == 0, done.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    grid = pd.read_csv(tmp_path / "gcc.csv", index_col=0, dtype=str)
+    assert grid.index.name == "os \\ compiler_version"
+    assert grid.loc["rhel7", "11.4.0"] == "not tried" and grid.loc["ubuntu22.04", "11.4.0"] == "100.0"
     store = MongoStore(mongo_uri, database)
     try:
         assert store.db.spack_builds.count_documents({"scope.timeframe_precision": "day"}) == 0
@@ -382,3 +391,15 @@ def test_import_never_loads_spark(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                           env=dict(os.environ, PYTHONPATH=str(ROOT / "src")))
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_matrix_tells_not_tried_from_fails():
+    from jobrollup.query import matrix
+    frame = pd.DataFrame({"version": ["1.0", "1.0", "2.0"], "compiler_version": ["gcc@9", "gcc@10", "gcc@9"],
+                          "count": [4, 2, 3], "success_rate": [0.75, 0.0, 1.0]})
+    frame.attrs["keys"] = ["version", "compiler_version"]
+    rates, counts = matrix.grids(frame)
+    assert rates.loc["2.0", "gcc@10"] != rates.loc["2.0", "gcc@10"]      # NaN: nobody built it
+    assert rates.loc["1.0", "gcc@10"] == 0.0 and counts.loc["1.0", "gcc@10"] == 2
+    lines = matrix.to_csv(rates).splitlines()
+    assert lines == ["version \\ compiler_version,gcc@9,gcc@10", "1.0,75.0,0.0", "2.0,100.0,not tried"]

@@ -31,6 +31,10 @@ examples:
   bin/query --from earliest -w site=T1_US_FNAL --suggest acquisitionEra     which eras exist for a site
   bin/query -w 'site~^T2_' -w 'jobstate!=success' --by exitCode --limit 10  top exit codes of T2 failures
   bin/query --by time:day -m count,failure_rate --plot failures.png         a time series picture
+  bin/query --source spack_builds -w package=petsc --by version,compiler_version -m success_rate --plot rates.png
+                                                                            success rate per version and compiler version
+  bin/query --source spack_builds -w package=petsc --by version,compiler_version --matrix petsc.png
+                                                                            build matrix: petsc.png and petsc.csv
   bin/query --errors -w site=T2_CH_CERN --from "this week" --limit 10       top error clusters at a site
   bin/query --errors --source spack -w package=petsc --from earliest        error kinds of a package
 
@@ -83,6 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--suggest", metavar="KEY", help="distinct values of KEY with their jobs, under the filters")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output (default: table)")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the answer into this picture")
+    parser.add_argument("--matrix", metavar="FILE.png",
+                        help="a build matrix of the two --by keys: success rate per cell, \"not tried\" apart "
+                             "from \"fails\"; writes FILE.png and FILE.csv")
     parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
     parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
     parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
@@ -140,12 +147,18 @@ def _main(argv: list[str] | None) -> int:
                                  partial="refuse" if args.exact else "widen",
                                  source=source, collection=collection, now=now)
     else:
-        question = queries.query(start=args.start, end=args.end, where=args.where, metrics=args.metric or ["count"],
+        metrics = args.metric or ["count"]
+        if args.matrix:
+            from ..query import matrix
+            metrics = matrix.metrics_for(args.metric)
+        question = queries.query(start=args.start, end=args.end, where=args.where, metrics=metrics,
                                  by=args.by, partial="refuse" if args.exact else "widen",
                                  source=source, collection=collection, now=now)
     if args.plot:
         from ..query import plots
         plots.check(question)
+    if args.matrix:
+        matrix.check(question)
     names = None
     if "exitCode" in question.keys:
         names = queries.load_exit_codes(args.exit_codes)
@@ -181,13 +194,20 @@ def _main(argv: list[str] | None) -> int:
         plots.plot(frame, args.plot)
         sys.stdout.flush()
         print(f"plot written to {args.plot}", file=sys.stderr)
+    if args.matrix:
+        from ..query import plots
+        where = ", ".join(args.where)
+        png, csv_path = matrix.write(frame, args.matrix, f"Build matrix{': ' + where if where else ''}: "
+                                     f"success rate by {' and '.join(question.keys)}", plots.subtitle(frame.attrs))
+        sys.stdout.flush()
+        print(f"matrix written to {png} and {csv_path}", file=sys.stderr)
     return EXIT_OK
 
 
 def _errors(args, conf) -> int:
     """bin/query --errors: the top error clusters of a span."""
     args.source = args.source or "fwjr"
-    if args.metric or args.suggest or args.plot or args.explain:
+    if args.metric or args.suggest or args.plot or args.matrix or args.explain:
         raise QueryError("--errors ranks clusters by their errors: it takes -w, --by, --from/--to, --limit, --format")
     now = args.now or dt.datetime.now(dt.timezone.utc)
     store = connect(args, conf)
