@@ -310,6 +310,21 @@ def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store,
         assert math.isclose(got["success_rate"], row["successes"] / row["count"], rel_tol=1e-9)
         if row["n"]:
             assert math.isclose(got["time.install_time.mean"], row["sum"] / row["n"], rel_tol=1e-9)
+    # two spans in one question: ISO week 49 against week 48, from the rolled-up weeks
+    from jobrollup.query import compare
+    q = queries.query(start="2026-11-30", end="2026-12-06", by=["package"], source=SPACK, now=T(2027, 3, 1),
+                      metrics=["count", "failure_rate"])
+    frame = compare.compare(store, q, compare.baseline_of(q, "2026-11-23", None, T(2027, 3, 1))).set_index("package")
+    week = expected["day"].map(lambda d: _bucket(d, "week"))
+    now, before = per_key(expected[week == T(2026, 11, 30)], "package"), per_key(expected[week == T(2026, 11, 23)], "package")
+    assert set(frame.index) == set(now) | set(before)
+    for package, got in frame.iterrows():
+        n, b = now.get(package), before.get(package)
+        assert (got["count"] if n else 0) == (n["count"] if n else 0)
+        assert (got["count.before"] if b else 0) == (b["count"] if b else 0)
+        if n and b:
+            assert math.isclose(got["failure_rate.change"], n["failures"] / n["count"] - b["failures"] / b["count"],
+                                abs_tol=1e-12)
 
 
 # -- the generator -------------------------------------------------------------------------------

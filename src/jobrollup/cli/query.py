@@ -33,6 +33,8 @@ examples:
   bin/query --by time:day -m count,failure_rate --plot failures.png         a time series picture
   bin/query --source spack_builds -w package=petsc --by version,compiler_version -m success_rate --plot rates.png
                                                                             success rate per version and compiler version
+  bin/query --source spack_builds --by package -m count,failure_rate --from "this week" --baseline-from "last week" \
+      --sort failure_rate.change --limit 10                                 whose failure rate rose since last week
   bin/query --source spack_builds -w package=petsc --by version,compiler_version --matrix petsc.png
                                                                             build matrix: petsc.png and petsc.csv
   bin/query --errors -w site=T2_CH_CERN --from "this week" --limit 10       top error clusters at a site
@@ -90,6 +92,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--matrix", metavar="FILE.png",
                         help="a build matrix of the two --by keys: success rate per cell, \"not tried\" apart "
                              "from \"fails\"; writes FILE.png and FILE.csv")
+    parser.add_argument("--baseline-from", metavar="WHEN",
+                        help="compare with this span: each metric now, .before (the baseline) and .change")
+    parser.add_argument("--baseline-to", metavar="WHEN", help="end of the baseline span (default: the start of --from)")
     parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
     parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
     parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
@@ -162,15 +167,23 @@ def _main(argv: list[str] | None) -> int:
     names = None
     if "exitCode" in question.keys:
         names = queries.load_exit_codes(args.exit_codes)
-    if args.sort and args.sort not in question.axes + question.columns:
-        raise QueryError(f"--sort {args.sort!r}: choose one of {', '.join(question.axes + question.columns)}")
+    baseline = None
+    if args.baseline_from:
+        from ..query import compare
+        if args.suggest or args.plot or args.matrix:
+            raise QueryError("--baseline-from compares two spans as a table: it takes no --suggest, --plot or --matrix")
+        baseline = compare.baseline_of(question, args.baseline_from, args.baseline_to, now)
+    sortable = question.axes + (question.columns if baseline is None else
+                                [c + suffix for c in question.columns for suffix in ("", compare.BEFORE, compare.CHANGE)])
+    if args.sort and args.sort not in sortable:
+        raise QueryError(f"--sort {args.sort!r}: choose one of {', '.join(sortable)}")
 
     store = connect(args, conf)
     try:
         if args.explain:
             print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
             return EXIT_OK
-        frame = queries.answer(store, question)
+        frame = queries.answer(store, question) if baseline is None else compare.compare(store, question, baseline)
     finally:
         store.close()
     total = len(frame)
@@ -266,8 +279,13 @@ def _when(moment, axis: str | None = None) -> str:
 def _number(column: str, value, counters: tuple[str, ...] = ("events",)) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if column in RATES:
+    base, _, suffix = column.partition(".")
+    if column in RATES or (base in RATES and suffix == "before"):
         return f"{value * 100:.2f}%"
+    if base in RATES and suffix == "change":
+        return f"{value * 100:+.2f} pp"
+    if suffix in ("before", "change") and (base == "count" or base in counters):
+        return f"{int(value):+,}" if suffix == "change" else f"{int(value):,}"
     if column == "count" or column in counters or column.endswith(".n"):
         return f"{int(value):,}"
     value = float(value)
@@ -283,8 +301,11 @@ def _number(column: str, value, counters: tuple[str, ...] = ("events",)) -> str:
 
 
 def _heading(column: str, source: str = "fwjr") -> str:
-    if column in RATES:
+    if column.partition(".")[0] in RATES or column.partition(".")[0] in ("count", "successes", "failures", "events"):
         return column
+    for suffix in (".before", ".change"):   # a comparison's columns carry the unit of their metric
+        if column.endswith(suffix):
+            return _heading(column[: -len(suffix)], source) + suffix
     name, _, stat = column.rpartition(".")
     unit = sources.get(source).units.get(name)
     return f"{column} ({unit})" if unit and stat not in ("n",) else column
@@ -301,6 +322,10 @@ def header_lines(meta: dict) -> list[str]:
         parts = [f"{t['precision']} {_when(t['start'])} .. {_when(t['end'])} ({t['buckets']} bucket{'s' * (t['buckets'] != 1)})"
                  for t in tiers]
         lines.append("  from    " + "\n          ".join(parts))
+    baseline = meta.get("baseline")
+    if baseline and baseline.get("span"):
+        start, end = baseline["span"]
+        lines.append(f"  against {_when(start)} .. {_when(end)} UTC (.before; .change = now - before)")
     for note in meta.get("notes", []):
         lines.append(f"  note    {note}")
     return lines
