@@ -418,3 +418,29 @@ def test_matrix_tells_not_tried_from_fails():
     assert rates.loc["1.0", "gcc@10"] == 0.0 and counts.loc["1.0", "gcc@10"] == 2
     lines = matrix.to_csv(rates).splitlines()
     assert lines == ["version \\ compiler_version,gcc@9,gcc@10", "1.0,75.0,0.0", "2.0,100.0,not tried"]
+
+
+@pytest.mark.e2e
+def test_imported_error_records_are_clustered_and_counted_per_package(tmp_path, mongo_uri):
+    """bin/import-spack's error layout is what bin/cluster-errors --source spack reads: the errors
+    per package in bin/query --errors equal a count of the records by hand."""
+    database = f"spackerr_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_")
+    conf = write_conf(tmp_path / "jobrollup.toml", {
+        "mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
+        "errors": {"errors_dir": str(tmp_path / "errors-out")}})
+    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
+    run = lambda *args: subprocess.run([str(ROOT / "bin" / args[0]), *args[1:]], env=env, capture_output=True,
+                                       text=True, timeout=600)
+    done = run("import-spack", "--date", "2026-11-20", "--out", str(tmp_path / "spack"), str(ERRORS))
+    assert done.returncode == 0, done.stderr
+    done = run("cluster-errors", "2026-11-20", "--source", "spack", "--input", str(tmp_path / "spack" / "errors"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    done = run("query", "--errors", "--source", "spack", "--by", "package", "--from", "2026-11-20",
+               "--to", "2026-11-20", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout))
+    by_hand = {p.name.removesuffix("_error.json"): len(json.loads(p.read_text())) for p in ERRORS.glob("*_error.json")}
+    assert table.groupby("package")["errors"].sum().to_dict() == by_hand
+    store = MongoStore(mongo_uri, database)
+    store.client.drop_database(database)
+    store.close()
