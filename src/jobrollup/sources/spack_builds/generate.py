@@ -35,12 +35,17 @@ SUCCESS_SHARE = 0.74
 EPOCH = dt.date(1970, 1, 1)
 
 
+def versions_of(package: str, seed: int) -> list[str]:
+    """Four versions per package, the same every day (a farm rebuilds the same versions)."""
+    rng = random.Random(f"{seed}-{package}")
+    return [f"{rng.randint(0, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 5)}" for _ in range(4)]
+
+
 def builds_of_day(day: dt.date, count: int, seed: int):
     """The `count` build records of `day`."""
     rng = random.Random(f"{seed}-{day.isoformat()}")
     start = (day - EPOCH).days * 86400
-    versions = {p: [f"{rng.randint(0, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 5)}" for _ in range(4)]
-                for p in PACKAGES}
+    versions = {p: versions_of(p, seed) for p in PACKAGES}
     for _ in range(count):
         package = rng.choice(PACKAGES)
         compiler = rng.choice(list(COMPILERS))
