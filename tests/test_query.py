@@ -348,7 +348,7 @@ def test_bad_queries_and_an_unreachable_mongodb_through_bin_query(tmp_path):
 
 @pytest.mark.parametrize("arguments, message", [
     (["-m", "cpu.TotalJobCPUs"], "unknown metric 'cpu.TotalJobCPUs' (did you mean cpu.TotalJobCPU?): cpu metrics are"),
-    (["-m", "latency"], "unknown metric 'latency': choose count, events, failure_rate, or GROUP.METRIC"),
+    (["-m", "latency"], "unknown metric 'latency': choose count, events, failure_rate, success_rate, or GROUP.METRIC"),
     (["-m", "cpu.TotalJobCPU:avg"], "unknown statistic 'avg' for cpu.TotalJobCPU: choose from mean, min, max"),
     (["-w", "site~T2_(CH"], "invalid regular expression 'T2_(CH' in filter 'site~T2_(CH': missing )"),
     (["-w", "exitCode=80x1"], "filter 'exitCode=80x1': exitCode takes whole numbers (or null), not '80x1'"),

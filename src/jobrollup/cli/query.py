@@ -14,6 +14,7 @@ from .. import config, exits, sources
 from .. import query as queries
 from ..exits import MongoUnavailable
 from ..query import STATISTICS, QueryError
+from ..sources import RATES
 from ..store import embedded
 from ..store.mongo import MongoStore
 from ..tiers import PRECISIONS
@@ -30,6 +31,12 @@ examples:
   bin/query --from earliest -w site=T1_US_FNAL --suggest acquisitionEra     which eras exist for a site
   bin/query -w 'site~^T2_' -w 'jobstate!=success' --by exitCode --limit 10  top exit codes of T2 failures
   bin/query --by time:day -m count,failure_rate --plot failures.png         a time series picture
+  bin/query --source spack_builds -w package=petsc --by version,compiler_version -m success_rate --plot rates.png
+                                                                            success rate per version and compiler version
+  bin/query --source spack_builds --by package -m count,failure_rate --from "this week" --baseline-from "last week" \
+      --sort failure_rate.change --limit 10                                 whose failure rate rose since last week
+  bin/query --source spack_builds -w package=petsc --by version,compiler_version --matrix petsc.png
+                                                                            build matrix: petsc.png and petsc.csv
   bin/query --errors -w site=T2_CH_CERN --from "this week" --limit 10       top error clusters at a site
   bin/query --errors --source spack -w package=petsc --from earliest        error kinds of a package
 
@@ -82,6 +89,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--suggest", metavar="KEY", help="distinct values of KEY with their jobs, under the filters")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output (default: table)")
     parser.add_argument("--plot", metavar="FILE.png", help="also draw the answer into this picture")
+    parser.add_argument("--matrix", metavar="FILE.png",
+                        help="a build matrix of the two --by keys: success rate per cell, \"not tried\" apart "
+                             "from \"fails\"; writes FILE.png and FILE.csv")
+    parser.add_argument("--baseline-from", metavar="WHEN",
+                        help="compare with this span: each metric now, .before (the baseline) and .change")
+    parser.add_argument("--baseline-to", metavar="WHEN", help="end of the baseline span (default: the start of --from)")
     parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
     parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
     parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
@@ -139,24 +152,38 @@ def _main(argv: list[str] | None) -> int:
                                  partial="refuse" if args.exact else "widen",
                                  source=source, collection=collection, now=now)
     else:
-        question = queries.query(start=args.start, end=args.end, where=args.where, metrics=args.metric or ["count"],
+        metrics = args.metric or ["count"]
+        if args.matrix:
+            from ..query import matrix
+            metrics = matrix.metrics_for(args.metric)
+        question = queries.query(start=args.start, end=args.end, where=args.where, metrics=metrics,
                                  by=args.by, partial="refuse" if args.exact else "widen",
                                  source=source, collection=collection, now=now)
     if args.plot:
         from ..query import plots
         plots.check(question)
+    if args.matrix:
+        matrix.check(question)
     names = None
     if "exitCode" in question.keys:
         names = queries.load_exit_codes(args.exit_codes)
-    if args.sort and args.sort not in question.axes + question.columns:
-        raise QueryError(f"--sort {args.sort!r}: choose one of {', '.join(question.axes + question.columns)}")
+    baseline = None
+    if args.baseline_from:
+        from ..query import compare
+        if args.suggest or args.plot or args.matrix:
+            raise QueryError("--baseline-from compares two spans as a table: it takes no --suggest, --plot or --matrix")
+        baseline = compare.baseline_of(question, args.baseline_from, args.baseline_to, now)
+    sortable = question.axes + (question.columns if baseline is None else
+                                [c + suffix for c in question.columns for suffix in ("", compare.BEFORE, compare.CHANGE)])
+    if args.sort and args.sort not in sortable:
+        raise QueryError(f"--sort {args.sort!r}: choose one of {', '.join(sortable)}")
 
     store = connect(args, conf)
     try:
         if args.explain:
             print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
             return EXIT_OK
-        frame = queries.answer(store, question)
+        frame = queries.answer(store, question) if baseline is None else compare.compare(store, question, baseline)
     finally:
         store.close()
     total = len(frame)
@@ -180,13 +207,20 @@ def _main(argv: list[str] | None) -> int:
         plots.plot(frame, args.plot)
         sys.stdout.flush()
         print(f"plot written to {args.plot}", file=sys.stderr)
+    if args.matrix:
+        from ..query import plots
+        where = ", ".join(args.where)
+        png, csv_path = matrix.write(frame, args.matrix, f"Build matrix{': ' + where if where else ''}: "
+                                     f"success rate by {' and '.join(question.keys)}", plots.subtitle(frame.attrs))
+        sys.stdout.flush()
+        print(f"matrix written to {png} and {csv_path}", file=sys.stderr)
     return EXIT_OK
 
 
 def _errors(args, conf) -> int:
     """bin/query --errors: the top error clusters of a span."""
     args.source = args.source or "fwjr"
-    if args.metric or args.suggest or args.plot or args.explain:
+    if args.metric or args.suggest or args.plot or args.matrix or args.explain:
         raise QueryError("--errors ranks clusters by their errors: it takes -w, --by, --from/--to, --limit, --format")
     now = args.now or dt.datetime.now(dt.timezone.utc)
     store = connect(args, conf)
@@ -242,12 +276,17 @@ def _when(moment, axis: str | None = None) -> str:
     return f"{moment:%Y-%m-%d}"
 
 
-def _number(column: str, value) -> str:
+def _number(column: str, value, counters: tuple[str, ...] = ("events",)) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    if column == "failure_rate":
+    base, _, suffix = column.partition(".")
+    if column in RATES or (base in RATES and suffix == "before"):
         return f"{value * 100:.2f}%"
-    if column in ("count", "events") or column.endswith(".n"):
+    if base in RATES and suffix == "change":
+        return f"{value * 100:+.2f} pp"
+    if suffix in ("before", "change") and (base == "count" or base in counters):
+        return f"{int(value):+,}" if suffix == "change" else f"{int(value):,}"
+    if column == "count" or column in counters or column.endswith(".n"):
         return f"{int(value):,}"
     value = float(value)
     if value == 0:
@@ -262,8 +301,11 @@ def _number(column: str, value) -> str:
 
 
 def _heading(column: str, source: str = "fwjr") -> str:
-    if column == "failure_rate":
-        return "failure_rate"
+    if column.partition(".")[0] in RATES or column.partition(".")[0] in ("count", "successes", "failures", "events"):
+        return column
+    for suffix in (".before", ".change"):   # a comparison's columns carry the unit of their metric
+        if column.endswith(suffix):
+            return _heading(column[: -len(suffix)], source) + suffix
     name, _, stat = column.rpartition(".")
     unit = sources.get(source).units.get(name)
     return f"{column} ({unit})" if unit and stat not in ("n",) else column
@@ -280,6 +322,10 @@ def header_lines(meta: dict) -> list[str]:
         parts = [f"{t['precision']} {_when(t['start'])} .. {_when(t['end'])} ({t['buckets']} bucket{'s' * (t['buckets'] != 1)})"
                  for t in tiers]
         lines.append("  from    " + "\n          ".join(parts))
+    baseline = meta.get("baseline")
+    if baseline and baseline.get("span"):
+        start, end = baseline["span"]
+        lines.append(f"  against {_when(start)} .. {_when(end)} UTC (.before; .change = now - before)")
     for note in meta.get("notes", []):
         lines.append(f"  note    {note}")
     return lines
@@ -291,7 +337,9 @@ def render_table(frame, total: int | None = None) -> str:
     lines = header_lines(meta)
     columns = list(frame.columns)
     text_columns = set(meta.get("keys", [])) | {"description"} | ({axis} if axis else set())
-    headings = [_heading(c, frame.attrs.get("query", {}).get("source", "fwjr")) if c not in text_columns else c for c in columns]
+    source = frame.attrs.get("query", {}).get("source", "fwjr")
+    counters = sources.get(source).counters
+    headings = [_heading(c, source) if c not in text_columns else c for c in columns]
     cells = []
     for row in frame.itertuples(index=False):
         out = []
@@ -301,7 +349,7 @@ def render_table(frame, total: int | None = None) -> str:
             elif column in text_columns:
                 out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
             else:
-                out.append(_number(column, value))
+                out.append(_number(column, value, counters))
         cells.append(out)
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headings)]
     fit = lambda i, text: text.ljust(widths[i]) if columns[i] in text_columns else text.rjust(widths[i])

@@ -85,6 +85,8 @@ def derive(query: Query, merged: dict[tuple, dict], percentiles: dict | None = N
                 record[m.name] = int(acc.get(m.name, 0))
             elif m.name == "failure_rate":
                 record["failure_rate"] = acc.get("failed", 0) / count if count else math.nan
+            elif m.name == "success_rate":
+                record["success_rate"] = 1 - acc.get("failed", 0) / count if count else math.nan
             else:
                 n = acc.get(f"{m.field}__n", 0) or 0
                 total = acc.get(f"{m.field}__sum", 0.0) or 0.0

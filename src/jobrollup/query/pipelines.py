@@ -84,7 +84,7 @@ def group_stage(query: Query, segment_precision: str) -> dict:
     for counter in query.source.counters:
         if counter in names:
             group[counter] = {"$sum": f"${counter}"}
-    if "failure_rate" in names:
+    if names & {"failure_rate", "success_rate"}:
         group["failed"] = {"$sum": {"$cond": [failed_expression(query.source), "$count", 0]}}
     for m in query.metrics:
         if not m.is_performance:

@@ -14,6 +14,7 @@ from typing import Sequence
 import pandas as pd
 
 from .. import sources
+from ..sources import RATES
 from .question import Query, QueryError
 
 MAX_SERIES = 10      # lines of a time series by key; the others are left out, and said so
@@ -39,8 +40,8 @@ def check(query: Query) -> str:
 def label(column: str, source: str = "fwjr") -> str:
     """'cpu.TotalJobCPU.mean' -> 'cpu.TotalJobCPU mean (s)'; 'failure_rate' -> 'failure rate (% of jobs)'."""
     definition = sources.get(source)
-    if column == "failure_rate":
-        return "failure rate (% of jobs)"
+    if column in RATES:
+        return f"{column.replace('_', ' ')} ({definition.units.get(column, '% of jobs')})"
     if column == "count":
         return "jobs"
     if column in definition.counters:
@@ -52,7 +53,7 @@ def label(column: str, source: str = "fwjr") -> str:
 
 def _values(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column].astype("float64")
-    return values * 100 if column == "failure_rate" else values
+    return values * 100 if column in RATES else values
 
 
 def _name(value) -> str:
@@ -201,7 +202,7 @@ def _heatmap(plt, frame, keys, column):
     grid = (named[named["_r"].isin(rows) & named["_c"].isin(cols)]
             .pivot_table(index="_r", columns="_c", values=column, aggfunc="first")
             .reindex(index=rows, columns=cols))
-    values = grid.to_numpy(dtype="float64") * (100 if column == "failure_rate" else 1)
+    values = grid.to_numpy(dtype="float64") * (100 if column in RATES else 1)
     figure, ax = plt.subplots(figsize=(0.55 * len(cols) + 4, 0.4 * len(rows) + 2.5))
     image = ax.imshow(values, aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(cols)), cols, rotation=60, ha="right", fontsize=8)

@@ -324,6 +324,10 @@ def parse_moment(text: str, now: dt.datetime, *, what: str = "--from", end: bool
         return period(floor(now, "week"), "week")
     if t in ("this month", "this-month"):
         return period(floor(now, "month"), "month")
+    if t in ("last week", "last-week"):
+        return period(floor(floor(now, "week") - dt.timedelta(days=1), "week"), "week")
+    if t in ("last month", "last-month"):
+        return period(floor(floor(now, "month") - dt.timedelta(days=1), "month"), "month")
     match = _AGO.match(t)
     if match:
         amount, unit = int(match[1]), match[2]

@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 COMBINE_RULES = ("sum", "max", "min", "mean")
+# Shares of jobs by the failure key: failed / jobs, and its complement.
+RATES = ("failure_rate", "success_rate")
 
 # name -> module defining SOURCE; imported on first use.
 _MODULES = {
     "fwjr": "jobrollup.sources.fwjr",
     "spack": "jobrollup.sources.spack",
+    "spack_builds": "jobrollup.sources.spack_builds",
 }
 
 
@@ -95,7 +98,7 @@ class Source:
     @property
     def basic_metrics(self) -> tuple[str, ...]:
         """What a question can ask besides performance metrics: jobs, counters, failure rate."""
-        return ("count", *self.counters, *(("failure_rate",) if self.failure_key else ()))
+        return ("count", *self.counters, *(RATES if self.failure_key else ()))
 
     @property
     def aggregates(self) -> bool:
