@@ -51,6 +51,11 @@ def label(column: str, source: str = "fwjr") -> str:
     return f"{name} {stat}" + (f" ({unit})" if unit else "")
 
 
+def source_of(frame: pd.DataFrame) -> str:
+    """The source an answer came from (its units label the axes)."""
+    return frame.attrs.get("query", {}).get("source", "fwjr")
+
+
 def _values(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column].astype("float64")
     return values * 100 if column in RATES else values
@@ -82,8 +87,8 @@ def subtitle(meta: dict) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def title_of(columns: Sequence[str], axes: Sequence[str]) -> str:
-    what = ", ".join(label(c).split(" (")[0] for c in columns)
+def title_of(columns: Sequence[str], axes: Sequence[str], source: str = "fwjr") -> str:
+    what = ", ".join(label(c, source).split(" (")[0] for c in columns)
     return f"{what[:1].upper()}{what[1:]} by {' and '.join(axes)}" if axes else what
 
 
@@ -101,7 +106,8 @@ def plot(frame: pd.DataFrame, path: str, *, title: str | None = None) -> str:
     kind = "series" if axis and len(keys) <= 1 else "bars" if len(keys) == 1 else "heatmap" if len(keys) == 2 else None
     if kind is None:
         raise QueryError("--plot draws a time axis with at most one key, one key, or two keys")
-    heading = title or title_of(columns if kind != "heatmap" else columns[:1], keys + ([f"{axis}"] if axis else []))
+    heading = title or title_of(columns if kind != "heatmap" else columns[:1], keys + ([f"{axis}"] if axis else []),
+                               source_of(frame))
     if kind == "series":
         figure = _series(plt, frame, meta, keys, axis, columns)
     elif kind == "bars":
@@ -125,7 +131,7 @@ def _series(plt, frame, meta, keys, axis, columns):
         totals = frame.groupby(frame[key].map(_name))[weight].sum().sort_values(ascending=False)
         chosen = list(totals.index[:MAX_SERIES])
         if len(totals) > MAX_SERIES:
-            note = f"the {MAX_SERIES} {key} values with the most {label(weight).split(' (')[0]} of {len(totals)}"
+            note = f"the {MAX_SERIES} {key} values with the most {label(weight, source_of(frame)).split(' (')[0]} of {len(totals)}"
     for row, column in enumerate(columns):
         ax = axes[row][0]
         if keys:
@@ -138,7 +144,7 @@ def _series(plt, frame, meta, keys, axis, columns):
         else:
             part = _on_held(frame.set_index(axis)[column], held, column)
             ax.plot(part.index, _values(part.to_frame(), column), marker="o", markersize=3, linewidth=1.6)
-        ax.set_ylabel(label(column))
+        ax.set_ylabel(label(column, source_of(frame)))
         ax.grid(True, alpha=0.3)
         ax.set_ylim(bottom=0) if _nonnegative(frame, column) else None
     if keys:
@@ -186,7 +192,7 @@ def _bars(plt, frame, key, columns):
             ax.invert_yaxis()
         else:
             ax.tick_params(labelleft=False)
-        ax.set_xlabel(label(column))
+        ax.set_xlabel(label(column, source_of(frame)))
         ax.grid(True, axis="x", alpha=0.3)
     axes[0][0].set_ylabel(key + (f" (first {MAX_BARS} of {len(frame)})" if len(frame) > MAX_BARS else ""))
     return figure
@@ -210,7 +216,7 @@ def _heatmap(plt, frame, keys, column):
     ax.set_xlabel(second + (f" (top {MAX_HEAT})" if frame[second].nunique(dropna=False) > MAX_HEAT else ""))
     ax.set_ylabel(first + (f" (top {MAX_HEAT})" if frame[first].nunique(dropna=False) > MAX_HEAT else ""))
     bar = figure.colorbar(image, ax=ax)
-    bar.set_label(label(column) + "; blank: no jobs")
+    bar.set_label(label(column, source_of(frame)) + "; blank: no jobs")
     if len(rows) * len(cols) <= 144:
         for r in range(len(rows)):
             for c in range(len(cols)):
