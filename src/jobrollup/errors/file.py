@@ -19,8 +19,12 @@ the normalise cache 3, JSON decoding 4, the clustering of 131,810 templates 3, w
 Peak memory follows the distinct templates (219 MB with 131,810 of them, 65 MB with 13,850),
 not the lines: the line codes go to the scratch file.
 
-Faster still (issue 17, branch issue17-speed), the same 1,000,000 messages, the old and the new
-code one after the other in one session, CPU time of the process: see the figures below.
+Faster still (issue 17, branch issue17-speed): the same 1,000,000 messages, the code before and
+after one after the other, five pairs in one session (load 2-8 on the 2 cores: the CPU time of
+one run varies by a third with the load), messages per CPU second / per wall second:
+    before   41,000-58,800 / 38,100-55,600 (median 52,600 / 48,400)
+    after    58,300-75,000 / 54,600-63,500 (median 60,700 / 55,700), 1.13-1.42 times the
+             before of the same pair; peak memory 220 MB (219 before), following the templates
 - JSON decoding: orjson (a dependency) decodes a line from its bytes in a third of the time of
   json.loads on the decoded text. It is used only where it gives what the json module gives: a
   line that is an object with a string message and no spack contexts (keys and strings are the
