@@ -159,3 +159,28 @@ def test_the_command_refuses_bad_arguments(tmp_path):
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1].startswith("error: messages file not found")
     done = subprocess.run([CLUSTER_ERRORS, "--messages", "x.jsonl"], capture_output=True, text=True)
     assert done.returncode == 2 and "--messages and --out go together" in done.stderr
+
+
+_AWKWARD_LINES = [
+    b'{"message": "make[2]: *** [all] Error 2", "id": 1}\n',
+    b'{"message": "make[3]: *** [x] Error 2", "n": 123456789012345678901234567890, "f": 1e400}\n',
+    b'{"message": NaN}\n', b'{"message": 7}\n', b'{"message": null}\n', b'{"message": ""}\n',
+    b'{"message": "lone \\ud800 surrogate 12"}\n', b'{"\\udc80": 1, "message": "key 3"}\n',
+    b'{"message": "bad \xff byte"}\n', b'{"message": "a\x01b"}\n', b'[1, 2]\n', b'"text"\n', b'\n',
+    b'{"message": "x 1"}\r\n', b'  {"message": "x 2"}  \n', b'{"message": "x 3"}', b'{"m": 1, "m": 2}\n',
+    b'{"message": "dup 1", "message": "dup 2"}\n', b'{"message": "has cluster", "cluster": 5}\n',
+    b'{"message": "c", "pre_context": "  >> 12    c", "post_context": ""}\n', b'{}\n',
+    b'{"message": "' + b"long 1 " * 700 + b'"}\n', b'{"message": "caf\xc3\xa9 \\u00e9 4"}\n',
+]
+
+
+def test_orjson_decoding_gives_the_json_modules_output_byte_for_byte(tmp_path, monkeypatch):
+    from jobrollup.errors import file as errors_file
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"".join(_AWKWARD_LINES * 3))
+    cluster_file(source, tmp_path / "fast.jsonl", TemplateClusterer())
+    monkeypatch.setattr(errors_file, "_fast_message", None)     # the json module alone
+    cluster_file(source, tmp_path / "plain.jsonl", TemplateClusterer())
+    assert (tmp_path / "fast.jsonl").read_bytes() == (tmp_path / "plain.jsonl").read_bytes()
+    with open(source, "rb") as lines:
+        assert (tmp_path / "plain.jsonl").read_bytes().count(b"\n") == sum(1 for _ in lines)
