@@ -453,3 +453,16 @@ def test_long_spans_run_as_several_pipelines_with_the_same_answer(tiered, raw):
     assert one.attrs["pipelines_run"] == 2 and many.attrs["pipelines_run"] > 8
     assert_same(many, expected(within(frame, T(2025, 12, 29), T(2026, 1, 11)), ["site"]), ["site"])
     pd.testing.assert_frame_equal(one, many, check_exact=False, rtol=1e-12)
+
+
+def test_the_demo_shows_what_was_written(tiered, capsys):
+    """bin/demo's last step asks through the same library as bin/query (one of the README's
+    two commands: it must keep working)."""
+    from jobrollup.cli import demo
+
+    demo.show(tiered, "mongodb://example")
+    out = capsys.readouterr().out
+    jobs = queries.answer(tiered, queries.query(start="2026-01-01", end="2026-01-01", now=NOW))["count"].sum()
+    assert f"Jobs held on 2026-01-01 in {tiered.db.name}.fwjr: {jobs:,}" in out
+    assert "Busiest sites" in out and "Most frequent exit codes of failed jobs" in out
+    assert "Last run:" in out

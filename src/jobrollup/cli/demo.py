@@ -3,6 +3,7 @@ asked through the same library as bin/query."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 from .. import config
@@ -20,7 +21,7 @@ def main() -> int:
 
 
 def show(store: MongoStore, uri: str) -> None:
-    now = "2026-01-02"
+    now = dt.datetime(2026, 1, 2)          # the sample's day is over
     tiers = queries.answer(store, queries.query(start="2026-01-01", end="2026-01-01", by=["time:day"],
                                                 metrics=["count"], now=now))
     print(f"\nJobs held on 2026-01-01 in {store.database}.fwjr: {int(tiers['count'].sum()):,} "
@@ -30,9 +31,9 @@ def show(store: MongoStore, uri: str) -> None:
                                                 metrics=["count", "failure_rate", "cpu.TotalJobCPU:mean"], now=now))
     sites = sites.sort_values("count", ascending=False).head(5)
     print("\nBusiest sites: jobs, failure rate, mean CPU time per job (sum/n):")
-    for row in sites.itertuples(index=False):
-        print(f"  {str(row.site):<22} {row.count:>7,} jobs  {row.failure_rate:6.1%} failed"
-              f"  {getattr(row, '_3'):9.0f} s CPU")
+    for _, row in sites.iterrows():
+        print(f"  {str(row['site']):<22} {row['count']:>7,} jobs  {row['failure_rate']:6.1%} failed"
+              f"  {row['cpu.TotalJobCPU.mean']:9.0f} s CPU")
 
     names = queries.load_exit_codes()
     codes = queries.answer(store, queries.query(start="2026-01-01", end="2026-01-01", by=["exitCode"],
