@@ -98,13 +98,15 @@ def run_version(home: Path, database: str, data: Path, uri: str, workdir: Path) 
     return seconds
 
 
-def normalised(value, runs: dict[str, str]):
-    """Run ids -> their order of appearance; timestamps, pids and timings dropped."""
+def normalised(value, runs: dict[str, str], database: str = ""):
+    """Run ids -> their order of appearance; each version's own database name -> <database>;
+    timestamps, pids and timings dropped."""
     if isinstance(value, dict):
-        return {k: normalised(v, runs) for k, v in sorted(value.items()) if k not in VARYING}
+        return {k: normalised(v, runs, database) for k, v in sorted(value.items()) if k not in VARYING}
     if isinstance(value, list):
-        return [normalised(v, runs) for v in value]
+        return [normalised(v, runs, database) for v in value]
     if isinstance(value, str):
+        value = value.replace(database, "<database>") if database else value
         return RUN_ID.sub(lambda m: runs.setdefault(m[0], f"<run {len(runs) + 1}>"), value)
     return value
 
@@ -118,8 +120,8 @@ def snapshot(client: MongoClient, database: str) -> dict[str, dict]:
     for name in sorted(db.list_collection_names()):
         docs = {}
         for doc in db[name].find():
-            key = normalised(str(doc["_id"]), runs)
-            docs[key] = normalised(doc, runs)
+            key = normalised(str(doc["_id"]), runs, database)
+            docs[key] = normalised(doc, runs, database)
         out[name] = docs
     return out
 

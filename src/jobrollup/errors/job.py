@@ -226,9 +226,9 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
             if counts["rejected"] or counts["problems"]:
                 rejects_path = f"{plan.rejects_dir.rstrip('/')}/{source.name}_errors/{run_id}"
                 _write_set_aside(errors, rejects_path)
-                entry.fields["rejects"] = rejects_path
             share = counts["rejected"] / counts["inputs"] if counts["inputs"] else 0.0
             if share > plan.max_reject_share:
+                entry.fields["rejects"] = rejects_path
                 raise RunRefused(f"{counts['rejected']} of {counts['inputs']} input records unreadable ({share:.1%}, "
                                  f"more than max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             # empty and binary messages have no template: counted and set aside above, not clustered
