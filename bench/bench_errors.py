@@ -45,10 +45,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
 
 from jobrollup.errors import messages, samples as error_samples  # noqa: E402
-from jobrollup.errors import file as errors_file  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 import bench_devset  # noqa: E402
-from jobrollup.errors.clustering import DEFAULT_THRESHOLD, TemplateClusterer, grouping_accuracy  # noqa: E402
+from jobrollup.errors.clustering import DEFAULT_THRESHOLD, grouping_accuracy  # noqa: E402
 
 SPACK_SET = ROOT / "tests" / "data" / "spack-errors" / "labelled.jsonl.gz"
 
@@ -58,22 +57,8 @@ def spack_rows() -> list[dict]:
         return [json.loads(line) for line in handle]
 
 
-def ours(rows: list[dict], workdir: Path, threshold: float) -> list:
-    source, out = workdir / "messages.jsonl", workdir / "clustered.jsonl"
-    with open(source, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row) + "\n")
-    errors_file.cluster_file(source, out, TemplateClusterer(threshold))
-    with open(out, encoding="utf-8") as handle:
-        return [json.loads(line)["cluster"] for line in handle]
-
-
-def drain3(texts: list[str]) -> list:
-    from drain3 import TemplateMiner
-    import logging
-    logging.getLogger("drain3").setLevel(logging.ERROR)
-    miner = TemplateMiner()
-    return [miner.add_log_message(text)["cluster_id"] for text in texts]
+# the same two runs as the dev-set table: the real two-pass code, and Drain3 with default settings
+ours, drain3 = bench_devset.ours, bench_devset.drain3
 
 
 def quality(name: str, rows: list[dict], workdir: Path, threshold: float) -> list[tuple]:
