@@ -42,6 +42,7 @@ from ..plan import Plan
 from ..sources import Source
 from ..sources.fwjr import normalise as fwjr_normalise
 from ..spark import job, readers
+from ..spark.aggregate import in_window
 from ..spark.aggregate_job import input_folders
 from ..spark.session import spark_session
 from ..store.mongo import ALL_TIME, MongoStore, utcnow
@@ -190,10 +191,6 @@ def _with_times(row: dict) -> dict:
     return row
 
 
-def _utc(moment: dt.datetime):
-    # A naive datetime literal would be read in the Python process's local time zone.
-    return F.timestamp_seconds(F.lit(int((moment - EPOCH).total_seconds())))
-
 
 def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float = DEFAULT_THRESHOLD,
         errors_dir: str = "var/errors") -> ClusterRunResult:
@@ -217,7 +214,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
         try:
             errors = source.load("error_extractor")(spark, files)
             errors = with_templates(errors).withColumn(
-                "in_window", (F.col("ts") >= _utc(window.start)) & (F.col("ts") < _utc(window.end)))
+                "in_window", in_window(F.col("ts"), window))
             errors = errors.persist(StorageLevel.MEMORY_AND_DISK)
             counts = _tally(errors)
             lap("read")

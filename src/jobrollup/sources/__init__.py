@@ -91,11 +91,6 @@ class Source:
         return [(g, m, f"{g}__{m}") for g, metrics in self.metrics.items() for m in metrics]
 
     @property
-    def metric_names(self) -> dict[str, str]:
-        """metric -> its group (metric names are unique within a source)."""
-        return {m: g for g, metrics in self.metrics.items() for m in metrics}
-
-    @property
     def basic_metrics(self) -> tuple[str, ...]:
         """What a question can ask besides performance metrics: jobs, counters, failure rate."""
         return ("count", *self.counters, *(RATES if self.failure_key else ()))

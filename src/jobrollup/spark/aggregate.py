@@ -6,14 +6,25 @@ sumsq, and the bins of a percentile sketch for the source's sketched metrics.
 
 from __future__ import annotations
 
+import calendar
 import math
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ..sources import Source
 from ..statistics import SKETCH_GAMMA
-from ..tiers import check_precision
+from ..tiers import Window, check_precision
+
+
+def in_window(ts: Column, window: Window) -> Column:
+    """Whether a timestamp falls in [window.start, window.end)."""
+    return (ts >= _utc(window.start)) & (ts < _utc(window.end))
+
+
+def _utc(moment) -> Column:
+    # A naive datetime literal would be read in the Python process's local time zone.
+    return F.timestamp_seconds(F.lit(calendar.timegm(moment.timetuple())))
 
 
 def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import logging
@@ -22,7 +21,7 @@ from ..exits import InputError, RunRefused
 from ..plan import Plan
 from ..store.mongo import MongoStore
 from . import job, readers
-from .aggregate import aggregate_jobs
+from .aggregate import aggregate_jobs, in_window
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -58,7 +57,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
         try:
             lines = source.load("reader")(spark, files)
             jobs = source.load("normaliser")(lines)
-            jobs = jobs.withColumn("in_window", (F.col("ts") >= _utc(window.start)) & (F.col("ts") < _utc(window.end)))
+            jobs = jobs.withColumn("in_window", in_window(F.col("ts"), window))
             # One pass over the input feeds the counts, the rejects file and the aggregation.
             jobs = jobs.persist(StorageLevel.MEMORY_AND_DISK)
             counts = _count(jobs)
@@ -106,10 +105,6 @@ def _tallied(docs, totals: dict, counters: tuple[str, ...]):
         tally["documents"] += 1
         yield doc
 
-
-def _utc(moment: dt.datetime):
-    # A naive datetime literal would be read in the Python process's local time zone.
-    return F.timestamp_seconds(F.lit(calendar.timegm(moment.timetuple())))
 
 
 def input_folders(spark: SparkSession, plan: Plan) -> list[str]:

@@ -192,9 +192,6 @@ class MongoStore:
         query = {"job": job, **({"source": source} if source else {})}
         return self.db[RUNS].find_one(query, sort=[("started_at", -1)])
 
-    def runs(self, query: dict | None = None, limit: int = 0) -> list[dict]:
-        return list(self.db[RUNS].find(query or {}).sort("started_at", -1).limit(limit))
-
     # -- documents (aggregates, error counts, assignments) ------------------------------------
 
     def replace_documents(self, collection: str, documents: Iterable[dict], batch: int = 1000,
@@ -350,9 +347,6 @@ class MongoStore:
     def cluster_labels(self, clusters: list[int]) -> dict[int, str]:
         return {d["_id"]: d.get("label", "") for d in self.db[ERROR_CLUSTERS].find(
             {"_id": {"$in": clusters}}, {"label": 1})}
-
-    def clusters(self, limit: int = 0) -> list[dict]:
-        return list(self.db[ERROR_CLUSTERS].find().limit(limit))
 
 
 class JournalEntry:
