@@ -97,16 +97,18 @@ def cluster(tmp_path_factory):
             log.close()
 
 
-@pytest.fixture
-def workspace(tmp_path, mongo_uri):
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, mongo_server):
+    """One small input and database shared by the module's tests (each spark-submit costs ~20 s)."""
+    tmp_path = tmp_path_factory.mktemp("cluster-workspace")
     database = f"cluster_{tmp_path.name[-10:]}".replace("-", "_")
     settings = {"mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
                 "errors": {"errors_dir": str(tmp_path / "errors")}}
     conf = write_conf(tmp_path / "jobrollup.toml", settings)
     data = tmp_path / "fwjr"
     generate.generate(data, dt.date(2026, 4, 5), 2, 1500, seed=21, workers=1)
-    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
-    store = MongoStore(mongo_uri, database)
+    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_server.uri)
+    store = MongoStore(mongo_server.uri, database)
     yield {"data": data, "env": env, "store": store, "conf": conf, "settings": settings, "tmp": tmp_path}
     store.client.drop_database(database)
     store.close()
@@ -117,35 +119,37 @@ def executors_ran_on_the_cluster(ui_port: int, app_prefix: str) -> bool:
     return any(app["name"].startswith(app_prefix) for app in apps.get("completedapps", []) + apps.get("activeapps", []))
 
 
-def test_aggregation_on_the_cluster_equals_the_local_run(cluster, workspace):
+def without_run_id(store) -> dict:
+    return {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in store.db.fwjr.find()}
+
+
+@pytest.fixture(scope="module")
+def aggregated_on_the_cluster(cluster, workspace):
+    """The hour documents of 2026-04-05, aggregated by executors on the cluster."""
     master, bare_python, ui = cluster
-    args = ["2026-04-05", "--precision=hour", "--input", str(workspace["data"])]
-    cluster_run = subprocess.run(
-        [str(ROOT / "bin" / "aggregate"), *args, "--master", master,
-         "--spark-conf", f"spark.pyspark.python={bare_python}", "--spark-conf", "spark.driver.memory=2g",
-         "--spark-conf", "spark.executor.memory=1g", "--spark-conf", "spark.sql.shuffle.partitions=4"],
+    done = subprocess.run(
+        [str(ROOT / "bin" / "aggregate"), "2026-04-05", "--precision=hour", "--input", str(workspace["data"]),
+         "--master", master, "--spark-conf", f"spark.pyspark.python={bare_python}",
+         "--spark-conf", "spark.driver.memory=2g", "--spark-conf", "spark.executor.memory=1g",
+         "--spark-conf", "spark.sql.shuffle.partitions=4"],
         env=workspace["env"], capture_output=True, text=True, timeout=600)
-    assert cluster_run.returncode == 0, cluster_run.stderr[-3000:]
+    assert done.returncode == 0, done.stderr[-3000:]
     assert executors_ran_on_the_cluster(ui, "jobrollup-aggregate-hour-2026-04-05")
-    on_cluster = {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in workspace["store"].db.fwjr.find()}
-    workspace["store"].db.fwjr.delete_many({})
-    local_run = subprocess.run([str(ROOT / "bin" / "aggregate"), *args, "--master", "local[*]"],
-                               env=workspace["env"], capture_output=True, text=True, timeout=600)
-    assert local_run.returncode == 0, local_run.stderr[-3000:]
-    local = {d["_id"]: {k: v for k, v in d.items() if k != "run_id"} for d in workspace["store"].db.fwjr.find()}
-    assert on_cluster.keys() == local.keys() and len(local) > 100
-    for key, doc in local.items():  # sums may be added in another order: compare through the reference
-        assert doc["scope"] == on_cluster[key]["scope"] and doc["count"] == on_cluster[key]["count"]
+    return without_run_id(workspace["store"])
+
+
+def test_aggregation_on_the_cluster_equals_the_reference(workspace, aggregated_on_the_cluster):
+    # The local run equals the same reference (tests/test_reference.py), so cluster == local.
+    on_cluster = aggregated_on_the_cluster
+    assert len(on_cluster) > 100
     records, _ = reference.read_lines([day_folder(str(workspace["data"]), dt.date(2026, 4, d)) for d in (5, 6)])
     expected = reference.aggregate(records, "hour", (dt.datetime(2026, 4, 5), dt.datetime(2026, 4, 6)))
     reference.assert_documents_equal(list(on_cluster.values()), expected)
 
 
-def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
+def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace, aggregated_on_the_cluster):
     master, bare_python, ui = cluster
-    done = subprocess.run([str(ROOT / "bin" / "aggregate"), "2026-04-05", "--precision=hour", "--input",
-                           str(workspace["data"])], env=workspace["env"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    hour_jobs = sum(d["count"] for d in aggregated_on_the_cluster.values())
     deps = workspace["tmp"] / "deps"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(deps), "pymongo"], check=True)
     archive = shutil.make_archive(str(workspace["tmp"] / "executor-deps"), "gztar", deps)
@@ -159,7 +163,7 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace):
     store = workspace["store"]
     assert store.db.fwjr.count_documents({"scope.timeframe_precision": "hour"}) == 0
     day_jobs = sum(d["count"] for d in store.db.fwjr.find({"scope.timeframe_precision": "day"}))
-    assert day_jobs == store.db.fwjr_buckets.find_one({"precision": "day"})["count"] > 0
+    assert day_jobs == hour_jobs == store.db.fwjr_buckets.find_one({"precision": "day"})["count"] > 0
 
 
 def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace, conf):
