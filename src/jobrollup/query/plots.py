@@ -92,8 +92,9 @@ def title_of(columns: Sequence[str], axes: Sequence[str], source: str = "fwjr") 
     return f"{what[:1].upper()}{what[1:]} by {' and '.join(axes)}" if axes else what
 
 
-def plot(frame: pd.DataFrame, path: str, *, title: str | None = None) -> str:
-    """Draw the answer `frame` (with its attrs from queries.answer) into `path` (PNG, SVG, PDF)."""
+def plot(frame: pd.DataFrame, path, *, title: str | None = None, format: str | None = None):
+    """Draw the answer `frame` (with its attrs from queries.answer) into `path` (PNG, SVG, PDF;
+    or a file object with `format`, as the web view draws SVG in memory)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,7 +116,7 @@ def plot(frame: pd.DataFrame, path: str, *, title: str | None = None) -> str:
     else:
         figure = _heatmap(plt, frame, keys, columns[0])
     figure.suptitle(f"{heading}\n{subtitle(meta)}", fontsize=11)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    figure.savefig(path, dpi=110, bbox_inches="tight", format=format)
     plt.close(figure)
     return path
 
