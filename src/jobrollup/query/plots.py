@@ -22,6 +22,7 @@ MAX_BARS = 30        # bars of a bar chart
 MAX_HEAT = 25        # rows and columns of a heatmap
 # Columns that are sums over jobs: an axis bucket that is held but has no row is zero there.
 _ADDITIVE = ("count", "events", ".n", ".sum")
+_BUCKET = {"hour": "1h", "day": "1D", "week": "7D", "month": "31D"}   # about one bucket of a time axis
 
 
 def check(query: Query) -> str:
@@ -154,6 +155,10 @@ def _series(plt, frame, meta, keys, axis, columns):
                           title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     import matplotlib.dates as mdates
 
+    times = pd.to_datetime(frame[axis]).unique()
+    if len(times) == 1:  # one point: a range of one bucket each side, not matplotlib's years
+        pad = pd.Timedelta(_BUCKET[axis])
+        axes[-1][0].set_xlim(times[0] - pad, times[0] + pad)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
     axes[-1][0].xaxis.set_major_locator(locator)
     axes[-1][0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
