@@ -56,7 +56,9 @@ def to_csv(rates: pd.DataFrame) -> str:
     return cells.rename_axis(index=f"{rates.index.name} \\ {rates.columns.name}", columns=None).to_csv()
 
 
-def draw(rates: pd.DataFrame, counts: pd.DataFrame, path: str, title: str, subtitle: str = "") -> str:
+def draw(rates: pd.DataFrame, counts: pd.DataFrame, path, title: str, subtitle: str = "",
+         format: str | None = None):
+    """The matrix picture into `path` (a file name, or a file object with `format`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -86,7 +88,7 @@ def draw(rates: pd.DataFrame, counts: pd.DataFrame, path: str, title: str, subti
                        Patch(facecolor=colours(0.0), label="fails (0%)")],
               loc="upper left", bbox_to_anchor=(0, -0.18), ncol=2, fontsize=8, frameon=False)
     figure.suptitle(f"{title}\n{subtitle}".strip(), fontsize=11)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    figure.savefig(path, dpi=110, bbox_inches="tight", format=format)
     plt.close(figure)
     return path
 

@@ -22,6 +22,7 @@ MAX_BARS = 30        # bars of a bar chart
 MAX_HEAT = 25        # rows and columns of a heatmap
 # Columns that are sums over jobs: an axis bucket that is held but has no row is zero there.
 _ADDITIVE = ("count", "events", ".n", ".sum")
+_BUCKET = {"hour": "1h", "day": "1D", "week": "7D", "month": "31D"}   # about one bucket of a time axis
 
 
 def check(query: Query) -> str:
@@ -92,8 +93,9 @@ def title_of(columns: Sequence[str], axes: Sequence[str], source: str = "fwjr") 
     return f"{what[:1].upper()}{what[1:]} by {' and '.join(axes)}" if axes else what
 
 
-def plot(frame: pd.DataFrame, path: str, *, title: str | None = None) -> str:
-    """Draw the answer `frame` (with its attrs from queries.answer) into `path` (PNG, SVG, PDF)."""
+def plot(frame: pd.DataFrame, path, *, title: str | None = None, format: str | None = None):
+    """Draw the answer `frame` (with its attrs from queries.answer) into `path` (PNG, SVG, PDF;
+    or a file object with `format`, as the web view draws SVG in memory)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,7 +117,7 @@ def plot(frame: pd.DataFrame, path: str, *, title: str | None = None) -> str:
     else:
         figure = _heatmap(plt, frame, keys, columns[0])
     figure.suptitle(f"{heading}\n{subtitle(meta)}", fontsize=11)
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    figure.savefig(path, dpi=110, bbox_inches="tight", format=format)
     plt.close(figure)
     return path
 
@@ -153,6 +155,10 @@ def _series(plt, frame, meta, keys, axis, columns):
                           title_fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     import matplotlib.dates as mdates
 
+    times = pd.to_datetime(frame[axis]).unique()
+    if len(times) == 1:  # one point: a range of one bucket each side, not matplotlib's years
+        pad = pd.Timedelta(_BUCKET[axis])
+        axes[-1][0].set_xlim(times[0] - pad, times[0] + pad)
     locator = mdates.AutoDateLocator(minticks=4, maxticks=12)
     axes[-1][0].xaxis.set_major_locator(locator)
     axes[-1][0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -192,6 +192,10 @@ class MongoStore:
         query = {"job": job, **({"source": source} if source else {})}
         return self.db[RUNS].find_one(query, sort=[("started_at", -1)])
 
+    def recent_runs(self, limit: int = 50) -> list[dict]:
+        """The latest runs of every source and job, newest first (index started_at)."""
+        return list(self.db[RUNS].find({}).sort("started_at", -1).limit(limit))
+
     # -- documents (aggregates, error counts, assignments) ------------------------------------
 
     def replace_documents(self, collection: str, documents: Iterable[dict], batch: int = 1000,
@@ -303,6 +307,13 @@ class MongoStore:
                   for e in ledger.find({"precision": p, "state": "held"}, {"start": 1}).sort("start", 1).limit(1)]
         return min(starts) if starts else None
 
+    def ledger_coverage(self, source: Source) -> list[dict]:
+        """Per precision and state: buckets, first start, last end, jobs (the web view's runs page)."""
+        return list(self.db[source.buckets_collection].aggregate([
+            {"$group": {"_id": {"precision": "$precision", "state": "$state"}, "buckets": {"$sum": 1},
+                        "first": {"$min": "$start"}, "last": {"$max": "$end"}, "count": {"$sum": "$count"}}},
+        ]))
+
     def set_ledger_state(self, source: Source, precision: str, starts: list[dt.datetime], state: str,
                          **fields) -> None:
         self.db[source.buckets_collection].update_many(
@@ -343,6 +354,10 @@ class MongoStore:
         operations = [UpdateOne({"_id": cluster_id}, update, upsert=True) for cluster_id, update in updates]
         for first in range(0, len(operations), 1000):
             self.db[ERROR_CLUSTERS].bulk_write(operations[first:first + 1000], ordered=False)
+
+    def clusters(self, clusters: list[int], fields: dict | None = None) -> dict[int, dict]:
+        """Cluster documents (label, examples, first and last seen, busiest values...) by id."""
+        return {d["_id"]: d for d in self.db[ERROR_CLUSTERS].find({"_id": {"$in": clusters}}, fields)}
 
     def cluster_labels(self, clusters: list[int]) -> dict[int, str]:
         return {d["_id"]: d.get("label", "") for d in self.db[ERROR_CLUSTERS].find(
