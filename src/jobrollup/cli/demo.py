@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     conf = config.load()
     uri = common.mongo_uri(None, conf)
-    with MongoStore(uri, conf["mongo"]["database"]) as store, store.failures():
+    with MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"]) as store, store.failures():
         store.ping()
         show(store, uri)
     return 0

@@ -133,9 +133,9 @@ def failure(error: PyMongoError, uri: str, written: int | None = None) -> Except
 
 def _server_message(error: OperationFailure) -> str:
     details = error.details if isinstance(error.details, dict) else {}
-    write_errors = details.get("writeErrors") or [{}]
-    message = details.get("errmsg") or write_errors[0].get("errmsg") or _first_line(error)
-    code = error.code if error.code is not None else write_errors[0].get("code")
+    first = (details.get("writeErrors") or [details])[0]   # a bulk write: its first write's error
+    message = first.get("errmsg") or _first_line(error)
+    code = first.get("code", error.code)
     return f"{str(message).splitlines()[0][:200]}" + (f" (code {code})" if code is not None else "")
 
 
