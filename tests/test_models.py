@@ -156,7 +156,7 @@ def test_list_compares_experiments(experiment, capsys, tmp_path):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["experiment", "model", "seed"]
     assert [l.split()[0] for l in lines[1:]] == ["hgb-test", "nb-test"]
-    assert train_main(["--list", "--out-dir", str(tmp_path)]) == 1
+    assert train_main(["--list", "--out-dir", str(tmp_path)]) == 2   # no experiments: missing input
 
 
 def test_predict_a_folder_writes_one_object_per_row(experiment, capsys):
@@ -209,7 +209,7 @@ def test_predict_a_built_spec_and_a_hash(experiment, capsys):
     some_hash = model.training_["zfp"][0].index[0]
     assert predict_main(["--experiment", name, "--out-dir", str(out), some_hash]) == 0
     assert "package zfp" in capsys.readouterr().out
-    assert predict_main(["--experiment", name, "--out-dir", str(out), "no-such-hash"]) == 1
+    assert predict_main(["--experiment", name, "--out-dir", str(out), "no-such-hash"]) == 2
 
 
 # ---- environments -----------------------------------------------------------------------

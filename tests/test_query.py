@@ -342,7 +342,7 @@ def test_bad_queries_and_an_unreachable_mongodb_through_bin_query(tmp_path):
                            "site, jobstate, jobtype, acquisitionEra, exitCode, exitStep\n")
     done = subprocess.run([command, "--by", "site", "--mongo-uri", "mongodb://127.0.0.1:9/"],
                           capture_output=True, text=True, timeout=60, env={**os.environ, "JOBROLLUP_CONF": ""})
-    assert done.returncode == 4 and done.stderr.startswith("error: MongoDB at mongodb://127.0.0.1:9/ is unreachable")
+    assert done.returncode == 4 and done.stderr.startswith("error: MongoDB at 127.0.0.1:9 is unreachable")
     assert done.stderr.count("\n") == 1
 
 

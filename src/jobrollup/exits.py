@@ -9,7 +9,7 @@ OK = 0
 FAILED = 1        # unexpected error: see the log
 INPUT = 2         # bad arguments, missing input folder, unreadable format
 REFUSED = 3       # the input cannot be trusted (too many rejected lines): nothing written
-MONGO = 4         # MongoDB unreachable
+MONGO = 4         # MongoDB unreachable, refused the login, or stopped answering mid-run
 BUSY = 5          # another live run is writing the same window
 
 MEANING = {
@@ -17,7 +17,7 @@ MEANING = {
     FAILED: "unexpected failure (see the log)",
     INPUT: "bad arguments or input",
     REFUSED: "refused (too much rejected input; nothing written)",
-    MONGO: "MongoDB unreachable",
+    MONGO: "MongoDB unreachable, login refused, or lost mid-run",
     BUSY: "another live run writes this window",
 }
 

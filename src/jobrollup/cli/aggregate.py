@@ -8,12 +8,10 @@ import os
 import sys
 
 from .. import config, exits, sources
-from ..exits import MongoUnavailable, UsageError
 from ..plan import Plan, plan_run
 from ..spark import submit
-from ..store import embedded
 from ..store.mongo import MongoStore, redact
-from . import common
+from . import checks, common
 
 EXAMPLES = """\
 examples:
@@ -29,22 +27,20 @@ examples:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = common.Parser(
         prog="bin/aggregate", parents=[common.window_options(), common.connection_options(), common.spark_options()],
         description="Aggregate dumps of one source into tiered documents in MongoDB (through spark-submit).",
         epilog=common.epilog(EXAMPLES), formatter_class=argparse.RawDescriptionHelpFormatter)
     common.source_option(parser, sources.aggregating_names())
-    parser.add_argument("--max-reject-share", type=float, help="refuse the run above this share of rejected lines")
+    parser.add_argument("--max-reject-share", type=checks.share, metavar="SHARE",
+                        help="refuse the run above this share (0..1) of rejected lines")
     args = parser.parse_args(argv)
     common.check_window_arguments(parser, args)
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except (UsageError, config.ConfigError) as error:
-        return common.fail(error, exits.INPUT)
+    return common.run(_main, argv)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -59,21 +55,22 @@ def _main(argv: list[str] | None) -> int:
     plan = plan_run(first, last, args.precision, conf, source=source.name, input_root=input_root,
                     rejects_dir=config.resolve_path(conf["aggregate"]["rejects_dir"]), today=today,
                     lateness_days=args.lateness, max_reject_share=args.max_reject_share)
+    checks.share_setting(plan.max_reject_share, "conf [aggregate] max_reject_share")
     master, spark_conf = common.spark_settings(args, conf)
     job_args = ["--plan", plan.to_json()] + (["--progress"] if sys.stderr.isatty() else [])
     app_name = f"jobrollup-aggregate-{plan.precision}-{plan.first_day}"
+    # Everything that can fail before Spark starts is checked here, not after the input is read.
+    checks.writable_folder(plan.rejects_dir, "rejects folder", create=not args.dry_run)
+    common.check_submit_folders(create=not args.dry_run)
 
     if args.dry_run:
         print(describe(plan, common.mongo_uri(args.mongo_uri, conf, start_embedded=False), conf))
         print(submit.dry_run("aggregate", job_args, master=master, spark_conf=spark_conf, app_name=app_name))
         return exits.OK
 
-    try:
-        mongo_uri = common.mongo_uri(args.mongo_uri, conf)
-        with MongoStore(mongo_uri, plan.database, conf["mongo"]["timeout_ms"]) as store:
-            store.ping()  # fail before Spark starts, not after reading the input
-    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:
-        return common.fail(error, exits.MONGO)
+    mongo_uri = common.mongo_uri(args.mongo_uri, conf)
+    with MongoStore(mongo_uri, plan.database, conf["mongo"]["timeout_ms"]) as store:
+        store.ping()  # fail before Spark starts, not after reading the input
     problem = local_input_problem(plan, "aggregate")
     if problem:
         return common.fail(problem, exits.INPUT)

@@ -7,14 +7,11 @@ import datetime as dt
 import logging
 import sys
 
-from pymongo.errors import PyMongoError
-
 from .. import cleanup, config, exits, sources
-from ..exits import MongoUnavailable, UsageError, WindowBusy
+from ..exits import UsageError
 from ..spark import submit
-from ..store import embedded
 from ..store.mongo import MongoStore
-from . import common
+from . import checks, common
 
 EXAMPLES = """\
 examples:
@@ -29,7 +26,7 @@ is deleted for that bucket) ends with exit code 1.
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bin/cleanup", epilog=common.epilog(EXAMPLES),
+    parser = common.Parser(prog="bin/cleanup", epilog=common.epilog(EXAMPLES),
                                      parents=[common.connection_options(), common.spark_options()],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      description="Roll old fine buckets up into coarser tiers, then delete them.")
@@ -37,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dry-run", action="store_true", help="plan and count, write nothing")
     parser.add_argument("--retention", action="append", default=[], metavar="TIER=DURATION",
                         help="override conf [retention], e.g. hour='2 days' or month=forever")
-    parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)  # for tests and replays
+    parser.add_argument("--now", type=checks.moment, help=argparse.SUPPRESS)  # for tests and replays
     parser.add_argument("--spark", action="store_true",
                         help="submit jobs/cleanup.py: coarse buckets are built in parallel by Spark executors")
     return parser.parse_args(argv)
@@ -60,45 +57,39 @@ def retention_of(args, conf: dict) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jobrollup %(levelname)s %(message)s", stream=sys.stderr)
+    conf = config.load(args.conf_file)
+    retention = retention_of(args, conf)
+    source = common.source_of(args, conf)
+    master, spark_conf = common.spark_settings(args, conf)
+    if args.spark:
+        common.check_submit_folders(create=not args.dry_run)
+    uri = common.mongo_uri(args.mongo_uri, conf)
+    store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
     try:
-        conf = config.load(args.conf_file)
-        retention = retention_of(args, conf)
-        source = common.source_of(args, conf)
-        master, spark_conf = common.spark_settings(args, conf)
-    except (config.ConfigError, UsageError) as error:
-        return common.fail(error, exits.INPUT)
-    try:
-        uri = common.mongo_uri(args.mongo_uri, conf)
-        store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
         store.ping()
-    except config.ConfigError as error:
-        return common.fail(error, exits.INPUT)
-    except (embedded.EmbeddedMongoError, MongoUnavailable) as error:
-        return common.fail(error, exits.MONGO)
-    if args.spark:  # hand over to spark-submit; the URI travels in the environment
-        store.close()
-        plan = cleanup.spark_plan(source.name, conf["mongo"]["database"], retention, args.now, args.dry_run,
-                         conf["mongo"]["timeout_ms"])
-        return submit.submit("cleanup", ["--plan", plan], master=master, app_name="jobrollup-cleanup",
-                             spark_conf=spark_conf, archives=conf["spark"].get("executor_archives", []),
-                             mongo_uri=uri)
-    job = cleanup.Cleanup(store, source, retention, now=args.now, dry_run=args.dry_run)
-    try:
-        reports = job.run()
-    except WindowBusy as error:
-        return common.fail(error, exits.BUSY)
-    except cleanup.VerificationError as error:
-        return common.fail(error, exits.FAILED)
-    except PyMongoError as error:
-        return common.fail("MongoDB failed during the cleanup; the next run finishes the work: "
-                           f"{str(error).splitlines()[0][:200]}", exits.MONGO)
+        if args.spark:  # hand over to spark-submit; the URI travels in the environment
+            store.close()
+            plan = cleanup.spark_plan(source.name, conf["mongo"]["database"], retention, args.now, args.dry_run,
+                                      conf["mongo"]["timeout_ms"])
+            return submit.submit("cleanup", ["--plan", plan], master=master, app_name="jobrollup-cleanup",
+                                 spark_conf=spark_conf, archives=conf["spark"].get("executor_archives", []),
+                                 mongo_uri=uri)
+        job = cleanup.Cleanup(store, source, retention, now=args.now, dry_run=args.dry_run)
+        try:
+            with store.failures():
+                reports = job.run()
+        except cleanup.VerificationError as error:
+            return common.fail(error, exits.FAILED)
     finally:
         store.close()
     print(cleanup.summary(reports, args.dry_run, job.run_id))
     return exits.OK
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,12 +11,10 @@ from pathlib import Path
 from .. import config, exits, sources
 from ..errors import file as errors_file
 from ..errors.clustering import TemplateClusterer
-from ..exits import MongoUnavailable, UsageError
 from ..plan import plan_run
 from ..spark import submit
-from ..store import embedded
 from ..store.mongo import MongoStore
-from . import common
+from . import checks, common
 from .aggregate import describe
 
 EXAMPLES = """\
@@ -37,14 +35,14 @@ not JSON objects with a message, and empty or binary messages, get "cluster": nu
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = common.Parser(
         prog="bin/cluster-errors", description="Cluster error messages into kinds with stable ids.",
         parents=[common.window_options(), common.connection_options(), common.spark_options()],
         epilog=common.epilog(EXAMPLES), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=Path, help="standalone mode: a JSON-lines file of messages")
     parser.add_argument("--out", type=Path, help="standalone mode: where to write the clustered lines")
     parser.add_argument("--model", type=Path, help="standalone mode: model file to start from and save to")
-    parser.add_argument("--threshold", type=float, help="cluster distance (default: conf errors.threshold)")
+    parser.add_argument("--threshold", type=checks.positive_number, help="cluster distance (default: conf errors.threshold)")
     common.source_option(parser, tuple(n for n in sources.names() if sources.get(n).error_extractor),
                          "nightly mode: whose errors (default: fwjr)")
     args = parser.parse_args(argv)
@@ -61,21 +59,29 @@ def parse_args(argv):
 
 
 def main(argv: list[str] | None = None) -> int:
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    conf = config.load(args.conf_file)
+    threshold = args.threshold if args.threshold is not None else conf["errors"]["threshold"]
     try:
-        args = parse_args(argv)
-        conf = config.load(args.conf_file)
-        threshold = args.threshold if args.threshold is not None else conf["errors"]["threshold"]
-        if args.messages:
-            return cluster_file(args.messages, args.out, args.model, threshold)
-        return nightly(args, conf, threshold)
-    except (UsageError, config.ConfigError) as error:
-        return common.fail(error, exits.INPUT)
+        checks.positive_number(str(threshold))
+    except argparse.ArgumentTypeError as error:
+        raise exits.UsageError(f"conf [errors] threshold: {error}") from None
+    if args.messages:
+        return cluster_file(args.messages, args.out, args.model, threshold)
+    return nightly(args, conf, threshold)
 
 
 def cluster_file(source: Path, out: Path, model_path: Path | None, threshold: float) -> int:
-    if not source.is_file():
-        print(f"error: messages file not found: {source}", file=sys.stderr)
-        return exits.INPUT
+    checks.readable_file(source, "messages file")
+    checks.writable_file(out, "--out")
+    if model_path:
+        checks.writable_file(model_path, "--model")
+        if model_path.exists():
+            checks.readable_file(model_path, "model file")
     model = TemplateClusterer.load(model_path, threshold) \
         if model_path and model_path.exists() else TemplateClusterer(threshold)
     result = errors_file.cluster_file(source, out, model, progress=sys.stderr.isatty())
@@ -99,21 +105,23 @@ def nightly(args, conf: dict, threshold: float) -> int:
     plan = plan_run(first, last, args.precision, conf, source=source.name, collection=source.errors_collection,
                     input_root=input_root, rejects_dir=config.resolve_path(conf["aggregate"]["rejects_dir"]),
                     today=today, lateness_days=args.lateness)
+    checks.share_setting(plan.max_reject_share, "conf [aggregate] max_reject_share")
     master, spark_conf = common.spark_settings(args, conf)
-    job_args = ["--plan", plan.to_json(), "--threshold", str(threshold),
-                "--errors-dir", config.resolve_path(conf["errors"]["errors_dir"])]
+    errors_dir = config.resolve_path(conf["errors"]["errors_dir"])
+    job_args = ["--plan", plan.to_json(), "--threshold", str(threshold), "--errors-dir", errors_dir]
+    # Everything that can fail before Spark starts is checked here, not after the input is read.
+    checks.writable_folder(plan.rejects_dir, "rejects folder", create=not args.dry_run)
+    checks.writable_folder(errors_dir, "errors folder", create=not args.dry_run)
+    common.check_submit_folders(create=not args.dry_run)
     app_name = f"jobrollup-cluster-errors-{source.name}-{plan.first_day}"
     if args.dry_run:
         print(describe(plan, common.mongo_uri(args.mongo_uri, conf, start_embedded=False), conf,
                        verb="cluster the errors of"))
         print(submit.dry_run("cluster_errors", job_args, master=master, spark_conf=spark_conf, app_name=app_name))
         return exits.OK
-    try:
-        uri = common.mongo_uri(args.mongo_uri, conf)
-        with MongoStore(uri, plan.database, conf["mongo"]["timeout_ms"]) as store:
-            store.ping()  # fail before Spark starts
-    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:
-        return common.fail(error, exits.MONGO)
+    uri = common.mongo_uri(args.mongo_uri, conf)
+    with MongoStore(uri, plan.database, conf["mongo"]["timeout_ms"]) as store:
+        store.ping()  # fail before Spark starts
     if config.is_local(input_root) and not os.path.isdir(config.local_path(input_root)):
         return common.fail(f"input root not found: {input_root}", exits.INPUT)
     return submit.submit("cluster_errors", job_args, master=master, spark_conf=spark_conf, app_name=app_name,

@@ -1,6 +1,6 @@
 """What every command shares: the options (argparse parents), the day arguments, the MongoDB
 URI, the Spark settings and the one-line failures. Commands stay thin: parse, call the library,
-print."""
+print; `run` turns every foreseeable failure into its exit code and one `error:` line."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ import argparse
 import datetime as dt
 import re
 import sys
+from typing import Callable
+
+from pymongo.errors import PyMongoError
 
 from .. import config, exits, sources
-from ..exits import UsageError
-from ..store import embedded
+from ..exits import MongoUnavailable, RunRefused, UsageError, WindowBusy
+from ..store import embedded, mongo
 from ..tiers import PRECISIONS
+from . import checks
+
+Parser = checks.Parser  # every command's parser: refusals in one line
 
 _DAY_PATH = re.compile(r"^(?P<root>.*?)/?(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/?$")
 
@@ -49,17 +55,13 @@ def window_options() -> argparse.ArgumentParser:
     parent.add_argument("--min-date", type=day_argument, help="first day of a span (with --max-date)")
     parent.add_argument("--max-date", type=day_argument, help="last day of a span")
     parent.add_argument("--input", help="source root holding YYYY/MM/DD/ folders (default: conf [sources.<name>] root)")
-    parent.add_argument("--lateness", type=int, help="days after the window whose folders may hold late reports")
+    parent.add_argument("--lateness", type=checks.count, help="days after the window whose folders may hold late reports")
     parent.add_argument("--allow-missing", action="store_true", help="go on when a day folder of the window is missing")
     parent.add_argument("--dry-run", action="store_true", help="print the plan and the spark-submit command, run nothing")
     return parent
 
 
-def day_argument(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+day_argument = checks.day
 
 
 def check_window_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -108,11 +110,22 @@ def mongo_uri(explicit: str | None, conf: dict, *, start_embedded: bool = True) 
     """The one URI resolution of every command: --mongo-uri, then config.mongo_uri (environment,
     URI file, conf); when none gives one, the embedded server, started if needed (or None when
     `start_embedded` is false: a dry run only describes it). Raises config.ConfigError or
-    embedded.EmbeddedMongoError with a one-line reason."""
+    embedded.EmbeddedMongoError with a one-line reason, UsageError for a malformed URI."""
     uri = config.mongo_uri(explicit, conf)
+    if uri:
+        mongo.check_uri(uri)
     if uri or not start_embedded:
         return uri
     return embedded.ensure_running(config.resolve_path(conf["mongo"]["embedded_dir"])).uri
+
+
+def check_submit_folders(*, create: bool = True) -> None:
+    """The folders spark-submit needs on this machine: the package zip's and the temporary one
+    (the job's status file)."""
+    import tempfile
+
+    checks.writable_folder(config.resolve_path("var/dist"), "package folder", create=create)
+    checks.writable_folder(tempfile.gettempdir(), "temporary folder", create=create)
 
 
 def spark_settings(args, conf: dict) -> tuple[str, dict[str, str]]:
@@ -126,6 +139,29 @@ def spark_settings(args, conf: dict) -> tuple[str, dict[str, str]]:
     if not sys.stderr.isatty():  # cron logs: no carriage-return progress bars
         settings["spark.ui.showConsoleProgress"] = "false"
     return master, settings
+
+
+def run(main: Callable[[list[str] | None], int], argv: list[str] | None) -> int:
+    """Run a command's `main(argv)`: every foreseeable failure ends it with its exit code and one
+    `error:` line; only a bug (anything else) shows a traceback, with exit code 1."""
+    try:
+        return main(argv)
+    except (UsageError, config.ConfigError) as error:
+        return fail(error, exits.INPUT)
+    except RunRefused as error:
+        return fail(error, exits.REFUSED)
+    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:
+        return fail(error, exits.MONGO)
+    except WindowBusy as error:
+        return fail(error, exits.BUSY)
+    except PyMongoError as error:  # met outside a store's failures(): the store still words it
+        failure = mongo.failure(error, "")
+        return fail(failure, exits.code_of(failure))
+    except BrokenPipeError:  # bin/query ... | head
+        sys.stderr.close()
+        return exits.OK
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
 
 
 def fail(error, code: int) -> int:

@@ -12,10 +12,15 @@ from ..store.mongo import MongoStore
 from . import common
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     conf = config.load()
     uri = common.mongo_uri(None, conf)
-    with MongoStore(uri, conf["mongo"]["database"]) as store:
+    with MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"]) as store, store.failures():
+        store.ping()
         show(store, uri)
     return 0
 

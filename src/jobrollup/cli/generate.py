@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .. import sources
+from . import common
 
 
 def main(argv: list[str] | None = None) -> int:
-    chooser = argparse.ArgumentParser(add_help=False)
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    chooser = common.Parser(prog="bin/generate", add_help=False)
     chooser.add_argument("--source", default="fwjr", choices=[n for n in sources.names() if sources.get(n).generator])
     known, rest = chooser.parse_known_args(argv)
     return sources.get(known.source).load("generator")(rest)

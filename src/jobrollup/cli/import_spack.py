@@ -4,13 +4,12 @@ jobrollup.sources.spack_builds.importer for the formats and the joins)."""
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 
 from .. import config, exits
 from ..sources.spack_builds import importer
-from . import common
+from . import checks, common
 
 EXAMPLES = """\
 examples:
@@ -26,7 +25,7 @@ spec hash only within a call. Importing the same dump again rewrites the same fi
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = common.Parser(
         prog="bin/import-spack", epilog=common.epilog(EXAMPLES),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Turn spack exports (outcomes JSON, labels and compats CSV, spec YAML, build-record "
@@ -34,11 +33,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "OUT/errors/YYYY/MM/DD/*.json (source spack). Bad records are set aside in "
                     "OUT/rejects/DATE/ with their reason.")
     parser.add_argument("inputs", nargs="+", type=Path, metavar="PATH", help="export files or folders")
-    parser.add_argument("--date", required=True, type=dt.date.fromisoformat,
+    parser.add_argument("--date", required=True, type=checks.day,
                         help="the dump's date (YYYY-MM-DD): records without a timestamp of their own "
                              "(none of spack's export formats has one) are dated to it")
     parser.add_argument("--out", required=True, type=Path, help="the output root (e.g. var/spack)")
-    parser.add_argument("--max-reject-share", type=float, default=None,
+    parser.add_argument("--max-reject-share", type=checks.share, default=None, metavar="SHARE",
                         help="refuse the dump (write nothing, exit 3) when more than this share of records "
                              "is bad (default: conf [aggregate] max_reject_share)")
     parser.add_argument("--conf", dest="conf_file", help="configuration file (default conf/jobrollup.toml)")
@@ -46,15 +45,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    try:
-        conf = config.load(args.conf_file)
-    except config.ConfigError as error:
-        return common.fail(error, exits.INPUT)
-    limit = args.max_reject_share if args.max_reject_share is not None else conf["aggregate"]["max_reject_share"]
+    conf = config.load(args.conf_file)
+    limit = args.max_reject_share if args.max_reject_share is not None else \
+        checks.share_setting(conf["aggregate"]["max_reject_share"], "conf [aggregate] max_reject_share")
     missing = [str(p) for p in args.inputs if not p.exists()]
     if missing:
         return common.fail(f"no such input: {', '.join(missing)}", exits.INPUT)
+    checks.writable_folder(args.out, "--out")   # before reading a dump that may be large
     dump = importer.read_dump(args.inputs, args.date)
     rejects = importer.write_rejects(args.out, args.date, dump)
     total = dump.good + len(dump.rejects)

@@ -8,9 +8,11 @@ import json
 import os
 import sys
 
+from ..exits import UsageError
 from ..models import advise, environments, experiments, predict
 from ..models.estimators import MODELS
 from ..models.features import load_spec, spec_features, spec_hash
+from . import checks, common
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -37,7 +39,7 @@ def _params(pairs: list[str]) -> dict:
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise argparse.ArgumentTypeError(f"--param wants KEY=VALUE, not {pair!r}")
+            raise UsageError(f"--param wants KEY=VALUE, not {pair!r}")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -45,8 +47,21 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
+def _threshold(text: str):
+    if text in ("prior", "halfway"):
+        return text
+    try:
+        return checks.share(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"'prior', 'halfway' or a number: {error}") from None
+
+
 def train_main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
+    return common.run(_train, argv)
+
+
+def _train(argv) -> int:
+    ap = common.Parser(
         prog="bin/train", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train build-outcome models on a folder laid out like features/ "
                     "(labels/<package>.csv, compats/<package>.csv) and record the experiment.",
@@ -63,7 +78,7 @@ def train_main(argv=None) -> int:
     ap.add_argument("--packages", help="comma-separated packages (default: all)")
     ap.add_argument("--no-fallback", action="store_true",
                     help="one model per package, no shared fallback model")
-    ap.add_argument("--threshold", default="halfway",
+    ap.add_argument("--threshold", default="halfway", type=_threshold,
                     help="decision threshold per package: 'halfway' between 0.5 and the "
                          "training share of successes (default), 'prior' (that share), or a "
                          "number such as 0.5")
@@ -74,24 +89,24 @@ def train_main(argv=None) -> int:
     if args.list:
         docs = experiments.list_experiments(args.out_dir)
         if not docs:
-            print(f"no experiments in {args.out_dir}", file=sys.stderr)
-            return EXIT_FAILED
+            raise UsageError(f"no experiments in {args.out_dir}")
         print(experiments.format_list(docs))
         return EXIT_OK
     if not args.data or not args.experiment:
         ap.error("--data and --experiment are needed (or --list)")
-    threshold = args.threshold if args.threshold in ("prior", "halfway") \
-        else float(args.threshold)
+    threshold = args.threshold
+    params = _params(args.param)
+    shared_params = _params(args.shared_param) if args.shared_param else None
+    checks.readable_folder(args.data, "--data folder")
+    checks.writable_folder(os.path.join(args.out_dir, args.experiment), "experiment folder")
     try:
         doc = experiments.train_experiment(
-            args.data, args.experiment, model=args.model, params=_params(args.param),
-            shared_params=_params(args.shared_param) if args.shared_param else None,
+            args.data, args.experiment, model=args.model, params=params, shared_params=shared_params,
             seed=args.seed, out_dir=args.out_dir,
             packages=args.packages.split(",") if args.packages else None,
             fallback=not args.no_fallback, threshold=threshold)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_FAILED
+    except (OSError, ValueError) as e:   # unreadable tables, parameters the estimator refuses
+        raise UsageError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     folder = os.path.join(args.out_dir, args.experiment)
     print(f"experiment {args.experiment}: {len(doc['data']['packages'])} packages, "
           f"{doc['split']['rows']} rows, model {args.model}, seed {args.seed}")
@@ -111,7 +126,11 @@ def _fig(m: dict) -> str:
 
 
 def predict_main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
+    return common.run(_predict, argv)
+
+
+def _predict(argv) -> int:
+    ap = common.Parser(
         prog="bin/predict", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Predict build outcomes with a trained experiment: for a folder of "
                     "feature tables, for one spec (with advice), or for environments.",
@@ -123,9 +142,9 @@ def predict_main(argv=None) -> int:
     ap.add_argument("--data", help="folder with compats/<package>.csv to score")
     ap.add_argument("--format", default="json", choices=["json"],
                     help="output of --data: one JSON object per line (default)")
-    ap.add_argument("--similar", type=int, default=3, help="successful specs to show")
+    ap.add_argument("--similar", type=checks.count, default=3, help="successful specs to show")
     ap.add_argument("--environments", help="environments file (JSON or CSV)")
-    ap.add_argument("--random-environments", type=int, metavar="N",
+    ap.add_argument("--random-environments", type=checks.positive_count, metavar="N",
                     help="N random environments from cluster-features.json")
     ap.add_argument("--cluster-features", help="cluster-features.json (default: the one "
                                                "beside the experiment's training data)")
@@ -133,16 +152,23 @@ def predict_main(argv=None) -> int:
     ap.add_argument("--heatmap", help="write a packages × environments heatmap PNG")
     ap.add_argument("--table", help="write the per-environment table as CSV")
     ap.add_argument("--scores", help="write every P(success), packages × environments, CSV")
-    ap.add_argument("--top", type=int, default=10, help="environments to print at each end")
+    ap.add_argument("--top", type=checks.positive_count, default=10, help="environments to print at each end")
     args = ap.parse_args(argv)
     modes = [bool(args.spec), bool(args.data), bool(args.environments or args.random_environments)]
     if sum(modes) != 1:
         ap.error("give exactly one of SPEC, --data, --environments/--random-environments")
+    if args.data:
+        checks.readable_folder(args.data, "--data folder")
+    for option, path in (("--environments", args.environments), ("--cluster-features", args.cluster_features)):
+        if path:
+            checks.readable_file(path, option)
+    for option, path in (("--heatmap", args.heatmap), ("--table", args.table), ("--scores", args.scores)):
+        if path:
+            checks.writable_file(path, option)
     try:
         model = experiments.load_model(args.experiment, args.out_dir)
     except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_FAILED
+        raise UsageError(str(e)) from None
     if args.data:
         for row in predict.predict_dir(model, args.data):
             sys.stdout.write(json.dumps(row) + "\n")
@@ -155,15 +181,18 @@ def predict_main(argv=None) -> int:
 def _predict_spec(model, args) -> int:
     observed = None
     if os.path.exists(args.spec):
-        spec = load_spec(args.spec)
-        package, row = spec_features(spec)
+        import yaml
+        try:
+            spec = load_spec(args.spec)
+            package, row = spec_features(spec)
+        except (OSError, ValueError, AttributeError, TypeError, KeyError, yaml.YAMLError) as error:
+            raise UsageError(f"{args.spec} is not a readable spack spec: "
+                             f"{(str(error).splitlines() or [type(error).__name__])[0][:200]}") from None
         full_hash = spec_hash(spec)
     else:
         found = [(p, X, y) for p, (X, y) in model.training_.items() if args.spec in X.index]
         if not found:
-            print(f"error: {args.spec} is neither a file nor a full_hash of the training data",
-                  file=sys.stderr)
-            return EXIT_FAILED
+            raise UsageError(f"{args.spec} is neither a file nor a full_hash of the training data")
         package, X, y = found[0]
         full_hash = args.spec
         row = X.loc[full_hash].to_dict()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from .. import config
+from .. import config, exits
 from ..store import embedded
+from . import common
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bin/mongo", description="The embedded MongoDB (SecantusDB) of this project.")
+    return common.run(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = common.Parser(prog="bin/mongo", description="The embedded MongoDB (SecantusDB) of this project.",
+                           epilog=exits.epilog_line())
     parser.add_argument("action", choices=["start", "stop", "status", "uri"])
     parser.add_argument("--conf", dest="conf_file", help="configuration file")
     args = parser.parse_args(argv)
@@ -19,11 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print("stopped" if embedded.stop(folder) else "not running")
         return 0
     if args.action in ("start", "uri"):
-        try:
-            server = embedded.ensure_running(folder)
-        except embedded.EmbeddedMongoError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 4
+        server = embedded.ensure_running(folder)   # EmbeddedMongoError: exit 4, one line
         print(server.uri if args.action == "uri" else f"running: {server.uri} (pid {server.pid}, data {folder}/data)")
         return 0
     server = embedded.running(folder)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
@@ -15,10 +16,10 @@ from .. import query as queries
 from ..exits import MongoUnavailable
 from ..query import STATISTICS, QueryError
 from ..sources import RATES
-from ..store import embedded
+from ..store import mongo
 from ..store.mongo import MongoStore
 from ..tiers import PRECISIONS
-from . import common
+from . import checks, common
 
 EXIT_OK, EXIT_FAILED, EXIT_QUERY, EXIT_MONGO = exits.OK, exits.FAILED, exits.INPUT, exits.MONGO
 _FWJR = sources.get("fwjr")
@@ -70,14 +71,8 @@ exit codes: 0 answered, 1 unexpected failure, 2 bad query, 4 MongoDB unreachable
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, like every other refusal of this command
-        print(f"error: {message} (see bin/query --help)", file=sys.stderr)
-        sys.exit(EXIT_QUERY)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser(prog="bin/query", epilog=EXAMPLES, parents=[common.connection_options()], formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = common.Parser(prog="bin/query", epilog=EXAMPLES, parents=[common.connection_options()], formatter_class=argparse.RawDescriptionHelpFormatter,
                      description="Answer a question (filters, metrics, group-by axes, a UTC span) from the "
                                  "tiered aggregate documents in MongoDB.")
     parser.add_argument("--from", dest="start", default="7 days ago", metavar="WHEN", help="start of the span (default: 7 days ago)")
@@ -97,44 +92,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--baseline-to", metavar="WHEN", help="end of the baseline span (default: the start of --from)")
     parser.add_argument("--exact", action="store_true", help="refuse a span that cuts a bucket instead of widening it")
     parser.add_argument("--sort", metavar="COLUMN", help="order rows by this column (metrics largest first)")
-    parser.add_argument("--limit", type=int, metavar="N", help="show the first N rows")
+    parser.add_argument("--limit", type=checks.positive_count, metavar="N", help="show the first N rows")
     parser.add_argument("--errors", action="store_true",
                         help="rank error clusters (bin/cluster-errors) instead: -w on site, exitCode, step "
                              "(fwjr) or package (spack) and cluster; --by those keys")
     parser.add_argument("--source", choices=sources.names(),
                         help="which source (default: conf [aggregate] source; with --errors: fwjr)")
-    parser.add_argument("--precision", default="day", help="with --errors: the tier of the counts (default: day)")
+    parser.add_argument("--precision", default="day", choices=PRECISIONS,
+                        help="with --errors: the tier of the counts (default: day)")
     parser.add_argument("--explain", action="store_true", help="print the tiers and pipelines, run no aggregation")
     parser.add_argument("--exit-codes", metavar="FILE", help=f"exit-code dictionary (default: ${queries.ENV_EXIT_CODES}, "
                                                             "else conf/exit_codes.json)")
     parser.add_argument("--collection", help="collection (default: the source's own)")
-    parser.add_argument("--now", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)  # for tests and replays
+    parser.add_argument("--now", type=checks.moment, help=argparse.SUPPRESS)  # for tests and replays
     args = parser.parse_args(argv)
     if args.suggest and (args.metric or args.by):
         parser.error("--suggest lists the values of one key with their jobs: it takes no --metric or --by")
-    if args.limit is not None and args.limit < 1:
-        parser.error("--limit must be 1 or more")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except (QueryError, config.ConfigError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_QUERY
-    except (MongoUnavailable, embedded.EmbeddedMongoError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_MONGO
-    except OperationFailure as error:
-        print(f"error: MongoDB refused the query: {_first_line(error)}", file=sys.stderr)
-        return EXIT_QUERY
-    except PyMongoError as error:
-        print(f"error: MongoDB failed during the query: {_first_line(error)}", file=sys.stderr)
-        return EXIT_MONGO
-    except BrokenPipeError:  # bin/query ... | head
-        sys.stderr.close()
-        return EXIT_OK
+    return common.run(_main, argv)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -162,8 +140,10 @@ def _main(argv: list[str] | None) -> int:
     if args.plot:
         from ..query import plots
         plots.check(question)
+        checks.writable_file(args.plot, "--plot")
     if args.matrix:
         matrix.check(question)
+        checks.writable_file(args.matrix, "--matrix")
     names = None
     if "exitCode" in question.keys:
         names = queries.load_exit_codes(args.exit_codes)
@@ -180,10 +160,11 @@ def _main(argv: list[str] | None) -> int:
 
     store = connect(args, conf)
     try:
-        if args.explain:
-            print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
-            return EXIT_OK
-        frame = queries.answer(store, question) if baseline is None else compare.compare(store, question, baseline)
+        with _asked(store):
+            if args.explain:
+                print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
+                return EXIT_OK
+            frame = queries.answer(store, question) if baseline is None else compare.compare(store, question, baseline)
     finally:
         store.close()
     total = len(frame)
@@ -225,8 +206,9 @@ def _errors(args, conf) -> int:
     now = args.now or dt.datetime.now(dt.timezone.utc)
     store = connect(args, conf)
     try:
-        frame = queries.error_clusters(store, source=args.source, start=args.start, end=args.end,
-                                       where=args.where, by=args.by, precision=args.precision, now=now)
+        with _asked(store):
+            frame = queries.error_clusters(store, source=args.source, start=args.start, end=args.end,
+                                           where=args.where, by=args.by, precision=args.precision, now=now)
     finally:
         store.close()
     total = len(frame)
@@ -248,6 +230,20 @@ def _errors(args, conf) -> int:
             split = "".join(f" {k}={row[k]}" for k in frame.columns[1:-5])
             print(f"  {row['errors']:>9,} {row['share']:6.1%}  cluster {row['cluster']:<5}{split}  {row['label'][:120]}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _asked(store: MongoStore):
+    """A query the server refuses (a regular expression it cannot compile, ...) is a bad query
+    (exit 2); every other MongoDB failure is the store's one line (exit 4)."""
+    try:
+        yield
+    except OperationFailure as error:
+        if error.code in (mongo.UNAUTHORIZED, mongo.AUTHENTICATION_FAILED):
+            raise store.failure(error) from None
+        raise QueryError(f"MongoDB refused the query: {_first_line(error)}") from None
+    except PyMongoError as error:
+        raise store.failure(error) from None
 
 
 def connect(args, conf) -> MongoStore:

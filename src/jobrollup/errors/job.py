@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan.from_json(args.plan)
         spark = spark_session(f"jobrollup-cluster-errors-{plan.source}-{plan.first_day}")
         spark.sparkContext.setLogLevel("WARN")
-        with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store:
+        with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store, store.failures():
             result = run(spark, plan, store, threshold=args.threshold, errors_dir=args.errors_dir)
         spark.stop()
         return summary(plan, result)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable
 
 from .. import sources
+from ..exits import UsageError
 from ..sources import Source
 from ..tiers import PRECISIONS, floor, next_start
 
@@ -24,7 +25,7 @@ TIME_PREFIX = "time:"
 RANK = {p: i for i, p in enumerate(PRECISIONS)}
 
 
-class QueryError(ValueError):
+class QueryError(UsageError):
     """A question that cannot be answered as asked: one line naming the problem and the choices."""
 
 

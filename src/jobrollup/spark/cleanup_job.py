@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
         spark = spark_session("jobrollup-cleanup")
         spark.sparkContext.setLogLevel("WARN")
         now = dt.datetime.fromisoformat(plan["now"]) if plan["now"] else None
-        with MongoStore(uri, plan["database"], plan["mongo_timeout_ms"]) as store:
+        with MongoStore(uri, plan["database"], plan["mongo_timeout_ms"]) as store, store.failures():
             store.ping()
             work = cleanup.SparkCleanup(spark, uri, plan["database"], store, sources.get(plan["source"]),
                                         plan["retention"], now=now, dry_run=plan["dry_run"])

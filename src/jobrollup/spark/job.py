@@ -21,6 +21,7 @@ from pymongo.errors import PyMongoError
 from .. import exits
 from ..config import ENV_MONGO_URI
 from ..exits import RunRefused
+from ..store import mongo
 
 
 def run(prog: str, argv: list[str] | None, body: Callable[[argparse.Namespace, str], str],
@@ -49,10 +50,9 @@ def run(prog: str, argv: list[str] | None, body: Callable[[argparse.Namespace, s
         return _fail(args.status_file, exits.code_of(error), error)
     except failures as error:
         return _fail(args.status_file, exits.FAILED, error)
-    except PyMongoError as error:
-        return _fail(args.status_file, exits.MONGO,
-                     f"MongoDB failed during the run, the window will be repaired by the next run: "
-                     f"{str(error).splitlines()[0][:200]}")
+    except PyMongoError as error:  # met outside a store's failures(): classified without its count
+        failure = mongo.failure(error, uri)
+        return _fail(args.status_file, exits.code_of(failure), failure)
     print(summary, flush=True)
     return exits.OK
 

@@ -20,10 +20,11 @@ from typing import Callable, Iterable
 from contextlib import contextmanager
 from typing import Iterator
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne, uri_parser
+from pymongo.errors import (BulkWriteError, ConfigurationError, ConnectionFailure, InvalidURI, OperationFailure,
+                            PyMongoError)
 
-from ..exits import MongoUnavailable, RunRefused, WindowBusy
+from ..exits import MongoUnavailable, RunRefused, UsageError, WindowBusy
 from ..sources import Source
 from ..tiers import PRECISIONS, Window, next_start
 
@@ -74,13 +75,79 @@ def redact(uri: str) -> str:
 
 HEARTBEAT_TIMEOUT_MS = 60_000
 
+# Server error codes that are not "unreachable" (src/mongo/base/error_codes.yml).
+UNAUTHORIZED = 13
+AUTHENTICATION_FAILED = 18
+
+
+def check_uri(uri: str) -> None:
+    """Refuse a malformed URI (UsageError) before anything starts. Offline: a mongodb+srv://
+    URI is checked without its DNS lookup, which is left to the connection."""
+    offline = "mongodb://" + uri[len("mongodb+srv://"):] if uri.startswith("mongodb+srv://") else uri
+    try:
+        uri_parser.parse_uri(offline)
+    except (InvalidURI, ConfigurationError, ValueError) as error:
+        raise UsageError(f"malformed MongoDB URI {redact(uri)}: {_first_line(error)}") from None
+
+
+def _parsed(uri: str) -> dict:
+    try:
+        return uri_parser.parse_uri("mongodb://" + uri[len("mongodb+srv://"):] if uri.startswith("mongodb+srv://")
+                                    else uri)
+    except (PyMongoError, ValueError):
+        return {"nodelist": [], "username": None}
+
+
+def host_of(uri: str) -> str:
+    """HOST:PORT (comma-separated for a replica set) of a URI, without credentials."""
+    nodes = _parsed(uri)["nodelist"] if uri else []
+    return ",".join(f"{host}:{port}" for host, port in nodes) or (redact(uri) if uri else "the server")
+
+
+def failure(error: PyMongoError, uri: str, written: int | None = None) -> Exception:
+    """The one-line failure a MongoDB error ends a command with: UsageError (exit 2) for a
+    URI pymongo refuses, MongoUnavailable (exit 4) otherwise. `written` is how many documents
+    this run had written when the error came, None when the server never answered it.
+
+    The server's reply (a dict dump) and pymongo's topology description are never shown: the
+    line says what happened and what to do."""
+    host = host_of(uri)
+    user = _parsed(uri)["username"] if uri else None
+    if isinstance(error, (InvalidURI, ConfigurationError)):
+        return UsageError(f"malformed MongoDB URI {redact(uri)}: {_first_line(error)}")
+    if isinstance(error, OperationFailure) and error.code == AUTHENTICATION_FAILED:
+        return MongoUnavailable(f"authentication failed for user {user or '(none given)'} on {host}")
+    if isinstance(error, OperationFailure) and error.code == UNAUTHORIZED:
+        if not user:
+            return MongoUnavailable(f"MongoDB at {host} requires authentication: give a user and password in the URI")
+        return MongoUnavailable(f"user {user} is not allowed to do this on {host}: {_server_message(error)}")
+    if isinstance(error, ConnectionFailure):
+        if written is None:
+            return MongoUnavailable(f"MongoDB at {host} is unreachable: {_first_line(error)}")
+        return MongoUnavailable(f"MongoDB at {host} stopped answering (after {written:,} documents of this run "
+                                f"were written; re-run to finish)")
+    if isinstance(error, OperationFailure):
+        return MongoUnavailable(f"MongoDB at {host} refused an operation: {_server_message(error)}")
+    return MongoUnavailable(f"MongoDB at {host} failed: {_first_line(error)}")
+
+
+def _server_message(error: OperationFailure) -> str:
+    details = error.details if isinstance(error.details, dict) else {}
+    first = (details.get("writeErrors") or [details])[0]   # a bulk write: its first write's error
+    message = first.get("errmsg") or _first_line(error)
+    code = first.get("code", error.code)
+    return f"{str(message).splitlines()[0][:200]}" + (f" (code {code})" if code is not None else "")
+
 
 class MongoStore:
     """One MongoDB database of jobrollup. Windows are `tiers.Window`s; a source's collections
     come from its `Source`, the shared ones from the names above."""
 
     def __init__(self, uri: str, database: str, timeout_ms: int = 5000):
+        check_uri(uri)
         self.uri = uri
+        self.written = 0          # documents this store has written (replace_documents)
+        self.answered = False     # the server has answered once: a later silence is a lost server
         # An unreachable server fails within timeout_ms (server selection). The heartbeat's
         # socket timeout is connectTimeoutMS: when a heartbeat times out pymongo clears the pool
         # and cancels the writes in flight ("operation cancelled"), which a busy server made
@@ -98,7 +165,20 @@ class MongoStore:
         try:
             self.client.admin.command("ping")
         except PyMongoError as error:
-            raise MongoUnavailable(f"MongoDB at {redact(self.uri)} is unreachable: {_first_line(error)}") from None
+            raise self.failure(error) from None
+        self.answered = True
+
+    def failure(self, error: PyMongoError) -> Exception:
+        """The one-line failure of a MongoDB error met by this store (see `failure`)."""
+        return failure(error, self.uri, self.written if self.answered else None)
+
+    @contextmanager
+    def failures(self) -> Iterator[None]:
+        """Turn a MongoDB error inside the block into its one-line failure (exit code 4)."""
+        try:
+            yield
+        except PyMongoError as error:
+            raise self.failure(error) from None
 
     def close(self) -> None:
         self.client.close()
@@ -206,10 +286,14 @@ class MongoStore:
         for doc in documents:
             pending.append(doc)
             if len(pending) >= batch:
-                written += self._flush(coll, pending, on_batch)
+                flushed = self._flush(coll, pending, on_batch)
+                written += flushed
+                self.written += flushed
                 pending = []
         if pending:
-            written += self._flush(coll, pending, on_batch)
+            flushed = self._flush(coll, pending, on_batch)
+            written += flushed
+            self.written += flushed
         return written
 
     @staticmethod

@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...cli import checks
+
 DAY_SECONDS = 86400
 EPOCH = dt.date(1970, 1, 1)
 
@@ -1219,30 +1221,31 @@ depends only on (seed, day, jobs per day, shares).
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="generate", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
+    parser = checks.Parser(
+        prog="bin/generate", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES,
         description="Write deterministic synthetic CMS framework job reports (FWJR), "
                     "one folder per day.")
     parser.add_argument("root", help="output root folder (created)")
-    parser.add_argument("--start", required=True, type=dt.date.fromisoformat,
+    parser.add_argument("--start", required=True, type=checks.day,
                         help="first day, YYYY-MM-DD")
-    parser.add_argument("--days", required=True, type=int, help="number of days")
-    parser.add_argument("--jobs-per-day", required=True, type=int, help="reports per day")
+    parser.add_argument("--days", required=True, type=checks.positive_count, help="number of days")
+    parser.add_argument("--jobs-per-day", required=True, type=checks.count, help="reports per day")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--format", dest="fmt", choices=list(FORMATS), default="jsonl",
                         help="file format (default jsonl)")
-    parser.add_argument("--malformed-share", type=float, default=0.01,
+    parser.add_argument("--malformed-share", type=checks.share, default=0.01,
                         help="share of malformed lines (default 0.01; none in parquet)")
-    parser.add_argument("--late-share", type=float, default=0.05,
+    parser.add_argument("--late-share", type=checks.share, default=0.05,
                         help="share of reports whose job time is the day before (default 0.05)")
-    parser.add_argument("--files-per-day", type=int, default=1, help="files per day (default 1)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--files-per-day", type=checks.positive_count, default=1, help="files per day (default 1)")
+    parser.add_argument("--workers", type=checks.positive_count, default=None,
                         help="worker processes (default: number of CPUs)")
     return parser
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    checks.writable_folder(args.root, "output folder")
     began = time.perf_counter()
     try:
         totals = generate(args.root, args.start, args.days, args.jobs_per_day, seed=args.seed,
@@ -1250,7 +1253,7 @@ def main(argv=None) -> int:
                           late_share=args.late_share, files_per_day=args.files_per_day,
                           workers=args.workers, progress=sys.stderr.isatty())
     except (ValueError, RuntimeError) as error:
-        print(f"generate: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - began
     print(f"Wrote {totals['reports']:,} reports ({totals['malformed']:,} malformed, "

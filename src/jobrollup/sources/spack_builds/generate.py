@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from ...cli import checks
+
 PACKAGES = [
     "abyss", "adios", "adios2", "aml", "amrex", "arborx", "ascent", "axom", "caliper", "chai",
     "heffte", "hdf5", "kokkos", "kokkos-kernels", "libnrm", "mfem", "mpark-variant", "mpifileutils",
@@ -92,22 +94,20 @@ def generate(root: Path, start: dt.date, days: int, builds_per_day: int, seed: i
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bin/generate --source spack_builds",
+    parser = checks.Parser(prog="bin/generate --source spack_builds",
                                      description="Write synthetic spack build records as ROOT/YYYY/MM/DD/*.jsonl.")
     parser.add_argument("root", type=Path)
-    parser.add_argument("--start", type=dt.date.fromisoformat, required=True)
-    parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--builds-per-day", type=int, default=10_000)
-    parser.add_argument("--files-per-day", type=int, default=1)
+    parser.add_argument("--start", type=checks.day, required=True)
+    parser.add_argument("--days", type=checks.positive_count, default=1)
+    parser.add_argument("--builds-per-day", type=checks.count, default=10_000)
+    parser.add_argument("--files-per-day", type=checks.positive_count, default=1)
     parser.add_argument("--seed", type=int, default=1)
     return parser
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.days < 1 or args.builds_per_day < 0 or args.files_per_day < 1:
-        print("generate: --days and --files-per-day must be at least 1", file=sys.stderr)
-        return 2
+    checks.writable_folder(args.root, "output folder")
     began = time.perf_counter()
     totals = generate(args.root, args.start, args.days, args.builds_per_day, args.seed, args.files_per_day)
     seconds = time.perf_counter() - began
