@@ -394,9 +394,57 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                 pairs = {(s[a], s[b]) for s in gathered}
                 if len(pairs) == len({p[0] for p in pairs}) * len({p[1] for p in pairs}) >= 4:
                     parameter.update((a, b))
+            # kind words are in a message's head; after it, a word with few values is a value,
+            # unless it changes with another word (a phrase: `at end of input` / `before end of line`)
+            end = _head_end(gathered[0], parameter)
+            few = [i for i in varying if i not in parameter]
+            phrase = {i for i in few for j in few if i != j and _covary(gathered, i, j)}
+            parameter.update(i for i in few if i >= end and i not in phrase)
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
     return result
+
+
+def _covary(gathered: list[tuple], a: int, b: int) -> bool:
+    """The words of positions a and b determine each other (one changes when the other does)."""
+    pairs = {(s[a], s[b]) for s in gathered}
+    return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
+
+
+_OPENS = {"[": "]", "(": ")", "{": "}"}
+
+
+def _neutral(token: str) -> bool:
+    """Punctuation and marks (`-`, `--`, `*`): neither a kind word nor a value."""
+    return token in _PUNCT or not any(c.isalnum() for c in token)
+
+
+def _head_end(shape: tuple, parameter: set) -> int:
+    """Where the head of a message ends: the words from its first word up to its first
+    parameter. A leading run of parameters, marks and bracketed fields that hold a parameter
+    (`[req-<*>]`, `<*>:`, `[instance: <*>]`) comes before the head. The head names the event,
+    as the first tokens of Drain's parse tree do; what follows a parameter is read as values."""
+    is_parameter = lambda i: i in parameter or shape[i] == WILD  # noqa: E731
+    n, i = len(shape), 0
+    while i < n:
+        if shape[i] in _OPENS:
+            depth, j = 0, i
+            while j < n:
+                depth += shape[j] == shape[i]
+                depth -= shape[j] == _OPENS[shape[i]]
+                if depth == 0:
+                    break
+                j += 1
+            if j < n and any(map(is_parameter, range(i + 1, j))):
+                i = j + 1
+                continue
+            break
+        if not (is_parameter(i) or _neutral(shape[i])):
+            break
+        i += 1
+    while i < n and not is_parameter(i):
+        i += 1
+    return i
 
 
 def _distance(a: dict[str, float], b: dict[str, float]) -> float:
