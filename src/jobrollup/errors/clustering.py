@@ -406,7 +406,11 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
 
 
 def _covary(gathered: list[tuple], a: int, b: int) -> bool:
-    """The words of positions a and b determine each other (one changes when the other does)."""
+    """The words of positions a and b determine each other (one changes when the other does),
+    and they are two words, not the parts of one value (`boost::shared_ptr`, `host:port`)."""
+    between = gathered[0][min(a, b) + 1:max(a, b)]
+    if between and all(t in _PUNCT for t in between):
+        return False
     pairs = {(s[a], s[b]) for s in gathered}
     return len(pairs) == len({p[0] for p in pairs}) == len({p[1] for p in pairs})
 
