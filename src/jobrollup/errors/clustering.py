@@ -396,10 +396,10 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                     parameter.update((a, b))
             # kind words are in a message's head; after it, a word with few values is a value,
             # unless it changes with another word (a phrase: `at end of input` / `before end of line`)
-            end = _head_end(gathered[0], parameter)
+            head = _head(gathered[0], parameter)
             few = [i for i in varying if i not in parameter]
             phrase = {i for i in few for j in few if i != j and _covary(gathered, i, j)}
-            parameter.update(i for i in few if i >= end and i not in phrase)
+            parameter.update(i for i in few if i not in head and i not in phrase)
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
     return result
@@ -423,11 +423,12 @@ def _neutral(token: str) -> bool:
     return token in _PUNCT or not any(c.isalnum() for c in token)
 
 
-def _head_end(shape: tuple, parameter: set) -> int:
-    """Where the head of a message ends: the words from its first word up to its first
-    parameter. A leading run of parameters, marks and bracketed fields that hold a parameter
-    (`[req-<*>]`, `<*>:`, `[instance: <*>]`) comes before the head. The head names the event,
-    as the first tokens of Drain's parse tree do; what follows a parameter is read as values."""
+def _head(shape: tuple, parameter: set) -> range:
+    """The positions of a message's head: its words from the first one up to its first
+    parameter or colon (`resource: memory`, `acls to: root`). A leading run of parameters,
+    marks and bracketed fields that hold a parameter (`[req-<*>]`, `<*>:`, `[instance: <*>]`)
+    comes before it. The head names the event, as the first tokens of Drain's parse tree do;
+    a word with few values outside it is read as a value."""
     is_parameter = lambda i: i in parameter or shape[i] == WILD  # noqa: E731
     n, i = len(shape), 0
     while i < n:
@@ -446,9 +447,10 @@ def _head_end(shape: tuple, parameter: set) -> int:
         if not (is_parameter(i) or _neutral(shape[i])):
             break
         i += 1
-    while i < n and not is_parameter(i):
+    start = i
+    while i < n and not is_parameter(i) and not (shape[i] == ":" and i > start):
         i += 1
-    return i
+    return range(start, i)
 
 
 def _distance(a: dict[str, float], b: dict[str, float]) -> float:
