@@ -5,8 +5,10 @@ log-parsing benchmark stays out of development. So this module generates, determ
 seed, the message part (what follows the date, level and component of a log line) of the kinds
 of lines that syslog and sshd, Hadoop, Spark, HDFS, Zookeeper, OpenStack, Android, a mobile
 health app, a proxy client, supercomputer RAS logs (BGL- and HPC-like), Windows CBS, Apache and
-macOS kernel and daemon logs print. The templates were written by hand from general knowledge of
-these systems' log styles, not copied from any benchmark.
+macOS kernel and daemon logs print, and (added later, to check that rules written against the
+first fifteen generalise) systemd, Kubernetes events, PostgreSQL and nginx error logs. The
+templates were written by hand from general knowledge of these systems' log styles, not copied
+from any benchmark.
 
 What makes log grouping hard is there on purpose:
 - many kinds per system with Zipf-like frequencies (a few kinds fill most lines, many are rare);
@@ -17,6 +19,9 @@ What makes log grouping hard is there on purpose:
   `acquire lock` / `release lock`, `Starting` / `Stopping`);
 - `host:port`, `key=value`, `[bracketed]` fields, paths, hex, block ids, UUIDs, durations;
 - variable-length parameter lists (`Removing {n} blocks: ...`, key lists, `##`-joined numbers).
+- in the four later systems: parameters of several words and of any length (systemd unit
+  descriptions), parameters of a few values with skewed frequencies (`zpick`, where `pick` is
+  uniform), kind words after a parameter (`worker process <pid> exited on signal` / `with code`).
 
 The label of a message is `system:kind`. `labelled(system, n, seed)` draws n messages of one
 system; `SYSTEMS` lists them (the CMS/spack kinds of `samples` and the hand-labelled spack set
