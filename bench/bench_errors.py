@@ -16,7 +16,7 @@ Rand index. Sets:
   (jobrollup.errors.samples, 20,000 messages, seed 11, not the seeds the threshold was tuned on);
 - spack: real spack build errors, hand-labelled (tests/data/spack-errors/labelled.jsonl.gz,
   made by bench/label_spack_errors.py);
-- the wide dev set of system-log styles (jobrollup.errors.devset, 15 systems, 2,000 lines each,
+- the wide dev set of system-log styles (jobrollup.errors.devset, 19 systems, 2,000 lines each,
   seed 0), per system against Drain3: the table of bench/bench_devset.py.
 
 Speed: --messages messages (generated kinds mixed with the real spack lines, one in five) go

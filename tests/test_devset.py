@@ -131,6 +131,33 @@ def test_a_position_that_varies_much_is_a_parameter_a_fixed_word_is_a_kind():
     assert len(set(merge_variable_positions(states).values())) == 1  # enum values are parameters
 
 
+def kinds(templates):
+    return len(set(merge_variable_positions([pattern(t) for t in templates]).values()))
+
+
+def test_a_word_with_few_values_after_the_head_is_a_value_unless_it_is_part_of_a_phrase():
+    """Kind words are in a message's head (up to its first parameter or colon); after it, a word
+    with 2-3 values is a value (issue 17: hpc `down|timeout|unreachable`, mac `kernel|extension`),
+    unless another word changes with it (a phrase), or it is a whole head of its own."""
+    assert kinds([f"boot (command <NUM>) Error: nodes: node-<NUM> {state}"
+                  for state in ("down", "timeout", "unreachable")]) == 1
+    assert kinds([f"Kext {name} <VER> in executable {where} loaded" for where in ("kernel", "extension")
+                  for name in ("com.apple.driver.AppleHDA", "com.apple.iokit.IOBluetoothFamily")]) == 1
+    assert kinds([f"The node was low on resource: {what}. Container {name} was using <NUM>Ki"
+                  for what in ("memory", "storage") for name in ("api", "web", "redis", "nginx", "worker")]) == 1
+    # a phrase after a parameter: two words that change together name the kind
+    assert kinds(["<PATH>:<NUM>: error: expected <Q> at end of input",
+                  "<PATH>:<NUM>: error: expected <Q> before end of line"]) == 2
+    # ... but the parts of one value joined by punctuation are not a phrase
+    assert kinds([f"Segmentation fault at address <HEX> in {name} ()"
+                  for name in ("boost::shared_ptr", "std::optional", "Kokkos::View")]) == 1
+    # kind words in the head: after a leading parameter, and after a bracketed field with one
+    assert kinds([f"<NUM>.<NUM>.<NUM>.<NUM>:<NUM>:{verb} block blk_<NUM> to /<NUM>.<NUM>.<NUM>.<NUM>"
+                  for verb in ("Served", "Transmitted")]) == 2
+    assert kinds([f"[req-<UUID>] [instance: <UUID>] VM {event} (Lifecycle Event)"
+                  for event in ("Started", "Stopped", "Paused")]) == 3
+
+
 def test_the_normalise_cache_gives_the_templates_of_normalise():
     rng = random.Random(7)
     texts = []

@@ -5,8 +5,10 @@ log-parsing benchmark stays out of development. So this module generates, determ
 seed, the message part (what follows the date, level and component of a log line) of the kinds
 of lines that syslog and sshd, Hadoop, Spark, HDFS, Zookeeper, OpenStack, Android, a mobile
 health app, a proxy client, supercomputer RAS logs (BGL- and HPC-like), Windows CBS, Apache and
-macOS kernel and daemon logs print. The templates were written by hand from general knowledge of
-these systems' log styles, not copied from any benchmark.
+macOS kernel and daemon logs print, and (added later, to check that rules written against the
+first fifteen generalise) systemd, Kubernetes events, PostgreSQL and nginx error logs. The
+templates were written by hand from general knowledge of these systems' log styles, not copied
+from any benchmark.
 
 What makes log grouping hard is there on purpose:
 - many kinds per system with Zipf-like frequencies (a few kinds fill most lines, many are rare);
@@ -17,6 +19,9 @@ What makes log grouping hard is there on purpose:
   `acquire lock` / `release lock`, `Starting` / `Stopping`);
 - `host:port`, `key=value`, `[bracketed]` fields, paths, hex, block ids, UUIDs, durations;
 - variable-length parameter lists (`Removing {n} blocks: ...`, key lists, `##`-joined numbers).
+- in the four later systems: parameters of several words and of any length (systemd unit
+  descriptions), parameters of a few values with skewed frequencies (`zpick`, where `pick` is
+  uniform), kind words after a parameter (`worker process <pid> exited on signal` / `with code`).
 
 The label of a message is `system:kind`. `labelled(system, n, seed)` draws n messages of one
 system; `SYSTEMS` lists them (the CMS/spack kinds of `samples` and the hand-labelled spack set
@@ -40,6 +45,18 @@ DOMAINS = ["proxy.corp.example.net", "www.example.com", "mail.example.org", "cdn
 PACKAGES = ["com.android.systemui", "com.android.phone", "com.example.mail", "com.example.maps",
             "com.android.settings", "com.example.music", "com.example.health", "android"]
 SERVICES = ["sshd", "crond", "cups", "ntpd", "httpd", "snmpd", "xinetd", "named", "smartd", "syslogd"]
+UNIT_DESCRIPTIONS = ["Daily apt download activities", "Cleanup of Temporary Directories", "Rotate log files",
+                     "Message of the Day", "Network Manager Script Dispatcher Service", "Snap Daemon",
+                     "LSB: Record successful boot for GRUB", "Daily man-db regeneration", "Refresh fwupd metadata and update motd",
+                     "User Manager for UID 1000", "Docker Application Container Engine", "OpenBSD Secure Shell server"]
+UNITS = ["apt-daily.service", "snapd.service", "docker.service", "ssh.service", "cron.service", "fwupd-refresh.service",
+         "motd-news.service", "user@1000.service", "systemd-tmpfiles-clean.service", "nginx.service", "postgresql@14-main.service"]
+NAMESPACES = ["default", "kube-system", "monitoring", "prod", "staging", "ingress-nginx", "cert-manager"]
+CONTAINERS = ["nginx", "redis", "api", "worker", "prometheus", "grafana", "coredns", "fluent-bit", "web", "postgres",
+              "kube-proxy", "node-exporter", "alertmanager", "frontend", "billing"]
+DATABASES = ["app", "analytics", "postgres", "billing", "airflow", "grafana"]
+TABLES = ["orders", "users", "events", "sessions", "invoices", "line_items", "audit_log", "jobs", "accounts"]
+COLUMNS = ["id", "name", "created_at", "status", "user_id", "amount", "email", "updated_at"]
 WORDS = ["alpha", "beta", "gamma", "delta", "kappa", "omega", "sigma", "zeta", "lambda", "theta"]
 
 
@@ -168,6 +185,32 @@ def _field(rng: random.Random, spec: str) -> str:
         return f"[instance: {_field(rng, 'uuid')}]"
     if name == "req":
         return f"[req-{_field(rng, 'uuid')} {_hex(rng, 32)} {_hex(rng, 32)} - - -]"
+    if name == "zpick":                      # a parameter with a few values, some much commoner
+        return _zipf_pick(rng, arg.split("|"), 1.5)
+    if name == "unitdesc":                   # a value of several words, of any length
+        return _zipf_pick(rng, UNIT_DESCRIPTIONS)
+    if name == "svcunit":
+        return _zipf_pick(rng, UNITS)
+    if name == "ns":
+        return _zipf_pick(rng, NAMESPACES)
+    if name == "cname":
+        return rng.choice(CONTAINERS)
+    if name == "pod":
+        return f"{rng.choice(CONTAINERS)}-{_hex(rng, 10)}-{''.join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(5))}"
+    if name == "k8snode":
+        return f"ip-10-0-{rng.randint(0, 255)}-{rng.randint(1, 254)}.ec2.internal"
+    if name == "image":
+        return f"{rng.choice(['docker.io/library/', 'quay.io/prometheus/', 'registry.k8s.io/'])}{rng.choice(CONTAINERS)}:{_field(rng, 'ver')}"
+    if name == "vol":
+        return rng.choice(["kube-api-access-", "default-token-", "config-volume-", "data-"]) + _hex(rng, 5)
+    if name == "db":
+        return _zipf_pick(rng, DATABASES)
+    if name == "table":
+        return rng.choice(TABLES)
+    if name == "pguser":
+        return _zipf_pick(rng, ["postgres", "app", "reporting", "replicator", "grafana", "airflow"])
+    if name == "cols":                        # a variable-length list of column names
+        return ", ".join(rng.sample(COLUMNS, rng.randint(1, 4)))
     raise KeyError(spec)
 
 
@@ -501,6 +544,97 @@ SYSTEMS: dict[str, dict[str, str]] = {
         "kext_loaded": "Kext {pick:com.apple.driver.AppleHDA|com.apple.iokit.IOBluetoothFamily|com.apple.filesystems.apfs} v{ver} in executable {pick:kernel|extension} loaded",
         "sandbox_deny": "Sandbox: {word}({pid}) deny({d}) {pick:file-read-data|mach-lookup|network-outbound} {path}",
         "calendar_agent": "CalendarAgent: [com.apple.calendar.store.log.caldav.queue] [Account refresh failed with error: Error Domain=CoreDAVHTTPStatusErrorDomain Code={pick:502|503|404} \"(null)\"]",
+    },
+    # systems added to check that the method generalises (issue 17, after the rules were written):
+    # parameters of several words and of skewed few values (zpick), kind words after a parameter
+    "systemd": {
+        "started": "Started {unitdesc}.",
+        "starting": "Starting {unitdesc}...",
+        "stopped": "Stopped {unitdesc}.",
+        "stopping": "Stopping {unitdesc}...",
+        "reached_target": "Reached target {zpick:Multi-User System|Graphical Interface|Network is Online|Timers|Sockets|Basic System}.",
+        "session_started": "Started Session {n:4} of user {user}.",
+        "new_session": "New session {n:4} of user {user}.",
+        "removed_session": "Removed session {n:4}.",
+        "logged_out": "Session {n:4} logged out. Waiting for processes to exit.",
+        "main_exited": "{svcunit}: Main process exited, code={zpick:exited|killed|dumped}, status={d:15}/{zpick:FAILURE|KILL|SEGV|TERM}",
+        "failed_result": "{svcunit}: Failed with result '{zpick:exit-code|timeout|signal|core-dump}'.",
+        "succeeded": "{svcunit}: Succeeded.",
+        "deactivated": "{svcunit}: Deactivated successfully.",
+        "consumed": "{svcunit}: Consumed {f:3}s CPU time.",
+        "scheduled_restart": "{svcunit}: Scheduled restart job, restart counter is at {d:20}.",
+        "created_slice": "Created slice User Slice of UID {n:4}.",
+        "entered_failed": "Unit {svcunit} entered failed state.",
+        "listening": "Listening on {zpick:D-Bus System Message Bus Socket|Journal Socket|udev Kernel Socket|OpenSSH Server Socket}.",
+        "mounted": "Mounted {path}.",
+        "time_changed": "Time has been changed",
+        "startup_finished": "Startup finished in {f:3}s (kernel) + {f:3}s (userspace) = {f:3}s.",
+    },
+    "k8s": {
+        "assigned": "Successfully assigned {ns}/{pod} to {k8snode}",
+        "pulling": "Pulling image \"{image}\"",
+        "pulled": "Successfully pulled image \"{image}\" in {f:3}s",
+        "already_present": "Container image \"{image}\" already present on machine",
+        "created": "Created container {cname}",
+        "started": "Started container {cname}",
+        "stopping": "Stopping container {cname}",
+        "backoff": "Back-off restarting failed container {cname} in pod {pod}_{ns}({uuid})",
+        "liveness": "Liveness probe failed: HTTP probe failed with statuscode: {zpick:500|503|502}",
+        "readiness": "Readiness probe failed: Get \"http://{ip}:{port}/healthz\": dial tcp {ip}:{port}: connect: connection refused",
+        "mount_ok": "MountVolume.SetUp succeeded for volume \"{vol}\"",
+        "mount_failed": "MountVolume.SetUp failed for volume \"{vol}\" : secret \"{vol}\" not found",
+        "scaled_up": "Scaled up replica set {cname}-{rawhex:9} to {d:9}",
+        "scaled_down": "Scaled down replica set {cname}-{rawhex:9} to {d:9}",
+        "created_pod": "Created pod: {pod}",
+        "deleted_pod": "Deleted pod: {pod}",
+        "node_status": "Node {k8snode} status is now: {zpick:NodeReady|NodeNotReady|NodeHasSufficientMemory|NodeHasNoDiskPressure}",
+        "evicted": "The node was low on resource: {zpick:memory|ephemeral-storage}. Container {cname} was using {n:7}Ki, which exceeds its request of 0.",
+        "oom": "Memory cgroup out of memory: Killed process {pid} ({cname}) total-vm:{n:7}kB, anon-rss:{n:7}kB",
+        "failed_scheduling": "0/{d:20} nodes are available: {d:20} Insufficient {zpick:cpu|memory}.",
+        "reconciling": "level=info msg=\"{zpick:Reconciling|Syncing|Updating} {cname}\" namespace={ns} controller={zpick:deployment|statefulset|daemonset}",
+    },
+    "postgres": {
+        "connection_received": "connection received: host={ip} port={port}",
+        "connection_authorized": "connection authorized: user={pguser} database={db}",
+        "disconnection": "disconnection: session time: {d:9}:{d:59}:{d:59}.{n:3} user={pguser} database={db} host={ip} port={port}",
+        "duration": "duration: {f:3} ms  statement: SELECT {cols} FROM {table} WHERE id = {n:6}",
+        "checkpoint_starting": "checkpoint starting: {zpick:time|xlog|immediate force wait|shutdown immediate}",
+        "checkpoint_complete": "checkpoint complete: wrote {n:5} buffers ({f:1}%); 0 WAL file(s) added, {d} removed, {d} recycled; write={f:3} s, sync={f:3} s, total={f:3} s",
+        "autovacuum": "automatic vacuum of table \"{db}.public.{table}\": index scans: {d:3}",
+        "autoanalyze": "automatic analyze of table \"{db}.public.{table}\" system usage: CPU: user: {f:2} s, system: {f:2} s, elapsed: {f:2} s",
+        "could_not_receive": "could not receive data from client: Connection reset by peer",
+        "unexpected_eof": "unexpected EOF on client connection with an open transaction",
+        "relation_missing": "relation \"{table}\" does not exist at character {n:3}",
+        "duplicate_key": "duplicate key value violates unique constraint \"{table}_pkey\"",
+        "password_failed": "password authentication failed for user \"{pguser}\"",
+        "no_database": "database \"{db}\" does not exist",
+        "terminating": "terminating connection due to administrator command",
+        "ready": "database system is ready to accept connections",
+        "still_waiting": "process {pid} still waiting for {zpick:ShareLock|ExclusiveLock|AccessExclusiveLock|RowExclusiveLock} on transaction {n:7} after {f:3} ms",
+        "acquired": "process {pid} acquired {zpick:ShareLock|ExclusiveLock|AccessExclusiveLock|RowExclusiveLock} on transaction {n:7} after {f:3} ms",
+        "deadlock": "deadlock detected",
+        "temp_file": "temporary file: path \"base/pgsql_tmp/pgsql_tmp{pid}.{d:99}\", size {n:9}",
+        "server_terminated": "server process (PID {pid}) was terminated by signal {d:15}: {zpick:Killed|Segmentation fault|Aborted}",
+    },
+    "nginx": {
+        "open_failed": "*{n:6} open() \"{path}\" failed (2: No such file or directory), client: {ip}, server: {domain}, request: \"GET {path} HTTP/1.1\", host: \"{domain}\"",
+        "connect_failed": "*{n:6} connect() failed (111: Connection refused) while connecting to upstream, client: {ip}, server: {domain}, request: \"{zpick:GET|POST} {path} HTTP/1.1\", upstream: \"http://{ipport}{path}\", host: \"{domain}\"",
+        "upstream_timeout": "*{n:6} upstream timed out (110: Connection timed out) while reading response header from upstream, client: {ip}, server: {domain}, request: \"GET {path} HTTP/1.1\", upstream: \"http://{ipport}{path}\", host: \"{domain}\"",
+        "recv_failed": "*{n:6} recv() failed (104: Connection reset by peer) while reading response header from upstream, client: {ip}, server: {domain}, request: \"POST {path} HTTP/1.1\", upstream: \"http://{ipport}{path}\", host: \"{domain}\"",
+        "too_large": "*{n:6} client intended to send too large body: {n:9} bytes, client: {ip}, server: {domain}, request: \"POST {path} HTTP/1.1\", host: \"{domain}\"",
+        "limiting": "*{n:6} limiting requests, excess: {f:3} by zone \"{zpick:one|api|login}\", client: {ip}, server: {domain}, request: \"GET {path} HTTP/1.1\", host: \"{domain}\"",
+        "ssl_handshake": "*{n:6} SSL_do_handshake() failed (SSL: error:{rawhex:8}:SSL routines:{zpick:ssl3_get_client_hello|tls_process_client_hello}:{zpick:unknown protocol|wrong version number}) while SSL handshaking, client: {ip}, server: 0.0.0.0:443",
+        "signal_process": "signal process started",
+        "epoll": "using the \"epoll\" event method",
+        "start_worker": "start worker process {pid}",
+        "worker_exited_signal": "worker process {pid} exited on signal {d:15}",
+        "worker_exited_code": "worker process {pid} exited with code {d:3}",
+        "reopening": "reopening logs",
+        "gracefully": "gracefully shutting down",
+        "exiting": "exiting",
+        "conflicting": "conflicting server name \"{domain}\" on 0.0.0.0:{zpick:80|443}, ignored",
+        "access_forbidden": "*{n:6} access forbidden by rule, client: {ip}, server: {domain}, request: \"GET {path} HTTP/1.1\", host: \"{domain}\"",
+        "directory_index": "*{n:6} directory index of \"{path}/\" is forbidden, client: {ip}, server: {domain}, request: \"GET {path}/ HTTP/1.1\", host: \"{domain}\"",
     },
 }
 
