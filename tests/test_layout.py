@@ -30,7 +30,7 @@ def without_pyspark(tmp_path, mongo_uri):
 @pytest.mark.parametrize("command", [
     ["aggregate", "2026-01-01", "--dry-run"],
     ["aggregate", "2026-01-01", "--precision", "week", "--source", "fwjr", "--dry-run"],
-    ["cluster-errors", "2026-01-01", "--source", "spack", "--dry-run"],
+    ["cluster-errors", "2026-01-01", "--source", "spack_errors", "--dry-run"],
     ["cleanup", "--dry-run"],
     ["cleanup"],
     ["query", "--from", "2026-01-01", "--to", "2026-01-01", "--by", "time:hour", "-m", "count,failure_rate"],

@@ -27,6 +27,7 @@ from helpers import plan_for, write_conf
 from jobrollup import cleanup, sources
 from jobrollup import query as queries
 from jobrollup.cli import import_spack
+from jobrollup.errors import job as errors_job, messages
 from jobrollup.sources.spack_builds import generate, importer
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore
@@ -131,7 +132,11 @@ def _clean(row: dict) -> dict:
 
 
 def stored(store, precision: str) -> list[dict]:
-    return list(store.db[SPACK.collection].find({"scope.timeframe_precision": precision}))
+    return stored_in(store, SPACK.collection, precision)
+
+
+def stored_in(store, collection: str, precision: str) -> list[dict]:
+    return list(store.db[collection].find({"scope.timeframe_precision": precision}))
 
 
 def aggregate(spark, store, conf, root, precision, first=DAYS["first"], last=DAYS["second"]):
@@ -325,6 +330,96 @@ def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store,
         if n and b:
             assert math.isclose(got["failure_rate.change"], n["failures"] / n["count"] - b["failures"] / b["count"],
                                 abs_tol=1e-12)
+
+
+# -- spack_errors: one record per error line, with its template and cluster ---------------------
+
+ERRORS_DAY = D(2026, 11, 18)   # a Wednesday: its ISO week (16-22) lies inside November
+
+
+@pytest.fixture(scope="module")
+def imported_errors(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spack-errors")
+    assert import_spack.main(["--date", ERRORS_DAY.isoformat(), "--out", str(out), str(ERRORS)]) == 0
+    return out
+
+
+def errors_by_hand() -> pd.DataFrame:
+    """Every record of the raw files, read with json: package and kind from the file name, the
+    whole log line rebuilt, "N/A" phases and [null] source files as unknown, names trimmed."""
+    rows = []
+    for path in sorted(ERRORS.glob("*.json")):
+        package, _, kind = path.stem.rpartition("_")
+        for record in json.loads(path.read_text()):
+            line = messages.spack_message(record["text"], record["pre_context"], record["post_context"])
+            files = [f.strip() for f in record["source_file"] if f and f.strip()] \
+                if isinstance(record["source_file"], list) else [record["source_file"].strip()]
+            rows.append({"package": package, "spec_hash": record["hash"], "kind": kind,
+                         "phase": None if record["phase"] == "N/A" else record["phase"],
+                         "source_file": files[0] if files else None, "template": messages.normalise(line)[0]})
+    return pd.DataFrame(rows)
+
+
+def test_spack_errors_aggregate_clean_up_and_answer_like_fwjr(spark, store, conf, imported_errors, tmp_path):
+    """cluster-errors learns the templates, the aggregation gives every error line its template's
+    cluster; per (package, spec hash, cluster) the documents equal the records counted by hand,
+    at day precision, after the cleanup rolled the days into weeks and months, and in bin/query."""
+    spack_errors = sources.get("spack_errors")
+    root = imported_errors / "errors"
+    plan = plan_for(conf, root, ERRORS_DAY, source="spack_errors", collection=spack_errors.errors_collection)
+    clustered = errors_job.run(spark, plan, store, errors_dir=str(tmp_path / "assignments"))
+    assert clustered.counts["errors"] == 160 and clustered.counts["rejected"] == 0
+    registry = {d["template"]: d["cluster"] for d in store.db.error_templates.find()}
+    by_hand = errors_by_hand().assign(cluster=lambda f: f["template"].map(registry))
+    assert by_hand["cluster"].notna().all()
+    keys = ["package", "spec_hash", "kind", "phase", "source_file", "cluster", "template"]
+    want = {tuple(None if v != v else v for v in k): n
+            for k, n in by_hand.groupby(keys, dropna=False).size().items()}
+
+    def documents(precision):
+        docs = stored_in(store, "spack_errors", precision)
+        got = {}
+        for doc in docs:
+            key = tuple(doc["scope"][k] for k in keys)
+            got[key] = got.get(key, 0) + doc["count"]
+        return got
+
+    # every day of November held (one with errors), so that the cleanup can build weeks and months
+    result = aggregate_job.run(spark, plan_for(conf, root, D(2026, 11, 1), D(2026, 11, 30), "day",
+                                               source="spack_errors"), store)
+    assert result.counts["in_window"] == 160 and result.counts["rejected"] == 0
+    assert documents("day") == want
+    cleanup.Cleanup(store, spack_errors, RETENTION, now=T(2027, 3, 1)).run()
+    assert not [d for d in stored_in(store, "spack_errors", "day") if d["scope"]["start_date"] == T(2026, 11, 18)]
+    assert documents("week") == want and documents("month") == want
+    # the most frequent kinds of error of a package, with their cluster labels, from the rolled-up tiers
+    q = queries.query(start="2026-11-01", end="2026-11-30", by=["cluster"], where=["package=petsc"],
+                      source=spack_errors, now=T(2027, 3, 1))
+    frame = queries.answer(store, q)
+    petsc = by_hand[by_hand["package"] == "petsc"].groupby("cluster").size()
+    assert dict(zip(frame["cluster"].astype(int), frame["count"].astype(int))) == petsc.to_dict()
+    labels = {d["_id"]: d["label"] for d in store.db.error_clusters.find()}
+    assert list(frame["label"]) == [labels[int(c)] for c in frame["cluster"]]
+    assert list(frame["count"]) == sorted(frame["count"], reverse=True)
+
+
+def test_spack_errors_bad_records_are_rejected_with_their_reason(spark):
+    normalise = sources.get("spack_errors").load("normaliser")
+    good = {"ts": 1795132800, "package": "zfp", "hash": "d" * 32, "text": ">> 12    x.c:3: error: boom",
+            "phase": "build", "source_file": ["x.c", None], "pre_context": "", "post_context": ""}
+    lines = [json.dumps(good), "{not json", json.dumps([1]), json.dumps({**good, "package": " "}),
+             json.dumps({**good, "hash": None}), json.dumps({**good, "hash": "NOT-A-HASH"}),
+             json.dumps({**good, "text": "  "}), json.dumps({**good, "text": "\x00\x01\x02\x03"}),
+             json.dumps({**good, "ts": None}), json.dumps({**good, "ts": 5})]
+    frame = spark.createDataFrame([(line, "f.jsonl") for line in lines], "value string, file string")
+    rows = normalise(frame).collect()
+    assert sorted(r["reject_reason"] or "-" for r in rows) == sorted(
+        ["-", "malformed_json", "wrong_type", "missing_package", "missing_hash", "malformed_hash",
+         "empty_error_text", "binary_error_text", "missing_ts", "bad_ts"])
+    ok = next(r for r in rows if r["reject_reason"] is None)
+    assert (ok["package"], ok["kind"], ok["phase"], ok["source_file"]) == ("zfp", "error", "build", "x.c")
+    assert ok["template"] and ok["cluster"] is None
+    assert all(r["rejected_line"] for r in rows if r["reject_reason"])
 
 
 # -- the generator -------------------------------------------------------------------------------

@@ -332,6 +332,14 @@ class MongoStore:
         for first in range(0, len(operations), 1000):
             self.db[ERROR_TEMPLATES].bulk_write(operations[first:first + 1000], ordered=False)
 
+    def clusters_of_templates(self, template_ids: list[str]) -> dict[str, int]:
+        """The registry's cluster of each known template id (sha1 of the template)."""
+        found = {}
+        for first in range(0, len(template_ids), 1000):
+            for doc in self.db[ERROR_TEMPLATES].find({"_id": {"$in": template_ids[first:first + 1000]}}, {"cluster": 1}):
+                found[doc["_id"]] = doc["cluster"]
+        return found
+
     def error_counts(self, source: Source, clusters: list[int] | None = None, window: Window | None = None,
                      fields: dict | None = None) -> Iterator[dict]:
         """`<source>_errors` documents of some clusters, or of a window."""

@@ -50,9 +50,13 @@ class Reject:
     where: str          # the record inside the file (package/hash, row, item number), or "" for the file
     reason: str
     excerpt: str        # what was read, cut to EXCERPT_CHARS
+    # a file of many records that could not be read at all (truncated JSON or YAML): how many
+    # records it held is unknown, so it cannot be weighed against the others (see Dump.lost_files)
+    whole_file: bool = False
 
     def as_dict(self) -> dict:
-        return {"reason": self.reason, "file": self.file, "where": self.where, "record": self.excerpt}
+        return {"reason": self.reason, "file": self.file, "where": self.where, "record": self.excerpt,
+                "whole_file": self.whole_file}
 
 
 @dataclass
@@ -67,6 +71,13 @@ class Dump:
     @property
     def good(self) -> int:
         return len(self.builds) + sum(len(v) for v in self.errors.values())
+
+    @property
+    def lost_files(self) -> list[Reject]:
+        """Files of many records read not at all. One truncated outcomes file can hold every
+        build of the dump, so counting it as one bad record would let a dump that lost most of
+        its builds through; the import refuses instead (bin/import-spack, exit 3)."""
+        return [r for r in self.rejects if r.whole_file]
 
     @property
     def reject_share(self) -> float:
@@ -168,10 +179,10 @@ def _read_errors(path: Path, text: str, default_ts: int, dump: Dump) -> None:
     try:
         records = json.loads(text)
     except json.JSONDecodeError:
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return
     if not isinstance(records, list):
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return
     stem = path.name.rsplit(".", 1)[0]                       # abyss_error, qt_warn
     package, _, kind = stem.rpartition("_")
@@ -196,10 +207,10 @@ def _read_outcomes(path: Path, text: str, default_ts: int, dump: Dump) -> list[d
     try:
         packages = json.loads(text)
     except json.JSONDecodeError:
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return []
     if not isinstance(packages, dict):
-        dump.rejects.append(Reject(str(path), "", "unknown_format", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "unknown_format", text[:EXCERPT_CHARS], whole_file=True))
         return []
     found = []
     for package, builds in packages.items():
@@ -236,13 +247,13 @@ def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump
     try:
         rows = list(csv.DictReader(io.StringIO(text)))
     except csv.Error:
-        dump.rejects.append(Reject(str(path), "", "malformed_csv", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_csv", text[:EXCERPT_CHARS], whole_file=True))
         return
     is_labels = bool(rows) and "Status" in rows[0]
     for number, row in enumerate(rows, start=2):        # line 1 is the header
         full_hash = row.get("full_hash") or row.get("")
         where = f"line {number}"
-        if None in row:                                  # more cells than the header: a broken row
+        if None in row or None in row.values():         # more or fewer cells than the header: a broken row
             dump.rejects.append(Reject(str(path), where, "malformed_csv", _excerpt(row)))
             continue
         if is_labels:
@@ -268,7 +279,9 @@ def _read_yaml(path: Path, text: str, specs: dict, default_ts: int, dump: Dump) 
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError:
-        dump.rejects.append(Reject(str(path), "", "malformed_yaml", text[:EXCERPT_CHARS]))
+        # a spec file (named by its hash) is one record; any other YAML (build records) holds many
+        dump.rejects.append(Reject(str(path), "", "malformed_yaml", text[:EXCERPT_CHARS],
+                                   whole_file=not HASH.match(path.stem)))
         return
     if isinstance(loaded, list):
         _read_build_records(path, loaded, default_ts, dump)
@@ -437,10 +450,10 @@ def write_rejects(out: Path, date: dt.date, dump: Dump) -> Path | None:
 
 
 def write_dump(out: Path, dump: Dump) -> Written:
-    """Builds to OUT/builds/YYYY/MM/DD/builds-<digest>.jsonl and errors to
-    OUT/errors/YYYY/MM/DD/<package>_error-<digest>.json (JSON lists, as the originals, which is
-    what bin/cluster-errors --source spack reads). Names come from the content, so importing the
-    same dump twice rewrites the same files instead of doubling the counts."""
+    """Builds to OUT/builds/YYYY/MM/DD/builds-<digest>.jsonl (source spack_builds) and errors to
+    OUT/errors/YYYY/MM/DD/<package>_<error|warn>-<digest>.jsonl, one record a line (source
+    spack_errors, and bin/cluster-errors --source spack_errors). Names come from the content,
+    so importing the same dump twice rewrites the same files instead of doubling the counts."""
     build_paths = []
     by_day: dict[Path, list[dict]] = {}
     for build in dump.builds:
@@ -455,8 +468,8 @@ def write_dump(out: Path, dump: Dump) -> Written:
         for record in records:
             per_day.setdefault(day_folder(out / "errors", record["ts"]), []).append(record)
         for folder, day_records in per_day.items():
-            path = folder / f"{stem}-{_digest(day_records)}.json"
-            _write(path, json.dumps(day_records))
+            path = folder / f"{stem}-{_digest(day_records)}.jsonl"
+            _write_lines(path, day_records)
             error_paths.append(path)
     return Written(build_paths, error_paths)
 
