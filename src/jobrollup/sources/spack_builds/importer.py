@@ -95,6 +95,7 @@ def read_dump(paths: list[Path], date: dt.date) -> Dump:
     outcomes: list[dict] = []
     labels: dict[str, list[dict]] = {}
     compilers: dict[str, str] = {}      # full_hash -> compiler version (compats)
+    features: dict[tuple, dict] = {}    # (package, full_hash) -> its compats row (what the models read)
     specs: dict[str, dict] = {}         # full_hash -> scope from its spec YAML
     default_ts = _epoch(date)
     for path in _files(paths):
@@ -108,10 +109,14 @@ def read_dump(paths: list[Path], date: dt.date) -> Dump:
         elif kind == "outcomes":
             outcomes += _read_outcomes(path, text, default_ts, dump)
         elif kind == "csv":
-            _read_table(path, text, labels, compilers, dump)
+            _read_table(path, text, labels, compilers, features, dump)
         elif kind == "yaml":
             _read_yaml(path, text, specs, default_ts, dump)
     dump.builds[:0] = _joined(outcomes, labels, compilers, specs, default_ts, dump)
+    for build in dump.builds:   # the feature row of the build-outcome models, where the dump has one
+        row = features.get((build["package"], build.get("spec_hash")))
+        if row:
+            build["features"] = row
     return dump
 
 
@@ -238,7 +243,7 @@ def _read_outcomes(path: Path, text: str, default_ts: int, dump: Dump) -> list[d
     return found
 
 
-def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump) -> None:
+def _read_table(path: Path, text: str, labels: dict, compilers: dict, features: dict, dump: Dump) -> None:
     """A labels table (has a Status column) or a compats feature matrix; `-ordinal` files repeat
     the compats values as codes and are skipped."""
     if path.name.endswith("-ordinal.csv"):
@@ -273,6 +278,7 @@ def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump
             version = next((v for k, v in row.items() if k and k.endswith("compiler_version")), None)
             if version and version != "absent":
                 compilers[full_hash] = version
+            features[(path.stem, full_hash)] = {k: (v or "absent") for k, v in row.items() if k}
 
 
 def _read_yaml(path: Path, text: str, specs: dict, default_ts: int, dump: Dump) -> None:
