@@ -16,16 +16,13 @@ from pathlib import Path
 import pytest
 from helpers import plan_for, write_conf
 
-from jobrollup import query as queries
 from jobrollup import sources
-from jobrollup.cli import import_spack
 from jobrollup.errors import job as errors, messages
 from jobrollup.sources.fwjr import generate
 from jobrollup.store.mongo import MongoStore
 from jobrollup.tiers import floor
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = ROOT / "tests" / "data" / "spack-errors" / "records"
 
 
 @pytest.fixture(scope="module")
@@ -205,35 +202,7 @@ def test_empty_window_and_bad_messages(spark, store, conf, tmp_path):
     assert again.counts["errors"] == 0 and store.db.fwjr_errors.count_documents({}) == 0
 
 
-# -- spack ----------------------------------------------------------------------------------------
-
-def test_spack_errors_counted_per_package_with_rebuilt_lines(spark, store, conf, tmp_path):
-    # the records as bin/import-spack lays them out (one JSON object a line), and one cut line
-    assert import_spack.main(["--date", "2026-03-02", "--out", str(tmp_path / "spack"), str(RECORDS)]) == 0
-    root = tmp_path / "spack" / "errors"
-    (root / "2026" / "03" / "02" / "broken_error-0.jsonl").write_text('{"text": "unterminated\n')
-    plan = errors_plan(conf, root, "spack_errors", dt.date(2026, 3, 2), max_reject_share=0.5)
-    result = cluster(spark, store, plan, tmp_path)
-    expected_messages = Counter()
-    for path in RECORDS.glob("*.json"):
-        package = path.name[: -len("_error.json")]
-        for record in json.loads(path.read_text()):
-            message = messages.spack_message(record["text"], record["pre_context"], record["post_context"])
-            expected_messages[(package, messages.normalise(message)[0])] += 1
-    mapping = cluster_map(store)
-    expected = Counter()
-    for (package, template), n in expected_messages.items():
-        expected[(dt.datetime(2026, 3, 2), mapping[template], package)] += n
-    assert stored_counts(store, "spack_errors", "day", ("package",)) == expected
-    assert result.counts["rejected"] == 1
-    top = queries.error_clusters(store, source="spack_errors", start="2026-03-02", end="2026-03-02",
-                                 where=["package=petsc"], now=dt.datetime(2026, 3, 5))
-    petsc = Counter()
-    for (package, template), n in expected_messages.items():
-        if package == "petsc":
-            petsc[mapping[template]] += n
-    assert dict(zip(top["cluster"], top["errors"])) == dict(petsc)
-    assert list(top["errors"]) == sorted(top["errors"], reverse=True)
+# -- spack_errors: clustered, then aggregated, in tests/test_spack_builds.py ---------------------------
 
 
 # -- the commands -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 from helpers import write_conf
 
 from jobrollup import documents, sources
-from jobrollup.models import advise, baselines, environments, experiments, predict, scoring
+from jobrollup.models import advise, baselines, environments, experiments, predict
 from jobrollup.cli.models import predict_main, train_main
 from jobrollup.models.estimators import make_estimator
 from jobrollup.models.features import (VersionEncoder, load_spec, load_tables, spec_features,
