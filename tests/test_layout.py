@@ -56,7 +56,7 @@ def test_every_source_is_a_whole_definition(name):
     assert set(source.indexed_keys) <= set(source.scope_keys)
     assert set(source.integer_keys) <= set(source.scope_keys)
     assert source.failure_key is None or source.failure_key in source.scope_keys
-    for part in ("reader", "normaliser", "generator", "error_extractor"):
+    for part in ("reader", "normaliser", "annotator", "generator", "error_extractor"):
         if getattr(source, part):
             assert callable(source.load(part)), f"{name}.{part} does not resolve"
     assert source.aggregates or source.error_extractor, f"{name} is neither aggregated nor clustered"

@@ -199,6 +199,7 @@ def _bad_dump(folder: Path, good: int = 1) -> None:
         "": {"Status": "FAILED", "Install Time": 1.0},                    # missing hash
         "NOT-A-HASH": {"Status": "FAILED", "Install Time": 1.0},          # malformed hash
     }}))
+    (folder / "feature-list.json").write_text('["zfp-version", "cmake-version"]')   # read whole, not an export
     (folder / ("c" * 32 + ".yaml")).write_text("spec:\n  nodes:\n  - name: zfp\n    arch: {platform: linux")  # truncated YAML
     (folder / "zfp_error.json").write_text(json.dumps([
         {"text": "   ", "pre_context": "", "post_context": "", "hash": "d" * 32},   # no text
@@ -213,8 +214,9 @@ def test_bad_input_is_counted_set_aside_with_its_reason_and_reported(tmp_path, c
     assert done == 0, printed
     dump = importer.read_dump([tmp_path / "in"], D(2026, 11, 20))
     reasons = sorted(r.reason for r in dump.rejects)
-    assert reasons == ["empty_error_text", "malformed_hash", "malformed_yaml", "missing_hash", "unknown_status"]
-    assert "rejected   5 (" in printed and "unknown_status 1" in printed
+    assert reasons == ["empty_error_text", "malformed_hash", "malformed_yaml", "missing_hash", "unknown_format",
+                       "unknown_status"]
+    assert "rejected   6 (" in printed and "unknown_status 1" in printed and "unreadable" not in printed
     rejects = [json.loads(line) for p in (tmp_path / "out" / "rejects").rglob("*.jsonl") for line in open(p)]
     assert sorted(r["reason"] for r in rejects) == reasons
     assert all(r["file"] and "record" in r for r in rejects)
@@ -230,7 +232,7 @@ def test_a_mostly_bad_dump_is_refused_with_exit_3_and_one_line(tmp_path, capsys)
     done = import_spack.main(["--date", "2026-11-20", "--out", str(tmp_path / "out"), str(tmp_path / "in")])
     err = capsys.readouterr().err.strip().splitlines()
     assert done == 3
-    assert len(err) == 1 and err[0].startswith("error: 5 of 7 records rejected (71.4%") and "nothing written" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: 6 of 8 records rejected (75.0%") and "nothing written" in err[0]
     assert not (tmp_path / "out" / "builds").exists() and not (tmp_path / "out" / "errors").exists()
     assert list((tmp_path / "out" / "rejects").rglob("*.jsonl"))   # kept for a person to read
 
@@ -244,7 +246,7 @@ def test_a_truncated_file_of_many_records_refuses_the_dump(tmp_path, capsys, nam
     """One cut outcomes file may have held every build of the dump: it cannot count as one bad
     record among thousands of good ones. The import refuses (exit 3, one line), sets it aside."""
     (tmp_path / "in").mkdir()
-    _bad_dump(tmp_path / "in", good=500)          # 500 good outcomes: 5 bad records alone pass
+    _bad_dump(tmp_path / "in", good=500)          # 500 good outcomes: 6 bad records alone pass
     (tmp_path / "in" / name).write_text(text)
     done = import_spack.main(["--date", "2026-11-20", "--out", str(tmp_path / "out"), str(tmp_path / "in")])
     captured = capsys.readouterr()

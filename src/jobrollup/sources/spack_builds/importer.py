@@ -186,8 +186,8 @@ def _read_errors(path: Path, text: str, default_ts: int, dump: Dump) -> None:
     except json.JSONDecodeError:
         dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return
-    if not isinstance(records, list):
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
+    if not isinstance(records, list):    # read whole, but not a list of records: one bad file
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
         return
     stem = path.name.rsplit(".", 1)[0]                       # abyss_error, qt_warn
     package, _, kind = stem.rpartition("_")
@@ -214,8 +214,8 @@ def _read_outcomes(path: Path, text: str, default_ts: int, dump: Dump) -> list[d
     except json.JSONDecodeError:
         dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return []
-    if not isinstance(packages, dict):
-        dump.rejects.append(Reject(str(path), "", "unknown_format", text[:EXCERPT_CHARS], whole_file=True))
+    if not isinstance(packages, dict):   # read whole, but another kind of JSON: not a spack export
+        dump.rejects.append(Reject(str(path), "", "unknown_format", text[:EXCERPT_CHARS]))
         return []
     found = []
     for package, builds in packages.items():
