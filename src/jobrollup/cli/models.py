@@ -248,7 +248,8 @@ def _predict_spec(model, args) -> int:
                       f"{s['distance']} difference(s): {advise.describe_difference(s)}")
         else:
             print("no successful training spec of this package to compare with")
-        _print_error_clusters(args, full_hash)
+    # errors in its build log say it failed, whatever the model predicts
+    _print_error_clusters(args, full_hash, say_none=not decision[0] or observed == 0)
     return EXIT_OK
 
 
@@ -283,8 +284,9 @@ def _store(args, start_embedded: bool):
     return store
 
 
-def _print_error_clusters(args, full_hash: str | None) -> None:
-    """The error clusters of a failed spec's build log, from the spack_errors aggregates."""
+def _print_error_clusters(args, full_hash: str | None, say_none: bool) -> None:
+    """The error clusters of a spec's build log, from the spack_errors aggregates; when it has
+    none, a word about it only for a predicted or observed failure (`say_none`)."""
     if not full_hash:
         return
     from .. import query as queries
@@ -292,16 +294,19 @@ def _print_error_clusters(args, full_hash: str | None) -> None:
     try:
         store = _store(args, start_embedded=False)
     except (exits.MongoUnavailable, config.ConfigError) as error:
-        print(f"error clusters of this spec: not known ({error})")
+        if say_none:
+            print(f"error clusters of this spec: not known ({error})")
         return
     if store is None:
-        print("error clusters of this spec: no MongoDB configured or running (--mongo-uri)")
+        if say_none:
+            print("error clusters of this spec: no MongoDB configured or running (--mongo-uri)")
         return
     with store:
         frame = queries.answer(store, queries.query(start="earliest", by=["cluster"], where=[f"spec_hash={full_hash}"],
                                                     source=sources.get("spack_errors")))
     if not len(frame):
-        print("error clusters of this spec: none recorded (bin/aggregate --source spack_errors)")
+        if say_none:
+            print("error clusters of this spec: none recorded (bin/aggregate --source spack_errors)")
         return
     print("error clusters of this spec's build log (spack_errors):")
     for row in frame.itertuples(index=False):
