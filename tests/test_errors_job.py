@@ -9,7 +9,6 @@ import gzip
 import json
 import math
 import os
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import pytest
 from helpers import plan_for, write_conf
 
-from jobrollup import query as queries
 from jobrollup import sources
 from jobrollup.errors import job as errors, messages
 from jobrollup.sources.fwjr import generate
@@ -25,7 +23,6 @@ from jobrollup.store.mongo import MongoStore
 from jobrollup.tiers import floor
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = ROOT / "tests" / "data" / "spack-errors" / "records"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +34,8 @@ def fwjr_data(tmp_path_factory):
 
 def errors_plan(conf, root, source, day, precision="day", **changes):
     """The plan of a clustering run: every day of the window required, as bin/cluster-errors does."""
-    return plan_for(conf, root, day, precision=precision, source=source, collection=f"{source}_errors",
+    return plan_for(conf, root, day, precision=precision, source=source,
+                    collection=sources.get(source).errors_collection,
                     require_all_days=True, rejects_dir=str(Path(root).parent / f"rejects-{source}"), **changes)
 
 
@@ -102,7 +100,7 @@ def tally(found, precision, cluster_of, keys):
 
 def stored_counts(store, source, precision, keys):
     counts = Counter()
-    for doc in store.db[f"{source}_errors"].find({"scope.timeframe_precision": precision}):
+    for doc in store.db[sources.get(source).errors_collection].find({"scope.timeframe_precision": precision}):
         key = (doc["scope"]["start_date"], doc["cluster"], *[doc["scope"][k] for k in keys])
         assert key not in counts
         counts[key] = doc["count"]
@@ -204,37 +202,7 @@ def test_empty_window_and_bad_messages(spark, store, conf, tmp_path):
     assert again.counts["errors"] == 0 and store.db.fwjr_errors.count_documents({}) == 0
 
 
-# -- spack ----------------------------------------------------------------------------------------
-
-def test_spack_errors_counted_per_package_with_rebuilt_lines(spark, store, conf, tmp_path):
-    root = tmp_path / "spack"
-    day = root / "2026" / "03" / "02"
-    day.mkdir(parents=True)
-    for path in RECORDS.glob("*.json"):
-        shutil.copy(path, day / path.name)
-    (day / "broken_error.json").write_text('[{"text": "unterminated')
-    plan = errors_plan(conf, root, "spack", dt.date(2026, 3, 2), max_reject_share=0.5)
-    result = cluster(spark, store, plan, tmp_path)
-    expected_messages = Counter()
-    for path in RECORDS.glob("*.json"):
-        package = path.name[: -len("_error.json")]
-        for record in json.loads(path.read_text()):
-            message = messages.spack_message(record["text"], record["pre_context"], record["post_context"])
-            expected_messages[(package, messages.normalise(message)[0])] += 1
-    mapping = cluster_map(store)
-    expected = Counter()
-    for (package, template), n in expected_messages.items():
-        expected[(dt.datetime(2026, 3, 2), mapping[template], package)] += n
-    assert stored_counts(store, "spack", "day", ("package",)) == expected
-    assert result.counts["rejected"] == 1
-    top = queries.error_clusters(store, source="spack", start="2026-03-02", end="2026-03-02",
-                                 where=["package=petsc"], now=dt.datetime(2026, 3, 5))
-    petsc = Counter()
-    for (package, template), n in expected_messages.items():
-        if package == "petsc":
-            petsc[mapping[template]] += n
-    assert dict(zip(top["cluster"], top["errors"])) == dict(petsc)
-    assert list(top["errors"]) == sorted(top["errors"], reverse=True)
+# -- spack_errors: clustered, then aggregated, in tests/test_spack_builds.py ---------------------------
 
 
 # -- the commands -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def without_pyspark(tmp_path, mongo_uri):
 @pytest.mark.parametrize("command", [
     ["aggregate", "2026-01-01", "--dry-run"],
     ["aggregate", "2026-01-01", "--precision", "week", "--source", "fwjr", "--dry-run"],
-    ["cluster-errors", "2026-01-01", "--source", "spack", "--dry-run"],
+    ["cluster-errors", "2026-01-01", "--source", "spack_errors", "--dry-run"],
     ["cleanup", "--dry-run"],
     ["cleanup"],
     ["query", "--from", "2026-01-01", "--to", "2026-01-01", "--by", "time:hour", "-m", "count,failure_rate"],
@@ -56,7 +56,7 @@ def test_every_source_is_a_whole_definition(name):
     assert set(source.indexed_keys) <= set(source.scope_keys)
     assert set(source.integer_keys) <= set(source.scope_keys)
     assert source.failure_key is None or source.failure_key in source.scope_keys
-    for part in ("reader", "normaliser", "generator", "error_extractor"):
+    for part in ("reader", "normaliser", "annotator", "generator", "error_extractor"):
         if getattr(source, part):
             assert callable(source.load(part)), f"{name}.{part} does not resolve"
     assert source.aggregates or source.error_extractor, f"{name} is neither aggregated nor clustered"

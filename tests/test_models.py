@@ -13,10 +13,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datetime as dt
+import uuid
+
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import write_conf
 
+from jobrollup import documents, sources
 from jobrollup.models import advise, baselines, environments, experiments, predict
 from jobrollup.cli.models import predict_main, train_main
 from jobrollup.models.estimators import make_estimator
@@ -37,10 +42,22 @@ def tables():
 
 
 @pytest.fixture(scope="module")
-def experiment(tmp_path_factory):
+def models_store(mongo_server, tmp_path_factory):
+    """The MongoDB of these tests: (store, the --mongo-uri/--conf arguments that reach it)."""
+    from jobrollup.store.mongo import MongoStore
+    database = f"models_{uuid.uuid4().hex[:10]}"
+    conf = write_conf(tmp_path_factory.mktemp("models-conf") / "conf.toml", {"mongo": {"database": database}})
+    store = MongoStore(mongo_server.uri, database)
+    yield store, ["--mongo-uri", mongo_server.uri, "--conf", str(conf)]
+    store.client.drop_database(database)
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory, models_store):
     out = tmp_path_factory.mktemp("models")
     assert train_main(["--data", str(DATA), "--experiment", "hgb-test", "--seed", "3",
-                       "--out-dir", str(out)]) == 0
+                       "--out-dir", str(out), *models_store[1]]) == 0
     return out, "hgb-test"
 
 
@@ -126,9 +143,13 @@ def test_naive_bayes_reproduction_is_close_to_the_published_figures(tables):
 
 # ---- commands ---------------------------------------------------------------------------
 
-def test_train_records_the_experiment(experiment):
+def test_train_records_the_experiment(experiment, models_store):
     out, name = experiment
     doc = json.loads((out / name / "experiment.json").read_text())
+    # the same document in the `models` collection, beside the aggregates
+    stored = models_store[0].experiment(name)
+    assert stored["metrics"] == doc["metrics"] and stored["seed"] == 3 and stored["model"] == doc["model"]
+    assert {d["file"]: d["sha256"] for d in stored["data"]["sha256"]} == doc["data"]["sha256"]
     assert (out / name / "model.joblib").exists()
     assert doc["_id"] == name and doc["seed"] == 3 and doc["model"]["model"] == "hgb"
     assert set(doc["data"]["packages"]) == {p.stem for p in (DATA / "labels").glob("*.csv")}
@@ -150,7 +171,7 @@ def test_list_compares_experiments(experiment, capsys, tmp_path):
     out, name = experiment
     assert train_main(["--data", str(DATA), "--experiment", "nb-test", "--model", "nb",
                        "--threshold", "0.5", "--no-fallback", "--packages", "kokkos,zfp",
-                       "--out-dir", str(out)]) == 0
+                       "--out-dir", str(out), "--no-store"]) == 0
     capsys.readouterr()
     assert train_main(["--list", "--out-dir", str(out)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -210,6 +231,76 @@ def test_predict_a_built_spec_and_a_hash(experiment, capsys):
     assert predict_main(["--experiment", name, "--out-dir", str(out), some_hash]) == 0
     assert "package zfp" in capsys.readouterr().out
     assert predict_main(["--experiment", name, "--out-dir", str(out), "no-such-hash"]) == 2
+
+
+# ---- nightly: scores of new builds, surprises, error clusters of a failed spec ----------------
+
+def test_score_builds_writes_scores_and_lists_the_surprises(experiment, models_store, tmp_path, capsys):
+    """A day of builds as bin/import-spack writes them: the model's confident successes among them
+    failed and a confident failure built. Every build is scored (the same P(success) as the model
+    gives the row), and exactly those are the surprises, in MongoDB and in --surprises."""
+    out, name = experiment
+    store, connection = models_store
+    model = experiments.load_model(name, str(out))
+    X = pd.read_csv(DATA / "compats" / "trilinos.csv", index_col=0, dtype=str, keep_default_na=False)
+    p, _ = model.predict("trilinos", X.replace("", "absent"))
+    confident = [h for h, v in zip(X.index, p) if v >= 0.9][:3]
+    doubtful = [h for h, v in zip(X.index, p) if v <= 0.1][:1]
+    plain = [h for h, v in zip(X.index, p) if 0.3 < v < 0.7][:2]
+    builds = ([{"package": "trilinos", "spec_hash": h, "status": "failed"} for h in confident]
+              + [{"package": "trilinos", "spec_hash": h, "status": "success"} for h in doubtful + plain])
+    for build in builds:
+        build["features"] = X.loc[build["spec_hash"]].to_dict()
+    builds.append({"package": "llvm", "build_id": "1", "status": "success"})        # no features
+    day = tmp_path / "builds" / "2026" / "11" / "20"
+    day.mkdir(parents=True)
+    (day / "builds-x.jsonl").write_text("".join(json.dumps(b) + "\n" for b in builds) + "{cut\n")
+    args = ["--experiment", name, "--out-dir", str(out), *connection]
+    assert predict_main([*args, "--score-builds", "2026-11-20", "--input", str(tmp_path / "builds")]) == 0
+    text = capsys.readouterr().out
+    assert "7 read, 6 scored, 1 unreadable lines, 1 unscored: no features" in " ".join(text.split())
+    stored = {d["spec_hash"]: d for d in store.predictions(dt.datetime(2026, 11, 20), dt.datetime(2026, 11, 21), name)}
+    assert set(stored) == set(confident + doubtful + plain)
+    want = dict(zip(X.index, p))
+    assert all(abs(d["p_success"] - want[h]) < 1e-6 for h, d in stored.items())
+    surprising = {h: d["surprise"] for h, d in stored.items() if d["surprise"]}
+    assert surprising == {**{h: "failed_predicted_success" for h in confident},
+                          **{h: "succeeded_predicted_failure" for h in doubtful}}
+    # again: the same documents, nothing twice
+    assert predict_main([*args, "--score-builds", "2026-11-20", "--input", str(tmp_path / "builds")]) == 0
+    capsys.readouterr()
+    assert len(store.predictions(dt.datetime(2026, 11, 20), dt.datetime(2026, 11, 21), name)) == 6
+    assert predict_main(["--surprises", "--from", "2026-11-20", "--to", "2026-11-20", "--format", "json",
+                         *connection]) == 0
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert {r["spec_hash"]: r["surprise"] for r in listed} == surprising
+    assert [abs(r["p_success"] - 0.5) for r in listed] == sorted((abs(r["p_success"] - 0.5) for r in listed), reverse=True)
+
+
+def test_a_failed_spec_shows_the_error_clusters_of_its_log(experiment, models_store, capsys):
+    """spack_errors documents of the failed spec (a day and, rolled up from it elsewhere, nothing
+    twice: only held buckets count) -> its clusters with their labels and counts."""
+    out, name = experiment
+    store, connection = models_store
+    spack_errors = sources.get("spack_errors")
+    full_hash = FAILED_KK.stem
+    rows = [{"bucket_epoch": 1795132800, "package": "kokkos-kernels", "spec_hash": full_hash, "kind": "error",
+             "phase": None, "source_file": None, "cluster": cluster, "template": f"error: kind {cluster}",
+             "count": n} for cluster, n in ((7, 5), (9, 2))]
+    rows.append({**rows[0], "spec_hash": "o" * 32, "count": 40})      # another spec's errors
+    store.replace_documents(spack_errors.collection, documents.to_documents(rows, spack_errors, "day", "r1"))
+    day = dt.datetime(2026, 11, 20)
+    from jobrollup.tiers import Window
+    store.mark_buckets(spack_errors, Window("day", day, day + dt.timedelta(days=1)),
+                       {day: {"count": 47, "documents": 3}}, "r1", "test")
+    store.update_clusters([(7, {"$set": {"label": "error: undefined reference to <Q>"}}),
+                           (9, {"$set": {"label": "make: *** [<TARGET>] Error <NUM>"}})])
+    assert predict_main(["--experiment", name, "--out-dir", str(out), *connection, str(FAILED_KK)]) == 0
+    text = capsys.readouterr().out
+    assert "error clusters of this spec's build log (spack_errors):" in text
+    lines = text.split("error clusters of this spec's build log (spack_errors):")[1].strip().splitlines()
+    assert lines[0].split()[:4] == ["5", "x", "cluster", "7"] and "undefined reference" in lines[0]
+    assert lines[1].split()[:4] == ["2", "x", "cluster", "9"] and len(lines) == 2
 
 
 # ---- environments -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from helpers import plan_for, write_conf
 from jobrollup import cleanup, sources
 from jobrollup import query as queries
 from jobrollup.cli import import_spack
+from jobrollup.errors import job as errors_job, messages
 from jobrollup.sources.spack_builds import generate, importer
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore
@@ -131,7 +132,11 @@ def _clean(row: dict) -> dict:
 
 
 def stored(store, precision: str) -> list[dict]:
-    return list(store.db[SPACK.collection].find({"scope.timeframe_precision": precision}))
+    return stored_in(store, SPACK.collection, precision)
+
+
+def stored_in(store, collection: str, precision: str) -> list[dict]:
+    return list(store.db[collection].find({"scope.timeframe_precision": precision}))
 
 
 def aggregate(spark, store, conf, root, precision, first=DAYS["first"], last=DAYS["second"]):
@@ -176,8 +181,8 @@ def test_importing_the_same_dump_twice_rewrites_the_same_files(tmp_path):
     first = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     assert import_spack.main(args) == 0
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()) == first
-    # error records: JSON lists per package and day, each record with its package and time
-    errors = [r for p in (tmp_path / "errors").rglob("*.json") for r in json.loads(p.read_text())]
+    # error records: JSON lines per package and day, each record with its package and time
+    errors = [json.loads(line) for p in (tmp_path / "errors").rglob("*.jsonl") for line in open(p)]
     expected = sum(len(json.loads(p.read_text())) for p in ERRORS.glob("*.json"))
     assert len(errors) == expected == 160
     assert {r["package"] for r in errors} == {"abyss", "mfem", "papyrus", "petsc"}
@@ -194,8 +199,8 @@ def _bad_dump(folder: Path, good: int = 1) -> None:
         "": {"Status": "FAILED", "Install Time": 1.0},                    # missing hash
         "NOT-A-HASH": {"Status": "FAILED", "Install Time": 1.0},          # malformed hash
     }}))
-    (folder / "cut-status.json").write_text('{"zfp": {"' + "c" * 32 + '": {"Status": "SUCC')   # truncated JSON
-    (folder / "records.yaml").write_text("- package: llvm\n  resources:\n    arch: {arch: linux-")  # truncated YAML
+    (folder / "feature-list.json").write_text('["zfp-version", "cmake-version"]')   # read whole, not an export
+    (folder / ("c" * 32 + ".yaml")).write_text("spec:\n  nodes:\n  - name: zfp\n    arch: {platform: linux")  # truncated YAML
     (folder / "zfp_error.json").write_text(json.dumps([
         {"text": "   ", "pre_context": "", "post_context": "", "hash": "d" * 32},   # no text
         {"text": "error: boom", "hash": "e" * 32}]))
@@ -209,14 +214,14 @@ def test_bad_input_is_counted_set_aside_with_its_reason_and_reported(tmp_path, c
     assert done == 0, printed
     dump = importer.read_dump([tmp_path / "in"], D(2026, 11, 20))
     reasons = sorted(r.reason for r in dump.rejects)
-    assert reasons == ["empty_error_text", "malformed_hash", "malformed_json", "malformed_yaml",
-                       "missing_hash", "unknown_status"]
-    assert "rejected   6 (" in printed and "unknown_status 1" in printed
+    assert reasons == ["empty_error_text", "malformed_hash", "malformed_yaml", "missing_hash", "unknown_format",
+                       "unknown_status"]
+    assert "rejected   6 (" in printed and "unknown_status 1" in printed and "unreadable" not in printed
     rejects = [json.loads(line) for p in (tmp_path / "out" / "rejects").rglob("*.jsonl") for line in open(p)]
     assert sorted(r["reason"] for r in rejects) == reasons
     assert all(r["file"] and "record" in r for r in rejects)
     cut = next(r for r in rejects if r["reason"] == "malformed_yaml")
-    assert cut["file"].endswith("records.yaml") and "llvm" in cut["record"]
+    assert cut["file"].endswith("c" * 32 + ".yaml") and "zfp" in cut["record"] and not cut["whole_file"]
     builds = [json.loads(line) for p in (tmp_path / "out" / "builds").rglob("*.jsonl") for line in open(p)]
     assert len(builds) == 200 and {b["status"] for b in builds} == {"success"}
 
@@ -230,6 +235,29 @@ def test_a_mostly_bad_dump_is_refused_with_exit_3_and_one_line(tmp_path, capsys)
     assert len(err) == 1 and err[0].startswith("error: 6 of 8 records rejected (75.0%") and "nothing written" in err[0]
     assert not (tmp_path / "out" / "builds").exists() and not (tmp_path / "out" / "errors").exists()
     assert list((tmp_path / "out" / "rejects").rglob("*.jsonl"))   # kept for a person to read
+
+
+@pytest.mark.parametrize("name, text", [
+    ("cut-status.json", '{"zfp": {"' + "c" * 32 + '": {"Status": "SUCC'),          # truncated outcomes
+    ("jobspecs-cut.yaml", "- package: llvm\n  resources:\n    arch: {arch: linux-"),  # truncated build records
+    ("adios_error.json", '[{"text": "error: boom", "hash": "' + "e" * 32 + '"}, {"te'),  # truncated error list
+])
+def test_a_truncated_file_of_many_records_refuses_the_dump(tmp_path, capsys, name, text):
+    """One cut outcomes file may have held every build of the dump: it cannot count as one bad
+    record among thousands of good ones. The import refuses (exit 3, one line), sets it aside."""
+    (tmp_path / "in").mkdir()
+    _bad_dump(tmp_path / "in", good=500)          # 500 good outcomes: 6 bad records alone pass
+    (tmp_path / "in" / name).write_text(text)
+    done = import_spack.main(["--date", "2026-11-20", "--out", str(tmp_path / "out"), str(tmp_path / "in")])
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert done == 3 and len(err) == 1
+    assert err[0].startswith("error: 1 file(s) could not be read at all (") and name in err[0]
+    assert "how many records they held is unknown" in err[0] and "nothing written" in err[0]
+    assert f"unreadable {tmp_path / 'in' / name}" in captured.out
+    assert not (tmp_path / "out" / "builds").exists()
+    rejects = [json.loads(line) for p in (tmp_path / "out" / "rejects").rglob("*.jsonl") for line in open(p)]
+    assert [r["file"] for r in rejects if r["whole_file"]] == [str(tmp_path / "in" / name)]
 
 
 def test_help_says_records_without_a_timestamp_take_the_date(capsys):
@@ -327,6 +355,103 @@ def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store,
                                 abs_tol=1e-12)
 
 
+# -- spack_errors: one record per error line, with its template and cluster ---------------------
+
+ERRORS_DAY = D(2026, 11, 18)   # a Wednesday: its ISO week (16-22) lies inside November
+
+
+@pytest.fixture(scope="module")
+def imported_errors(tmp_path_factory):
+    out = tmp_path_factory.mktemp("spack-errors")
+    assert import_spack.main(["--date", ERRORS_DAY.isoformat(), "--out", str(out), str(ERRORS)]) == 0
+    return out
+
+
+def errors_by_hand() -> pd.DataFrame:
+    """Every record of the raw files, read with json: package and kind from the file name, the
+    whole log line rebuilt, "N/A" phases and [null] source files as unknown, names trimmed."""
+    rows = []
+    for path in sorted(ERRORS.glob("*.json")):
+        package, _, kind = path.stem.rpartition("_")
+        for record in json.loads(path.read_text()):
+            line = messages.spack_message(record["text"], record["pre_context"], record["post_context"])
+            files = [f.strip() for f in record["source_file"] if f and f.strip()] \
+                if isinstance(record["source_file"], list) else [record["source_file"].strip()]
+            rows.append({"package": package, "spec_hash": record["hash"], "kind": kind,
+                         "phase": None if record["phase"] == "N/A" else record["phase"],
+                         "source_file": files[0] if files else None, "template": messages.normalise(line)[0]})
+    return pd.DataFrame(rows)
+
+
+def test_spack_errors_aggregate_clean_up_and_answer_like_fwjr(spark, store, conf, imported_errors, tmp_path):
+    """cluster-errors learns the templates, the aggregation gives every error line its template's
+    cluster; per (package, spec hash, cluster) the documents equal the records counted by hand,
+    at day precision, after the cleanup rolled the days into weeks and months, and in bin/query."""
+    spack_errors = sources.get("spack_errors")
+    root = imported_errors / "errors"
+    cut = root / "2026" / "11" / "18" / "broken_error-0.jsonl"   # a cut line: one reject in both jobs
+    cut.write_text('{"text": "unterminated\n')
+    plan = plan_for(conf, root, ERRORS_DAY, source="spack_errors", collection=spack_errors.errors_collection)
+    clustered = errors_job.run(spark, plan, store, errors_dir=str(tmp_path / "assignments"))
+    assert clustered.counts["errors"] == 160 and clustered.counts["rejected"] == 1
+    registry = {d["template"]: d["cluster"] for d in store.db.error_templates.find()}
+    by_hand = errors_by_hand().assign(cluster=lambda f: f["template"].map(registry))
+    assert by_hand["cluster"].notna().all()
+    # bin/query --errors: the clustering's own counts per package and cluster equal a count by hand
+    top = queries.error_clusters(store, source="spack_errors", by=["package"], start="2026-11-18", end="2026-11-18",
+                                 now=T(2026, 11, 20))
+    assert {(r.package, r.cluster): r.errors for r in top.itertuples()} == \
+        by_hand.groupby(["package", "cluster"]).size().to_dict()
+    keys = ["package", "spec_hash", "kind", "phase", "source_file", "cluster", "template"]
+    want = {tuple(None if v != v else v for v in k): n
+            for k, n in by_hand.groupby(keys, dropna=False).size().items()}
+
+    def documents(precision):
+        docs = stored_in(store, "spack_errors", precision)
+        got = {}
+        for doc in docs:
+            key = tuple(doc["scope"][k] for k in keys)
+            got[key] = got.get(key, 0) + doc["count"]
+        return got
+
+    # every day of November held (one with errors), so that the cleanup can build weeks and months
+    result = aggregate_job.run(spark, plan_for(conf, root, D(2026, 11, 1), D(2026, 11, 30), "day",
+                                               source="spack_errors"), store)
+    assert result.counts["in_window"] == 160 and result.counts["rejected_by_reason"] == {"malformed_json": 1}
+    assert documents("day") == want
+    cleanup.Cleanup(store, spack_errors, RETENTION, now=T(2027, 3, 1)).run()
+    assert not [d for d in stored_in(store, "spack_errors", "day") if d["scope"]["start_date"] == T(2026, 11, 18)]
+    assert documents("week") == want and documents("month") == want
+    # the most frequent kinds of error of a package, with their cluster labels, from the rolled-up tiers
+    q = queries.query(start="2026-11-01", end="2026-11-30", by=["cluster"], where=["package=petsc"],
+                      source=spack_errors, now=T(2027, 3, 1))
+    frame = queries.answer(store, q)
+    petsc = by_hand[by_hand["package"] == "petsc"].groupby("cluster").size()
+    assert dict(zip(frame["cluster"].astype(int), frame["count"].astype(int))) == petsc.to_dict()
+    labels = {d["_id"]: d["label"] for d in store.db.error_clusters.find()}
+    assert list(frame["label"]) == [labels[int(c)] for c in frame["cluster"]]
+    assert list(frame["count"]) == sorted(frame["count"], reverse=True)
+
+
+def test_spack_errors_bad_records_are_rejected_with_their_reason(spark):
+    normalise = sources.get("spack_errors").load("normaliser")
+    good = {"ts": 1795132800, "package": "zfp", "hash": "d" * 32, "text": ">> 12    x.c:3: error: boom",
+            "phase": "build", "source_file": ["x.c", None], "pre_context": "", "post_context": ""}
+    lines = [json.dumps(good), "{not json", json.dumps([1]), json.dumps({**good, "package": " "}),
+             json.dumps({**good, "hash": None}), json.dumps({**good, "hash": "NOT-A-HASH"}),
+             json.dumps({**good, "text": "  "}), json.dumps({**good, "text": "\x00\x01\x02\x03"}),
+             json.dumps({**good, "ts": None}), json.dumps({**good, "ts": 5})]
+    frame = spark.createDataFrame([(line, "f.jsonl") for line in lines], "value string, file string")
+    rows = normalise(frame).collect()
+    assert sorted(r["reject_reason"] or "-" for r in rows) == sorted(
+        ["-", "malformed_json", "wrong_type", "missing_package", "missing_hash", "malformed_hash",
+         "empty_error_text", "binary_error_text", "missing_ts", "bad_ts"])
+    ok = next(r for r in rows if r["reject_reason"] is None)
+    assert (ok["package"], ok["kind"], ok["phase"], ok["source_file"]) == ("zfp", "error", "build", "x.c")
+    assert ok["template"] and ok["cluster"] is None
+    assert all(r["rejected_line"] for r in rows if r["reject_reason"])
+
+
 # -- the generator -------------------------------------------------------------------------------
 
 def test_generator_writes_builds_the_normaliser_takes_whole(spark, tmp_path):
@@ -350,16 +475,20 @@ def spark_file():
 
 # -- the commands, as people type them ------------------------------------------------------------
 
-@pytest.mark.e2e
-def test_commands_end_to_end(tmp_path, mongo_uri):
+def test_commands_end_to_end(spark, tmp_path, mongo_uri):
+    """The commands as people type them, where the command is the point: bin/import-spack, the
+    plan of bin/aggregate for both spack sources, bin/cleanup and bin/query (table and matrix).
+    The aggregation itself runs in this process's Spark (what spark-submit would run: its own
+    command is proven for every source by tests/test_commands.py and test_cluster.py)."""
     database = f"spack_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_")
-    conf = write_conf(tmp_path / "jobrollup.toml", {
+    conf_path = write_conf(tmp_path / "jobrollup.toml", {
         "mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
-        "sources": {"spack_builds": {"root": str(tmp_path / "spack" / "builds")}}})
-    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
+        "sources": {"spack_builds": {"root": str(tmp_path / "spack" / "builds")},
+                    "spack_errors": {"root": str(tmp_path / "spack" / "errors")}}})
+    env = dict(os.environ, JOBROLLUP_CONF=str(conf_path), JOBROLLUP_MONGO_URI=mongo_uri)
     bin_ = ROOT / "bin"
 
-    def run(*args, timeout=600):
+    def run(*args, timeout=300):
         return subprocess.run([str(bin_ / args[0]), *args[1:]], env=env, capture_output=True, text=True,
                               timeout=timeout)
 
@@ -367,33 +496,36 @@ def test_commands_end_to_end(tmp_path, mongo_uri):
                str(DATA / "outcomes"), str(DATA / "features"), str(DATA / "specs"), str(DATA / "build-records"))
     assert done.returncode == 0, done.stderr
     assert "builds     7,629 (" in done.stdout
+    for source in ("spack_builds", "spack_errors"):   # each source's root comes from the conf
+        done = run("aggregate", "2026-11-20", "--source", source, "--dry-run")
+        assert done.returncode == 0 and str(tmp_path / "spack" / source.split("_")[1]) in done.stdout, done.stderr
     # the whole month, so that the cleanup can build its week and month buckets (days without input are empty)
-    done = run("aggregate", "--min-date", "2026-11-01", "--max-date", "2026-11-30", "--allow-missing",
-               "--source", "spack_builds", "--precision", "day")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "7,629 lines: 7,629 in the window" in done.stdout
-    done = run("cleanup", "--source", "spack_builds", "--now", "2027-03-01T00:00:00")
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run("query", "--source", "spack_builds", "--from", "2026-11-01", "--to", "2026-11-30",
-               "-w", "package=trilinos", "--by", "compiler", "-m", "count,failures,failure_rate", "--format", "csv")
-    assert done.returncode == 0, done.stderr
-    table = pd.read_csv(io.StringIO(done.stdout))
-    raw = json.loads((DATA / "outcomes" / "dinos-all-specs-status.json").read_text())["trilinos"]
-    records = yaml.safe_load((DATA / "build-records" / "jobspecs-1000.yaml").read_text())
-    assert int(table["count"].sum()) == len(raw) + sum(r["package"] == "trilinos" for r in records)
-    assert int(table["failures"].sum()) == sum(v["Status"] == "FAILED" for v in raw.values())
-    # the build matrix of the build records' compilers: "not tried" is not "fails"
-    png = tmp_path / "gcc.png"
-    done = run("query", "--source", "spack_builds", "--from", "2026-11-01", "--to", "2026-11-30",
-               "-w", "compiler=gcc", "--by", "os,compiler_version", "--matrix", str(png))
-    assert done.returncode == 0, done.stderr
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    grid = pd.read_csv(tmp_path / "gcc.csv", index_col=0, dtype=str)
-    assert grid.index.name == "os \\ compiler_version"
-    assert grid.loc["rhel7", "11.4.0"] == "not tried" and grid.loc["ubuntu22.04", "11.4.0"] == "100.0"
+    from jobrollup import config
     store = MongoStore(mongo_uri, database)
     try:
+        plan = plan_for(config.load(conf_path), tmp_path / "spack" / "builds", D(2026, 11, 1), D(2026, 11, 30),
+                        "day", source="spack_builds", rejects_dir=str(tmp_path / "rejects"))
+        assert aggregate_job.run(spark, plan, store).counts["in_window"] == 7629
+        done = run("cleanup", "--source", "spack_builds", "--now", "2027-03-01T00:00:00")
+        assert done.returncode == 0, done.stderr[-2000:]
         assert store.db.spack_builds.count_documents({"scope.timeframe_precision": "day"}) == 0
+        done = run("query", "--source", "spack_builds", "--from", "2026-11-01", "--to", "2026-11-30",
+                   "-w", "package=trilinos", "--by", "compiler", "-m", "count,failures,failure_rate", "--format", "csv")
+        assert done.returncode == 0, done.stderr
+        table = pd.read_csv(io.StringIO(done.stdout))
+        raw = json.loads((DATA / "outcomes" / "dinos-all-specs-status.json").read_text())["trilinos"]
+        records = yaml.safe_load((DATA / "build-records" / "jobspecs-1000.yaml").read_text())
+        assert int(table["count"].sum()) == len(raw) + sum(r["package"] == "trilinos" for r in records)
+        assert int(table["failures"].sum()) == sum(v["Status"] == "FAILED" for v in raw.values())
+        # the build matrix of the build records' compilers: "not tried" is not "fails"
+        png = tmp_path / "gcc.png"
+        done = run("query", "--source", "spack_builds", "--from", "2026-11-01", "--to", "2026-11-30",
+                   "-w", "compiler=gcc", "--by", "os,compiler_version", "--matrix", str(png))
+        assert done.returncode == 0, done.stderr
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        grid = pd.read_csv(tmp_path / "gcc.csv", index_col=0, dtype=str)
+        assert grid.index.name == "os \\ compiler_version"
+        assert grid.loc["rhel7", "11.4.0"] == "not tried" and grid.loc["ubuntu22.04", "11.4.0"] == "100.0"
     finally:
         store.client.drop_database(database)
         store.close()
@@ -418,29 +550,3 @@ def test_matrix_tells_not_tried_from_fails():
     assert rates.loc["1.0", "gcc@10"] == 0.0 and counts.loc["1.0", "gcc@10"] == 2
     lines = matrix.to_csv(rates).splitlines()
     assert lines == ["version \\ compiler_version,gcc@9,gcc@10", "1.0,75.0,0.0", "2.0,100.0,not tried"]
-
-
-@pytest.mark.e2e
-def test_imported_error_records_are_clustered_and_counted_per_package(tmp_path, mongo_uri):
-    """bin/import-spack's error layout is what bin/cluster-errors --source spack reads: the errors
-    per package in bin/query --errors equal a count of the records by hand."""
-    database = f"spackerr_{os.getpid()}_{tmp_path.name[-8:]}".replace("-", "_")
-    conf = write_conf(tmp_path / "jobrollup.toml", {
-        "mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
-        "errors": {"errors_dir": str(tmp_path / "errors-out")}})
-    env = dict(os.environ, JOBROLLUP_CONF=str(conf), JOBROLLUP_MONGO_URI=mongo_uri)
-    run = lambda *args: subprocess.run([str(ROOT / "bin" / args[0]), *args[1:]], env=env, capture_output=True,
-                                       text=True, timeout=600)
-    done = run("import-spack", "--date", "2026-11-20", "--out", str(tmp_path / "spack"), str(ERRORS))
-    assert done.returncode == 0, done.stderr
-    done = run("cluster-errors", "2026-11-20", "--source", "spack", "--input", str(tmp_path / "spack" / "errors"))
-    assert done.returncode == 0, done.stderr[-2000:]
-    done = run("query", "--errors", "--source", "spack", "--by", "package", "--from", "2026-11-20",
-               "--to", "2026-11-20", "--format", "csv")
-    assert done.returncode == 0, done.stderr
-    table = pd.read_csv(io.StringIO(done.stdout))
-    by_hand = {p.name.removesuffix("_error.json"): len(json.loads(p.read_text())) for p in ERRORS.glob("*_error.json")}
-    assert table.groupby("package")["errors"].sum().to_dict() == by_hand
-    store = MongoStore(mongo_uri, database)
-    store.client.drop_database(database)
-    store.close()

@@ -23,7 +23,7 @@ examples:
   bin/cluster-errors --messages logs.jsonl --out out.jsonl --model var/models/errors.jsonl
                                                ... keeping the model (cluster ids) between files
   bin/cluster-errors 1 --source fwjr           yesterday's FWJR errors, day buckets, into MongoDB
-  bin/cluster-errors 1 --source spack --precision week
+  bin/cluster-errors 1 --source spack_errors --precision week
   bin/cluster-errors 1 --source fwjr --dry-run
 
 A messages file has one JSON object per line with the text in "message" (other fields are

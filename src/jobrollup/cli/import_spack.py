@@ -30,8 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Turn spack exports (outcomes JSON, labels and compats CSV, spec YAML, build-record "
                     "YAML, error-record JSON) into OUT/builds/YYYY/MM/DD/*.jsonl (source spack_builds) and "
-                    "OUT/errors/YYYY/MM/DD/*.json (source spack). Bad records are set aside in "
-                    "OUT/rejects/DATE/ with their reason.")
+                    "OUT/errors/YYYY/MM/DD/*.jsonl (source spack_errors). Bad records are set aside in "
+                    "OUT/rejects/DATE/ with their reason; a file of many records that cannot be read "
+                    "at all (truncated JSON or YAML) refuses the whole dump (exit 3), since how many "
+                    "records it lost is unknown.")
     parser.add_argument("inputs", nargs="+", type=Path, metavar="PATH", help="export files or folders")
     parser.add_argument("--date", required=True, type=checks.day,
                         help="the dump's date (YYYY-MM-DD): records without a timestamp of their own "
@@ -63,6 +65,11 @@ def _main(argv: list[str] | None) -> int:
     if total == 0:
         return common.fail("no spack records found in the inputs", exits.INPUT)
     print(report(dump, rejects))
+    lost = dump.lost_files
+    if lost:
+        return common.fail(f"{len(lost)} file(s) could not be read at all ({lost[0].file}: {lost[0].reason}"
+                           f"{' and more' if len(lost) > 1 else ''}): how many records they held is unknown, "
+                           f"so the dump is refused; nothing written; see {rejects}", exits.REFUSED)
     if dump.reject_share > limit:
         return common.fail(f"{len(dump.rejects)} of {total} records rejected ({dump.reject_share:.1%}, more than "
                            f"max_reject_share {limit:.1%}); nothing written; see {rejects}", exits.REFUSED)
@@ -87,6 +94,8 @@ def report(dump: importer.Dump, rejects: Path | None) -> str:
         lines.append(f"  rejected   {len(dump.rejects):,} ({dump.reject_share:.2%}: "
                      + ", ".join(f"{r} {n}" for r, n in reasons.most_common()) + ")")
         lines.append(f"  rejects    {rejects}")
+    for lost in dump.lost_files:
+        lines.append(f"  unreadable {lost.file} ({lost.reason}: a file of many records, none read)")
     lines += [f"  note       {note}" for note in dump.notes]
     return "\n".join(lines)
 

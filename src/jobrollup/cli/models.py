@@ -8,8 +8,9 @@ import json
 import os
 import sys
 
+from .. import config, exits
 from ..exits import UsageError
-from ..models import advise, environments, experiments, predict
+from ..models import advise, environments, experiments, predict, scoring
 from ..models.estimators import MODELS
 from ..models.features import load_spec, spec_features, spec_hash
 from . import checks, common
@@ -22,6 +23,9 @@ examples:
   bin/train --data DIR --experiment nb-1 --model nb --threshold 0.5 --no-fallback
   bin/train --data DIR --experiment hgb-leaf5 --param min_samples_leaf=5
   bin/train --list                       experiments side by side (dev and test figures)
+
+Each experiment is recorded in var/models/NAME/ (experiment.json beside model.joblib) and in
+the `models` collection of the MongoDB the other commands use (--no-store: files only).
 """
 
 PREDICT_EXAMPLES = """\
@@ -31,6 +35,14 @@ examples:
   bin/predict --experiment hgb-1 FULL_HASH        a spec of the training data, by its full_hash
   bin/predict --experiment hgb-1 --random-environments 1000 --heatmap envs.png --table envs.csv
   bin/predict --experiment hgb-1 --environments sites.json --heatmap sites.png
+  bin/predict --experiment hgb-1 --score-builds 1     yesterday's builds (bin/import-spack's
+                                                      layout, conf [sources.spack_builds] root)
+                                                      scored into MongoDB; surprises listed
+  bin/predict --surprises --from 2026-11-01           failed builds predicted to succeed, and
+                                                      the reverse, from MongoDB
+
+For a spec that failed (or is predicted to), the error clusters of its build log are shown when
+MongoDB holds them (bin/aggregate --source spack_errors).
 """
 
 
@@ -85,6 +97,10 @@ def _train(argv) -> int:
     ap.add_argument("--out-dir", default=experiments.DEFAULT_OUT,
                     help=f"where experiments live (default {experiments.DEFAULT_OUT})")
     ap.add_argument("--list", action="store_true", help="compare the experiments in --out-dir")
+    ap.add_argument("--no-store", action="store_true",
+                    help="do not record the experiment in MongoDB's `models` collection")
+    ap.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else the embedded server)")
+    ap.add_argument("--conf", dest="conf_file", help="configuration file (default: conf/jobrollup.toml)")
     args = ap.parse_args(argv)
     if args.list:
         docs = experiments.list_experiments(args.out_dir)
@@ -108,6 +124,12 @@ def _train(argv) -> int:
     except (OSError, ValueError) as e:   # unreadable tables, parameters the estimator refuses
         raise UsageError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     folder = os.path.join(args.out_dir, args.experiment)
+    if not args.no_store:
+        try:
+            with _store(args, start_embedded=True) as store:
+                store.save_experiment(experiments.storable(doc))
+        except (exits.MongoUnavailable, config.ConfigError, embedded_error()) as error:
+            return common.fail(f"{error} (the experiment's files are written in {folder})", exits.MONGO)
     print(f"experiment {args.experiment}: {len(doc['data']['packages'])} packages, "
           f"{doc['split']['rows']} rows, model {args.model}, seed {args.seed}")
     for side in ("dev", "test"):
@@ -137,11 +159,23 @@ def _predict(argv) -> int:
         epilog=PREDICT_EXAMPLES)
     ap.add_argument("spec", nargs="?", help="a spec YAML/JSON file, or a full_hash of the "
                                             "experiment's training data")
-    ap.add_argument("--experiment", required=True)
+    ap.add_argument("--experiment", help="the trained experiment (needed except with --surprises)")
+    ap.add_argument("--score-builds", metavar="WHEN",
+                    help="score the builds of a day (YYYY-MM-DD or days ago) into MongoDB and list the surprises")
+    ap.add_argument("--input", help="with --score-builds: the spack_builds root (default: conf [sources.spack_builds] root)")
+    ap.add_argument("--confidence", type=checks.share, default=scoring.DEFAULT_CONFIDENCE,
+                    help="a surprise: failed with P(success) >= this, or built with P(success) <= 1 - this "
+                         f"(default {scoring.DEFAULT_CONFIDENCE})")
+    ap.add_argument("--surprises", action="store_true", help="list the scored builds that surprised the model")
+    ap.add_argument("--from", dest="start", help="with --surprises: first day (default: 7 days ago)")
+    ap.add_argument("--to", dest="end", help="with --surprises: last day (default: today)")
+    ap.add_argument("--mongo-uri", help=f"MongoDB URI (default: ${config.ENV_MONGO_URI}, conf, else the embedded server)")
+    ap.add_argument("--conf", dest="conf_file", help="configuration file (default: conf/jobrollup.toml)")
     ap.add_argument("--out-dir", default=experiments.DEFAULT_OUT)
     ap.add_argument("--data", help="folder with compats/<package>.csv to score")
-    ap.add_argument("--format", default="json", choices=["json"],
-                    help="output of --data: one JSON object per line (default)")
+    ap.add_argument("--format", default=None, choices=["json", "table"],
+                    help="output of --data: one JSON object per line (json, the default); "
+                         "of --surprises: table (default) or json")
     ap.add_argument("--similar", type=checks.count, default=3, help="successful specs to show")
     ap.add_argument("--environments", help="environments file (JSON or CSV)")
     ap.add_argument("--random-environments", type=checks.positive_count, metavar="N",
@@ -154,9 +188,10 @@ def _predict(argv) -> int:
     ap.add_argument("--scores", help="write every P(success), packages × environments, CSV")
     ap.add_argument("--top", type=checks.positive_count, default=10, help="environments to print at each end")
     args = ap.parse_args(argv)
-    modes = [bool(args.spec), bool(args.data), bool(args.environments or args.random_environments)]
+    modes = [bool(args.spec), bool(args.data), bool(args.environments or args.random_environments),
+             bool(args.score_builds), args.surprises]
     if sum(modes) != 1:
-        ap.error("give exactly one of SPEC, --data, --environments/--random-environments")
+        ap.error("give exactly one of SPEC, --data, --environments/--random-environments, --score-builds, --surprises")
     if args.data:
         checks.readable_folder(args.data, "--data folder")
     for option, path in (("--environments", args.environments), ("--cluster-features", args.cluster_features)):
@@ -165,10 +200,16 @@ def _predict(argv) -> int:
     for option, path in (("--heatmap", args.heatmap), ("--table", args.table), ("--scores", args.scores)):
         if path:
             checks.writable_file(path, option)
+    if args.surprises:
+        return _surprises(args)
+    if not args.experiment:
+        ap.error("--experiment is needed")
     try:
         model = experiments.load_model(args.experiment, args.out_dir)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
+    if args.score_builds:
+        return _score_builds(model, args)
     if args.data:
         for row in predict.predict_dir(model, args.data):
             sys.stdout.write(json.dumps(row) + "\n")
@@ -235,6 +276,156 @@ def _predict_spec(model, args) -> int:
                       f"{s['distance']} difference(s): {advise.describe_difference(s)}")
         else:
             print("no successful training spec of this package to compare with")
+    # errors in its build log say it failed, whatever the model predicts
+    _print_error_clusters(args, full_hash, say_none=not decision[0] or observed == 0)
+    return EXIT_OK
+
+
+# -- the store: error clusters of a spec, nightly scores, surprises ----------------------------
+
+def embedded_error():
+    from ..store import embedded
+    return embedded.EmbeddedMongoError
+
+
+def _store(args, start_embedded: bool):
+    """The MongoDB of the other commands (the same URI resolution); None when none is configured
+    and `start_embedded` is false and no embedded server runs."""
+    from ..store import embedded
+    from ..store.mongo import MongoStore
+    conf = config.load(args.conf_file)
+    uri = config.mongo_uri(args.mongo_uri, conf)
+    if not uri:
+        if start_embedded:
+            uri = common.mongo_uri(None, conf)
+        else:
+            server = embedded.running(config.resolve_path(conf["mongo"]["embedded_dir"]))
+            uri = server.uri if server else None
+    if not uri:
+        return None
+    store = MongoStore(uri, conf["mongo"]["database"], conf["mongo"]["timeout_ms"])
+    try:
+        store.ping()
+    except exits.MongoUnavailable:
+        store.close()
+        raise
+    return store
+
+
+def _print_error_clusters(args, full_hash: str | None, say_none: bool) -> None:
+    """The error clusters of a spec's build log, from the spack_errors aggregates; when it has
+    none, a word about it only for a predicted or observed failure (`say_none`)."""
+    if not full_hash:
+        return
+    from .. import query as queries
+    from .. import sources
+    try:
+        store = _store(args, start_embedded=False)
+    except (exits.MongoUnavailable, config.ConfigError) as error:
+        if say_none:
+            print(f"error clusters of this spec: not known ({error})")
+        return
+    if store is None:
+        if say_none:
+            print("error clusters of this spec: no MongoDB configured or running (--mongo-uri)")
+        return
+    with store:
+        frame = queries.answer(store, queries.query(start="earliest", by=["cluster"], where=[f"spec_hash={full_hash}"],
+                                                    source=sources.get("spack_errors")))
+    if not len(frame):
+        if say_none:
+            print("error clusters of this spec: none recorded (bin/aggregate --source spack_errors)")
+        return
+    print("error clusters of this spec's build log (spack_errors):")
+    for row in frame.itertuples(index=False):
+        cluster = "-" if row.cluster != row.cluster or row.cluster is None else int(row.cluster)
+        print(f"  {int(row.count):>5} x cluster {cluster:<6} {str(row.label)[:100]}")
+
+
+def _day(text: str):
+    import datetime as dt
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if text.isdigit() and len(text) <= 4:
+        return today - dt.timedelta(days=int(text))
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise exits.UsageError(f"not a day (YYYY-MM-DD or days ago): {text!r}") from None
+
+
+def _score_builds(model, args) -> int:
+    """Score one day's builds, write the scores and surprises to MongoDB, list the surprises."""
+    import datetime as dt
+    from collections import Counter
+    from ..tiers import Window
+    try:
+        day = _day(args.score_builds)
+        conf = config.load(args.conf_file)
+    except (exits.UsageError, config.ConfigError) as error:
+        return common.fail(error, exits.INPUT)
+    root = config.resolve_path(args.input or config.source_root(conf, "spack_builds"))
+    folder = scoring.day_folder(root, day)
+    if not folder.is_dir():
+        return common.fail(f"no builds folder for {day}: {folder}", exits.INPUT)
+    counts: Counter = Counter()
+    builds = scoring.read_builds(root, day, counts)
+    start = dt.datetime(day.year, day.month, day.day)
+    window = Window("day", start, start + dt.timedelta(days=1))
+    try:
+        with _store(args, start_embedded=True) as store:
+            with store.journal("models", "score-builds", window,
+                               {"experiment": args.experiment, "input": str(folder)}) as entry:
+                scored = scoring.score(model, args.experiment, builds, day, args.confidence, entry.run_id)
+                scored.counts.update(counts)
+                written = store.replace_predictions(args.experiment, window, scored.predictions, entry.run_id)
+                entry.fields.update(counts=dict(scored.counts), documents=written)
+    except (exits.MongoUnavailable, config.ConfigError, embedded_error()) as error:
+        return common.fail(error, exits.MONGO)
+    except exits.WindowBusy as error:
+        return common.fail(error, exits.BUSY)
+    c = scored.counts
+    print(f"jobrollup score-builds: {day} with experiment {args.experiment} (confidence {args.confidence})")
+    print(f"  builds     {c['builds']:,} read, {c['scored']:,} scored"
+          + "".join(f", {n:,} {k}" for k, n in sorted(c.items()) if k.startswith("unscored") or k == "unreadable lines"))
+    print(f"  surprises  {c['failed_predicted_success']:,} failed where success was predicted, "
+          f"{c['succeeded_predicted_failure']:,} built where failure was predicted")
+    print(f"  documents  {written['written']:,} written, {written['removed']:,} stale removed, in model_predictions")
+    _print_surprises(scoring.surprises_table(scored.predictions), limit=20)
+    return EXIT_OK
+
+
+def _print_surprises(table, limit: int | None = None) -> None:
+    shown = table if limit is None else table.head(limit)
+    for row in shown.itertuples(index=False):
+        print(f"  {row.day:%Y-%m-%d}  {row.package:<18} {str(row.spec_hash or row.build_id or '-'):<32} "
+              f"{str(row.version or '-'):<10} {row.status:<7} P(success) {row.p_success:.3f}  {row.surprise}")
+    if limit is not None and len(table) > limit:
+        print(f"  ... {len(table) - limit:,} more (bin/predict --surprises)")
+
+
+def _surprises(args) -> int:
+    """The surprises of a span of days, from MongoDB."""
+    import datetime as dt
+    try:
+        first = _day(args.start) if args.start else _day("7")
+        last = _day(args.end) if args.end else _day("0")
+    except exits.UsageError as error:
+        return common.fail(error, exits.INPUT)
+    start = dt.datetime(first.year, first.month, first.day)
+    end = dt.datetime(last.year, last.month, last.day) + dt.timedelta(days=1)
+    try:
+        store = _store(args, start_embedded=True)
+        with store:
+            rows = store.predictions(start, end, args.experiment, surprises_only=True)
+    except (exits.MongoUnavailable, config.ConfigError, embedded_error()) as error:
+        return common.fail(error, exits.MONGO)
+    table = scoring.surprises_table(rows)
+    if args.format == "json":
+        for row in table.to_dict("records"):
+            sys.stdout.write(json.dumps({**row, "day": f"{row['day']:%Y-%m-%d}"}, default=str) + "\n")
+        return EXIT_OK
+    print(f"surprises {first} .. {last}{' of ' + args.experiment if args.experiment else ''}: {len(table):,}")
+    _print_surprises(table)
     return EXIT_OK
 
 

@@ -39,7 +39,7 @@ examples:
   bin/query --source spack_builds -w package=petsc --by version,compiler_version --matrix petsc.png
                                                                             build matrix: petsc.png and petsc.csv
   bin/query --errors -w site=T2_CH_CERN --from "this week" --limit 10       top error clusters at a site
-  bin/query --errors --source spack -w package=petsc --from earliest        error kinds of a package
+  bin/query --errors --source spack_errors -w package=petsc --from earliest        error kinds of a package
 
 filters (-w, repeatable, all must hold; values are split on commas, null is a missing value):
   KEY=V            equal            KEY=V1,V2     any of
@@ -332,7 +332,7 @@ def render_table(frame, total: int | None = None) -> str:
     axis = meta.get("time_axis")
     lines = header_lines(meta)
     columns = list(frame.columns)
-    text_columns = set(meta.get("keys", [])) | {"description"} | ({axis} if axis else set())
+    text_columns = set(meta.get("keys", [])) | {"description", "label"} | ({axis} if axis else set())
     source = frame.attrs.get("query", {}).get("source", "fwjr")
     counters = sources.get(source).counters
     headings = [_heading(c, source) if c not in text_columns else c for c in columns]
@@ -342,6 +342,8 @@ def render_table(frame, total: int | None = None) -> str:
         for column, value in zip(columns, row):
             if column == axis:
                 out.append(_when(value, axis))
+            elif column in ("label", "template"):   # cluster labels and templates: one line each
+                out.append("(null)" if value is None else str(value)[:100])
             elif column in text_columns:
                 out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
             else:

@@ -4,9 +4,9 @@ cluster the distinct templates (river, on the driver), load clusters and counts 
 Sources:
 - fwjr:  every `steps[].errors[]` of a report: `details` is the message; exitCode, site and step
          are its scope. Its time is the report's `meta_data.ts`.
-- spack: error-record files (`*.json`, a JSON list of {text, pre_context, post_context, hash})
-         in day folders; the package comes from the file name (`<package>_error.json`) or a
-         `package` field. They carry no time: their day folder is their time.
+- spack_errors: error records as bin/import-spack writes them (JSON lines with package, hash,
+         ts, text and its contexts), read by jobrollup.sources.spack_errors.normalise, the parser
+         the aggregation of the spack_errors source uses too; the package is the scope.
 
 What a run writes, for its window (whole buckets at its precision), as the aggregation does:
 - `error_templates`: every template ever seen -> its cluster, in learning order. This registry
@@ -94,39 +94,11 @@ def fwjr_errors(spark: SparkSession, files: readers.InputFiles) -> DataFrame:
     return found.unionByName(reports).unionByName(rejected)
 
 
-SPACK_RECORD = T.StructType([T.StructField(k, T.StringType()) for k in
-                             ("text", "pre_context", "post_context", "hash", "package")]
-                            + [T.StructField("_corrupt", T.StringType())])
-
-
-def spack_errors(spark: SparkSession, files: readers.InputFiles) -> DataFrame:
-    """spack error-record files -> one row per record: ts (its day folder), message (the whole
-    log line, see messages.spack_message), package; unreadable files give reject rows."""
-    files = files.json
-    if not files:
-        return spark.createDataFrame([], "kind string, ts timestamp, message string, package string, "
-                                         "file string, reject_reason string, rejected_line string")
-    raw = (spark.read.schema(SPACK_RECORD).option("multiLine", True)
-           .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_corrupt").json(files)
-           .withColumn("file", F.col("_metadata.file_path")))
-    day = F.regexp_extract("file", r"/(\d{4})/(\d{2})/(\d{2})/[^/]*$", 0)
-    ts = F.to_timestamp(F.regexp_replace(F.substring(day, 2, 10), "/", "-"), "yyyy-MM-dd")
-    package = F.coalesce(F.col("package"),
-                         F.nullif(F.regexp_extract("file", r"([^/]+?)(?:_error|_warn)?\.json$", 1), F.lit("")))
-    return raw.select(
-        F.when(F.col("_corrupt").isNotNull(), F.lit("reject")).otherwise(F.lit("error")).alias("kind"),
-        ts.alias("ts"), _spack_message_udf(F.col("text"), F.col("pre_context"), F.col("post_context")).alias("message"),
-        package.alias("package"), "file",
-        F.when(F.col("_corrupt").isNotNull(), F.lit("malformed_json")).alias("reject_reason"),
-        F.substring("_corrupt", 1, 65536).alias("rejected_line"))
-
-
-# The UDFs are jobrollup.messages' own functions, pickled by value: executors run them without
+# The UDF is jobrollup.messages' own function, pickled by value: executors run it without
 # needing the jobrollup package (plain Python and its `re` are enough).
 cloudpickle.register_pickle_by_value(messages)
 with warnings.catch_warnings():  # the type hints are not pandas UDF hints: plain UDFs are meant
     warnings.simplefilter("ignore", UserWarning)
-    _spack_message_udf = F.udf(messages.spack_message, T.StringType())
     _normalise_udf = F.udf(messages.normalise, T.StructType([
         T.StructField("template", T.StringType()), T.StructField("problem", T.StringType())]))
 
@@ -289,7 +261,7 @@ def _tally(errors: DataFrame) -> dict:
             counts["by_problem"][row["problem"]] = counts["by_problem"].get(row["problem"], 0) + n
             if row["problem"] in ("empty", "binary"):
                 counts["problems"] += n
-    # the input: reports (FWJR) or records (spack), readable or not
+    # the input: reports (FWJR) or records (spack_errors), readable or not
     counts["inputs"] = (reports or counts["errors"]) + counts["rejected"]
     return counts
 

@@ -7,8 +7,8 @@ An experiment NAME lives in one folder (var/models/NAME by default):
 - ``experiment.json``: one JSON document with the data selection (folder, packages, rows,
   sha256 of every file read), the model and its parameters, the seed, the split sizes, the
   metrics on the dev and test rows, the training time and library versions. It is written
-  by :func:`write_experiment` only, so the same document can also go to a ``models``
-  collection.
+  by :func:`write_experiment` only; bin/train also records the same document (see
+  :func:`storable`) in the store's ``models`` collection, beside the aggregates.
 
 Splits are by spec group (folds.train_dev_test), reproducible from the seed. The model is
 fit on train and scored on dev and test; the saved model is then refit on train + dev (the
@@ -163,6 +163,14 @@ def write_experiment(doc: dict, folder: str) -> str:
         json.dump(doc, f, indent=1, sort_keys=False, default=_jsonable)
     os.replace(tmp, path)
     return path
+
+
+def storable(doc: dict) -> dict:
+    """The experiment document as the `models` collection keeps it: plain JSON values, and the
+    file digests as a list (file names hold dots, which MongoDB field names should not)."""
+    plain = json.loads(json.dumps(doc, default=_jsonable))
+    plain["data"]["sha256"] = [{"file": f, "sha256": h} for f, h in sorted(plain["data"].get("sha256", {}).items())]
+    return plain
 
 
 def read_experiment(name: str, out_dir: str = DEFAULT_OUT) -> dict:

@@ -261,6 +261,9 @@ def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE)
     if query.time_axis:
         coverage.notes.extend(fill_time_axis(query, merged, coverage))
     frame = sort_frame(derive(query, merged, percentiles), query)
+    if "cluster" in query.keys and len(frame):   # error clusters are read by their label
+        labels = store.cluster_labels(sorted({int(c) for c in frame["cluster"] if c == c and c is not None}))
+        frame["label"] = [labels.get(int(c), "") if c == c and c is not None else "" for c in frame["cluster"]]
     frame.attrs.update(_attrs(query, coverage, ran))
     if query.time_axis:
         whole, partial = axis_buckets(coverage, query.time_axis)

@@ -26,8 +26,8 @@ RATES = ("failure_rate", "success_rate")
 # name -> module defining SOURCE; imported on first use.
 _MODULES = {
     "fwjr": "jobrollup.sources.fwjr",
-    "spack": "jobrollup.sources.spack",
     "spack_builds": "jobrollup.sources.spack_builds",
+    "spack_errors": "jobrollup.sources.spack_errors",
 }
 
 
@@ -52,6 +52,10 @@ class Source:
                     index with the time; a query puts an equality on the first into its index match)
     error_scope     the keys an error of this source is counted by in the clustering job
     error_extractor "module:function": (spark, InputFiles) -> error rows, or None
+    annotator       "module:function": (spark, store, records) -> records, run by the aggregation
+                    after the normaliser, for what needs the store (spack_errors: the clusters)
+    errors_collection_name, error_assignments_name
+                    bin/cluster-errors' collections when `<name>_errors` would be taken
     integer_keys    scope keys holding whole numbers (a filter's values are parsed as such)
     failure_key     the scope key that tells a failed job (failure rates), with success_values
     units           unit of each counter and `group.metric`, for tables and plots
@@ -71,6 +75,9 @@ class Source:
     indexed_keys: tuple[str, ...] = ()
     error_scope: tuple[str, ...] = ()
     error_extractor: str | None = None
+    annotator: str | None = None
+    errors_collection_name: str | None = None
+    error_assignments_name: str | None = None
     integer_keys: tuple[str, ...] = ()   # scope keys whose values are whole numbers (filters parse them)
     failure_key: str | None = None  # a job failed when this scope key is not a success value
     success_values: tuple = ()
@@ -106,14 +113,14 @@ class Source:
 
     @property
     def errors_collection(self) -> str:
-        return f"{self.name}_errors"
+        return self.errors_collection_name or f"{self.name}_errors"
 
     @property
     def error_assignments_collection(self) -> str:
-        return f"{self.name}_error_assignments"
+        return self.error_assignments_name or f"{self.name}_error_assignments"
 
     def load(self, part: str) -> Callable[..., Any]:
-        """The function named by `reader`, `normaliser`, `generator` or `error_extractor`."""
+        """The function named by `reader`, `normaliser`, `annotator`, `generator` or `error_extractor`."""
         target = getattr(self, part)
         if not target:
             raise ValueError(f"source {self.name} has no {part}")

@@ -57,6 +57,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
         try:
             lines = source.load("reader")(spark, files)
             jobs = source.load("normaliser")(lines)
+            if source.annotator:   # what needs the store (spack_errors: the error clusters)
+                jobs = source.load("annotator")(spark, store, jobs)
             jobs = jobs.withColumn("in_window", in_window(F.col("ts"), window))
             # One pass over the input feeds the counts, the rejects file and the aggregation.
             jobs = jobs.persist(StorageLevel.MEMORY_AND_DISK)

@@ -32,6 +32,8 @@ from ..tiers import PRECISIONS, Window, next_start
 RUNS = "runs"
 ERROR_TEMPLATES = "error_templates"
 ERROR_CLUSTERS = "error_clusters"
+MODELS = "models"                       # build-outcome experiments: metadata and metrics
+MODEL_PREDICTIONS = "model_predictions"  # nightly scores of new builds, surprises marked
 # A window covering every tier and all time, for runs that lock more than one window
 # (the cleanup, the clustering registry).
 ALL_TIME = dt.datetime(1970, 1, 1), dt.datetime(2100, 1, 1)
@@ -427,6 +429,14 @@ class MongoStore:
         for first in range(0, len(operations), 1000):
             self.db[ERROR_TEMPLATES].bulk_write(operations[first:first + 1000], ordered=False)
 
+    def clusters_of_templates(self, template_ids: list[str]) -> dict[str, int]:
+        """The registry's cluster of each known template id (sha1 of the template)."""
+        found = {}
+        for first in range(0, len(template_ids), 1000):
+            for doc in self.db[ERROR_TEMPLATES].find({"_id": {"$in": template_ids[first:first + 1000]}}, {"cluster": 1}):
+                found[doc["_id"]] = doc["cluster"]
+        return found
+
     def error_counts(self, source: Source, clusters: list[int] | None = None, window: Window | None = None,
                      fields: dict | None = None) -> Iterator[dict]:
         """`<source>_errors` documents of some clusters, or of a window."""
@@ -446,6 +456,42 @@ class MongoStore:
     def cluster_labels(self, clusters: list[int]) -> dict[int, str]:
         return {d["_id"]: d.get("label", "") for d in self.db[ERROR_CLUSTERS].find(
             {"_id": {"$in": clusters}}, {"label": 1})}
+
+
+    # -- build-outcome models -----------------------------------------------------------------
+
+    def save_experiment(self, doc: dict) -> None:
+        """An experiment's document (data selection, model, seed, metrics), keyed by its name."""
+        self.db[MODELS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def experiments(self) -> list[dict]:
+        return list(self.db[MODELS].find().sort("_id", 1))
+
+    def experiment(self, name: str) -> dict | None:
+        return self.db[MODELS].find_one({"_id": name})
+
+    def replace_predictions(self, experiment: str, window: Window, docs: list[dict], run_id: str) -> dict:
+        """The scores of the builds of `window` by `experiment`: written by `_id`, then the
+        window's earlier scores by this experiment that this run did not write removed."""
+        coll = self.db[MODEL_PREDICTIONS]
+        coll.create_index([("experiment", ASCENDING), ("day", ASCENDING)])
+        coll.create_index([("surprise", ASCENDING), ("day", ASCENDING)])
+        written = self.replace_documents(MODEL_PREDICTIONS, docs)
+        stale = [d["_id"] for d in coll.find({"experiment": experiment,
+                                              "day": {"$gte": window.start, "$lt": window.end}}, {"run_id": 1})
+                 if d.get("run_id") != run_id]
+        removed = coll.delete_many({"_id": {"$in": stale}}).deleted_count if stale else 0
+        return {"written": written, "removed": removed}
+
+    def predictions(self, start: dt.datetime, end: dt.datetime, experiment: str | None = None,
+                    surprises_only: bool = False) -> list[dict]:
+        """Scored builds of days in [start, end), surprises first when asked only for them."""
+        query: dict = {"day": {"$gte": start, "$lt": end}}
+        if experiment:
+            query["experiment"] = experiment
+        if surprises_only:
+            query["surprise"] = {"$ne": None}
+        return list(self.db[MODEL_PREDICTIONS].find(query).sort([("day", 1), ("package", 1), ("_id", 1)]))
 
 
 class JournalEntry:

@@ -50,9 +50,13 @@ class Reject:
     where: str          # the record inside the file (package/hash, row, item number), or "" for the file
     reason: str
     excerpt: str        # what was read, cut to EXCERPT_CHARS
+    # a file of many records that could not be read at all (truncated JSON or YAML): how many
+    # records it held is unknown, so it cannot be weighed against the others (see Dump.lost_files)
+    whole_file: bool = False
 
     def as_dict(self) -> dict:
-        return {"reason": self.reason, "file": self.file, "where": self.where, "record": self.excerpt}
+        return {"reason": self.reason, "file": self.file, "where": self.where, "record": self.excerpt,
+                "whole_file": self.whole_file}
 
 
 @dataclass
@@ -67,6 +71,13 @@ class Dump:
     @property
     def good(self) -> int:
         return len(self.builds) + sum(len(v) for v in self.errors.values())
+
+    @property
+    def lost_files(self) -> list[Reject]:
+        """Files of many records read not at all. One truncated outcomes file can hold every
+        build of the dump, so counting it as one bad record would let a dump that lost most of
+        its builds through; the import refuses instead (bin/import-spack, exit 3)."""
+        return [r for r in self.rejects if r.whole_file]
 
     @property
     def reject_share(self) -> float:
@@ -84,6 +95,7 @@ def read_dump(paths: list[Path], date: dt.date) -> Dump:
     outcomes: list[dict] = []
     labels: dict[str, list[dict]] = {}
     compilers: dict[str, str] = {}      # full_hash -> compiler version (compats)
+    features: dict[tuple, dict] = {}    # (package, full_hash) -> its compats row (what the models read)
     specs: dict[str, dict] = {}         # full_hash -> scope from its spec YAML
     default_ts = _epoch(date)
     for path in _files(paths):
@@ -97,10 +109,14 @@ def read_dump(paths: list[Path], date: dt.date) -> Dump:
         elif kind == "outcomes":
             outcomes += _read_outcomes(path, text, default_ts, dump)
         elif kind == "csv":
-            _read_table(path, text, labels, compilers, dump)
+            _read_table(path, text, labels, compilers, features, dump)
         elif kind == "yaml":
             _read_yaml(path, text, specs, default_ts, dump)
     dump.builds[:0] = _joined(outcomes, labels, compilers, specs, default_ts, dump)
+    for build in dump.builds:   # the feature row of the build-outcome models, where the dump has one
+        row = features.get((build["package"], build.get("spec_hash")))
+        if row:
+            build["features"] = row
     return dump
 
 
@@ -168,9 +184,9 @@ def _read_errors(path: Path, text: str, default_ts: int, dump: Dump) -> None:
     try:
         records = json.loads(text)
     except json.JSONDecodeError:
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return
-    if not isinstance(records, list):
+    if not isinstance(records, list):    # read whole, but not a list of records: one bad file
         dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
         return
     stem = path.name.rsplit(".", 1)[0]                       # abyss_error, qt_warn
@@ -196,9 +212,9 @@ def _read_outcomes(path: Path, text: str, default_ts: int, dump: Dump) -> list[d
     try:
         packages = json.loads(text)
     except json.JSONDecodeError:
-        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_json", text[:EXCERPT_CHARS], whole_file=True))
         return []
-    if not isinstance(packages, dict):
+    if not isinstance(packages, dict):   # read whole, but another kind of JSON: not a spack export
         dump.rejects.append(Reject(str(path), "", "unknown_format", text[:EXCERPT_CHARS]))
         return []
     found = []
@@ -227,7 +243,7 @@ def _read_outcomes(path: Path, text: str, default_ts: int, dump: Dump) -> list[d
     return found
 
 
-def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump) -> None:
+def _read_table(path: Path, text: str, labels: dict, compilers: dict, features: dict, dump: Dump) -> None:
     """A labels table (has a Status column) or a compats feature matrix; `-ordinal` files repeat
     the compats values as codes and are skipped."""
     if path.name.endswith("-ordinal.csv"):
@@ -236,13 +252,13 @@ def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump
     try:
         rows = list(csv.DictReader(io.StringIO(text)))
     except csv.Error:
-        dump.rejects.append(Reject(str(path), "", "malformed_csv", text[:EXCERPT_CHARS]))
+        dump.rejects.append(Reject(str(path), "", "malformed_csv", text[:EXCERPT_CHARS], whole_file=True))
         return
     is_labels = bool(rows) and "Status" in rows[0]
     for number, row in enumerate(rows, start=2):        # line 1 is the header
         full_hash = row.get("full_hash") or row.get("")
         where = f"line {number}"
-        if None in row:                                  # more cells than the header: a broken row
+        if None in row or None in row.values():         # more or fewer cells than the header: a broken row
             dump.rejects.append(Reject(str(path), where, "malformed_csv", _excerpt(row)))
             continue
         if is_labels:
@@ -262,13 +278,16 @@ def _read_table(path: Path, text: str, labels: dict, compilers: dict, dump: Dump
             version = next((v for k, v in row.items() if k and k.endswith("compiler_version")), None)
             if version and version != "absent":
                 compilers[full_hash] = version
+            features[(path.stem, full_hash)] = {k: (v or "absent") for k, v in row.items() if k}
 
 
 def _read_yaml(path: Path, text: str, specs: dict, default_ts: int, dump: Dump) -> None:
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError:
-        dump.rejects.append(Reject(str(path), "", "malformed_yaml", text[:EXCERPT_CHARS]))
+        # a spec file (named by its hash) is one record; any other YAML (build records) holds many
+        dump.rejects.append(Reject(str(path), "", "malformed_yaml", text[:EXCERPT_CHARS],
+                                   whole_file=not HASH.match(path.stem)))
         return
     if isinstance(loaded, list):
         _read_build_records(path, loaded, default_ts, dump)
@@ -437,10 +456,10 @@ def write_rejects(out: Path, date: dt.date, dump: Dump) -> Path | None:
 
 
 def write_dump(out: Path, dump: Dump) -> Written:
-    """Builds to OUT/builds/YYYY/MM/DD/builds-<digest>.jsonl and errors to
-    OUT/errors/YYYY/MM/DD/<package>_error-<digest>.json (JSON lists, as the originals, which is
-    what bin/cluster-errors --source spack reads). Names come from the content, so importing the
-    same dump twice rewrites the same files instead of doubling the counts."""
+    """Builds to OUT/builds/YYYY/MM/DD/builds-<digest>.jsonl (source spack_builds) and errors to
+    OUT/errors/YYYY/MM/DD/<package>_<error|warn>-<digest>.jsonl, one record a line (source
+    spack_errors, and bin/cluster-errors --source spack_errors). Names come from the content,
+    so importing the same dump twice rewrites the same files instead of doubling the counts."""
     build_paths = []
     by_day: dict[Path, list[dict]] = {}
     for build in dump.builds:
@@ -455,8 +474,8 @@ def write_dump(out: Path, dump: Dump) -> Written:
         for record in records:
             per_day.setdefault(day_folder(out / "errors", record["ts"]), []).append(record)
         for folder, day_records in per_day.items():
-            path = folder / f"{stem}-{_digest(day_records)}.json"
-            _write(path, json.dumps(day_records))
+            path = folder / f"{stem}-{_digest(day_records)}.jsonl"
+            _write_lines(path, day_records)
             error_paths.append(path)
     return Written(build_paths, error_paths)
 
