@@ -28,15 +28,22 @@ _PERFORMANCE = T.StructType([
     T.StructField(group, T.StructType([T.StructField(m, _S) for m in metrics]))
     for group, metrics in METRICS.items()
 ])
-STEP = T.StructType([
-    T.StructField("name", _S),
-    T.StructField("site", _S),
-    T.StructField("errors", T.ArrayType(T.StructType([
-        T.StructField("exitCode", _S), T.StructField("type", _S), T.StructField("details", _S)]))),
-    T.StructField("output", T.ArrayType(T.StructType([
-        T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
-    T.StructField("performance", _PERFORMANCE),
-])
+
+def _step(error_fields: tuple[str, ...]) -> T.StructType:
+    return T.StructType([
+        T.StructField("name", _S),
+        T.StructField("site", _S),
+        T.StructField("errors", T.ArrayType(T.StructType([T.StructField(f, _S) for f in error_fields]))),
+        T.StructField("output", T.ArrayType(T.StructType([
+            T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
+        T.StructField("performance", _PERFORMANCE),
+    ])
+
+
+STEP = _step(("exitCode", "type", "details"))
+# What the job records need: the parser skips an error's text instead of copying it (the
+# rejects are the same, since every leaf is a string).
+JOB_STEP = _step(("exitCode",))
 META = T.StructType([T.StructField(k, _S) for k in ("host", "jobtype", "jobstate", "ts", "fwjr_id")])
 CORRUPT = "_corrupt"
 
@@ -56,14 +63,15 @@ LEGACY_REPORT = _report_schema(T.MapType(_S, STEP))
 _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 
-def parse_reports(lines: DataFrame) -> DataFrame:
+def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     """Lines (`value`, `file`) -> `report` (struct, null when rejected), `reject_reason`.
 
-    Blank lines are dropped. The raw line stays in `value` for the rejects file.
+    Blank lines are dropped. The raw line stays in `value` for the rejects file. `step` is
+    the schema a step is parsed with (every leaf a string).
     """
     lines = lines.where(F.trim(F.col("value")) != "")
-    modern = F.from_json("value", REPORT, _PARSE_OPTIONS)
-    legacy = F.from_json("value", LEGACY_REPORT, _PARSE_OPTIONS)
+    modern = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
+    legacy = F.from_json("value", _report_schema(T.MapType(_S, step)), _PARSE_OPTIONS)
     parsed = lines.select("value", "file", modern.alias("modern"))
     # The legacy parse runs only for the few lines the modern one refused.
     parsed = parsed.withColumn(
@@ -173,20 +181,33 @@ def _integer(text: Column) -> Column:
     return F.when(number == F.floor(number), number.try_cast("int"))
 
 
+def _measurements(cms_steps: Column, group: str, metric: str) -> Column:
+    """The metric's values over the cmsRun steps, in step order: the finite numbers that are
+    not sentinels, and null where a step has none.
+
+    Array functions only (a field of an array of structs, an array cast, array_remove), which
+    Spark compiles: higher-order functions are interpreted, once per element, and 27 chains
+    of them were half the job's time. The cast trims whitespace as `_number` does.
+    """
+    values = cms_steps["performance"][group][metric].try_cast(T.ArrayType(T.DoubleType()))
+    for dropped in (*SENTINELS, float("nan"), float("inf"), float("-inf")):
+        values = F.array_remove(values, F.lit(dropped))
+    return values
+
+
 def _combined_metric(cms_steps: Column, group: str, metric: str, rule: str) -> Column:
-    # Written so that each value is parsed once: these 27 expressions make up most of the
-    # generated code of the job, and Java methods are limited to 64 KB.
-    values = F.filter(
-        F.transform(cms_steps, lambda s: _number(s["performance"][group][metric])),
-        lambda v: _is_finite(v) & ~v.isin(*SENTINELS))
+    values = _measurements(cms_steps, group, metric)
     if rule == "max":
         return F.array_max(values)
     if rule == "min":
         return F.array_min(values)
-    empty = F.struct(F.lit(0.0).alias("sum"), F.lit(0).alias("n"))
-    totals = lambda acc, v: F.struct((acc["sum"] + v).alias("sum"), (acc["n"] + 1).alias("n"))
+    # No array function adds up: one small higher-order function, adding in step order from
+    # 0.0 (as ever, so that sums are the same to the last bit).
+    total = F.aggregate(values, F.lit(0.0), lambda acc, v: acc + F.coalesce(v, F.lit(0.0)))
+    measured = F.array_max(values).isNotNull()   # some step has a value
     if rule == "sum":
-        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"]))
+        return F.when(measured, total)
     if rule == "mean":
-        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"] / acc["n"]))
+        n = F.aggregate(values, F.lit(0), lambda acc, v: acc + F.when(v.isNotNull(), 1).otherwise(0))
+        return F.when(measured, total / n)
     raise ValueError(f"unknown combine rule {rule!r} for {group}.{metric}")
