@@ -28,22 +28,15 @@ _PERFORMANCE = T.StructType([
     T.StructField(group, T.StructType([T.StructField(m, _S) for m in metrics]))
     for group, metrics in METRICS.items()
 ])
-
-def _step(error_fields: tuple[str, ...]) -> T.StructType:
-    return T.StructType([
-        T.StructField("name", _S),
-        T.StructField("site", _S),
-        T.StructField("errors", T.ArrayType(T.StructType([T.StructField(f, _S) for f in error_fields]))),
-        T.StructField("output", T.ArrayType(T.StructType([
-            T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
-        T.StructField("performance", _PERFORMANCE),
-    ])
-
-
-STEP = _step(("exitCode", "type", "details"))
-# What the job records need: the parser skips an error's text instead of copying it (the
-# rejects are the same, since every leaf is a string).
-JOB_STEP = _step(("exitCode",))
+STEP = T.StructType([
+    T.StructField("name", _S),
+    T.StructField("site", _S),
+    T.StructField("errors", T.ArrayType(T.StructType([
+        T.StructField("exitCode", _S), T.StructField("type", _S), T.StructField("details", _S)]))),
+    T.StructField("output", T.ArrayType(T.StructType([
+        T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
+    T.StructField("performance", _PERFORMANCE),
+])
 META = T.StructType([T.StructField(k, _S) for k in ("host", "jobtype", "jobstate", "ts", "fwjr_id")])
 CORRUPT = "_corrupt"
 
@@ -63,15 +56,14 @@ LEGACY_REPORT = _report_schema(T.MapType(_S, STEP))
 _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 
-def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
+def parse_reports(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> `report` (struct, null when rejected), `reject_reason`.
 
-    Blank lines are dropped. The raw line stays in `value` for the rejects file. `step` is
-    the schema a step is parsed with (every leaf a string).
+    Blank lines are dropped. The raw line stays in `value` for the rejects file.
     """
     lines = lines.where(F.trim(F.col("value")) != "")
-    modern = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
-    legacy = F.from_json("value", _report_schema(T.MapType(_S, step)), _PARSE_OPTIONS)
+    modern = F.from_json("value", REPORT, _PARSE_OPTIONS)
+    legacy = F.from_json("value", LEGACY_REPORT, _PARSE_OPTIONS)
     parsed = lines.select("value", "file", modern.alias("modern"))
     # The legacy parse runs only for the few lines the modern one refused.
     parsed = parsed.withColumn(
