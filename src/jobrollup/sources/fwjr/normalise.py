@@ -173,33 +173,20 @@ def _integer(text: Column) -> Column:
     return F.when(number == F.floor(number), number.try_cast("int"))
 
 
-def _measurements(cms_steps: Column, group: str, metric: str) -> Column:
-    """The metric's values over the cmsRun steps, in step order: the finite numbers that are
-    not sentinels, and null where a step has none.
-
-    Array functions only (a field of an array of structs, an array cast, array_remove), which
-    Spark compiles: higher-order functions are interpreted, once per element, and 27 chains
-    of them were half the job's time. The cast trims whitespace as `_number` does.
-    """
-    values = cms_steps["performance"][group][metric].try_cast(T.ArrayType(T.DoubleType()))
-    for dropped in (*SENTINELS, float("nan"), float("inf"), float("-inf")):
-        values = F.array_remove(values, F.lit(dropped))
-    return values
-
-
 def _combined_metric(cms_steps: Column, group: str, metric: str, rule: str) -> Column:
-    values = _measurements(cms_steps, group, metric)
+    # Written so that each value is parsed once: these 27 expressions make up most of the
+    # generated code of the job, and Java methods are limited to 64 KB.
+    values = F.filter(
+        F.transform(cms_steps, lambda s: _number(s["performance"][group][metric])),
+        lambda v: _is_finite(v) & ~v.isin(*SENTINELS))
     if rule == "max":
         return F.array_max(values)
     if rule == "min":
         return F.array_min(values)
-    # No array function adds up: one small higher-order function, adding in step order from
-    # 0.0 (as ever, so that sums are the same to the last bit).
-    total = F.aggregate(values, F.lit(0.0), lambda acc, v: acc + F.coalesce(v, F.lit(0.0)))
-    measured = F.array_max(values).isNotNull()   # some step has a value
+    empty = F.struct(F.lit(0.0).alias("sum"), F.lit(0).alias("n"))
+    totals = lambda acc, v: F.struct((acc["sum"] + v).alias("sum"), (acc["n"] + 1).alias("n"))
     if rule == "sum":
-        return F.when(measured, total)
+        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"]))
     if rule == "mean":
-        n = F.aggregate(values, F.lit(0), lambda acc, v: acc + F.when(v.isNotNull(), 1).otherwise(0))
-        return F.when(measured, total / n)
+        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"] / acc["n"]))
     raise ValueError(f"unknown combine rule {rule!r} for {group}.{metric}")
