@@ -11,10 +11,15 @@ same files.
 2. starts (or reuses) the embedded SecantusDB server of <workdir>/mongo, fresh database;
 3. runs a small warm-up aggregation, then times aggregate_job.run over the whole generated span
    in an in-process SparkSession, sampling peak memory (this Python process, the driver JVM);
-4. times a DuckDB query computing count, events and cpu.TotalJobCPU per (bucket, scope) with
-   the rules of docs/job-records.md, and checks it against what Spark wrote to MongoDB (per
-   bucket; every (bucket, scope) group with --check-groups);
-5. prints a table: engine, seconds, rows/s and the Spark / DuckDB time ratio.
+4. times a DuckDB query over the same files that computes what Spark computes: the same
+   rejects (as far as SQL expresses them), job records by the rules of docs/job-records.md
+   (the cmsRun steps combined per metric, sentinels and non-finite values dropped) and
+   count, events and n/sum/min/max/sumsq of all 27 metrics per (bucket, scope); checks it
+   against what Spark wrote to MongoDB, per bucket and (unless --no-check-groups) group by
+   group, and prints the agreement;
+5. prints a table: engine, wall and CPU seconds (user + sys of the JVM, Python and DuckDB),
+   rows/s and the Spark / DuckDB ratios; its last two lines are the ratios of the goals
+   (without the time blocked in MongoDB writes, and the whole run).
 
 Only one run per workdir at a time (a lock file); apart from Spark's scratch space, nothing
 outside <workdir> is written, and only a MongoDB server this run started is stopped. What the
@@ -50,9 +55,16 @@ FWJR = sources.get("fwjr")
 # DuckDB: the same counts and sums in SQL
 # ---------------------------------------------------------------------------------------------
 
+METRIC_COLUMNS = FWJR.metric_columns            # (group, metric, job-record column)
+STATISTICS = ("n", "sum", "min", "max", "sumsq")
+# How DuckDB combines the values of a job's cmsRun steps, per rule of sources/fwjr METRICS.
+LIST_RULES = {"sum": "list_sum", "max": "list_max", "min": "list_min", "mean": "list_avg"}
+
+PERFORMANCE_TYPE = "STRUCT(" + ", ".join(
+    f"{group} STRUCT(" + ", ".join(f"{m} VARCHAR" for m in metrics) + ")"
+    for group, metrics in FWJR.metrics.items()) + ")"
 STEP_TYPE = ("STRUCT(name VARCHAR, site VARCHAR, errors STRUCT(exitCode VARCHAR)[], "
-             "output STRUCT(acquisitionEra VARCHAR, events VARCHAR)[], "
-             "performance STRUCT(cpu STRUCT(TotalJobCPU VARCHAR)))")
+             f"output STRUCT(acquisitionEra VARCHAR, events VARCHAR)[], performance {PERFORMANCE_TYPE})")
 
 MACROS = [
     # a JSON number or a string holding a decimal number, when finite (records._finite)
@@ -61,6 +73,8 @@ MACROS = [
     # an integral number (or a string holding one) within the 32-bit range (records._integer)
     "CREATE OR REPLACE MACRO intcode(x) AS CASE WHEN fin(x) = floor(fin(x)) "
     "THEN TRY_CAST(fin(x) AS INTEGER) END",
+    # a measurement: finite and not a sentinel (-1 "inf", -2 "-nan")
+    "CREATE OR REPLACE MACRO measured(x) AS CASE WHEN fin(x) NOT IN (-1, -2) THEN fin(x) END",
 ]
 
 
@@ -85,6 +99,17 @@ def duckdb_source(files: list[str], fmt: str) -> str:
 
 
 def duckdb_query(files: list[str], fmt: str, precision: str, window_start: int, window_end: int) -> str:
+    """What aggregate_job computes, in SQL: rejects, job records (docs/job-records.md: scope
+    keys, events, the 27 metrics combined over the cmsRun steps) and n/sum/min/max/sumsq of
+    every metric per (status, bucket, scope)."""
+    job_metrics = ",\n    ".join(
+        f"{LIST_RULES[FWJR.metrics[g][m]]}(list_filter(list_transform(cms, lambda s: "
+        f"measured(s.performance.{g}.{m})), lambda v: v IS NOT NULL)) AS {col}"
+        for g, m, col in METRIC_COLUMNS)
+    statistics = ",\n       ".join(
+        f"count({col}) AS {col}__n, sum({col}) AS {col}__sum, min({col}) AS {col}__min, "
+        f"max({col}) AS {col}__max, sum({col} * {col}) AS {col}__sumsq"
+        for _, _, col in METRIC_COLUMNS)
     return f"""
 WITH raw AS ({duckdb_source(files, fmt)}),
 typed AS (
@@ -134,12 +159,14 @@ records AS (
              list_filter(codes, lambda c: c.code = 99999)[1]).step AS exitStep,
     CAST(list_max(list_filter(flatten(list_transform(cms, lambda s: list_transform(s.output, lambda o: fin(o.events)))),
                               lambda x: x >= 0 AND x = floor(x))) AS BIGINT) AS events,
-    list_sum(list_filter(list_transform(cms, lambda s: fin(s.performance.cpu.TotalJobCPU)),
-                         lambda v: v IS NOT NULL AND v NOT IN (-1, -2))) AS cpu
+    {job_metrics}
   FROM jobs
 )
-SELECT status, bucket, workflow, task, host, site, jobstate, jobtype, acquisitionEra, exitCode, exitStep,
-       count(*) AS count, sum(coalesce(events, 0)) AS events, sum(cpu) AS cpu
+-- the scope of reports that are not aggregated (rejected, other windows) is not kept: one group each
+SELECT status, CASE WHEN status = 'in_window' THEN bucket END AS bucket,
+       {", ".join(f"CASE WHEN status = 'in_window' THEN {k} END AS {k}" for k in FWJR.scope_keys)},
+       count(*) AS count, sum(coalesce(events, 0)) AS events,
+       {statistics}
 FROM records
 GROUP BY ALL
 """
@@ -160,7 +187,7 @@ def run_duckdb(con, files: list[str], fmt: str, plan: Plan, threads: int) -> dic
         "SELECT status, sum(count), count(*) FROM agg GROUP BY status").fetchall()}
     buckets = {bucket: {"count": int(c), "events": int(e), "cpu": float(cpu or 0.0), "groups": int(g)}
                for bucket, c, e, cpu, g in con.execute(
-                   "SELECT bucket, sum(count), sum(events), sum(cpu), count(*) FROM agg "
+                   "SELECT bucket, sum(count), sum(events), sum(cpu__TotalJobCPU__sum), count(*) FROM agg "
                    "WHERE status = 'in_window' GROUP BY bucket ORDER BY bucket").fetchall()}
     return {"seconds": seconds, "by_status": by_status, "buckets": buckets}
 
@@ -196,17 +223,31 @@ def mongo_buckets(db, plan: Plan) -> tuple[dict, str]:
     return result, "find + Python sums"
 
 
+def _statistics_row(doc: dict) -> list:
+    """A document's n/sum/min/max/sumsq of every metric, in METRIC_COLUMNS order (None when absent)."""
+    performance = doc.get("performance") or {}
+    row = []
+    for group, metric, _ in METRIC_COLUMNS:
+        stats = (performance.get(group) or {}).get(metric) or {}
+        row += [stats.get(s) for s in STATISTICS]
+    return row
+
+
 def check_groups(con, db, plan: Plan, buckets) -> dict:
-    """Every (bucket, scope) group: DuckDB's count/events against the stored document's."""
+    """Every (bucket, scope) group: DuckDB's count, events and n/sum/min/max/sumsq of every
+    metric against the stored document's. Counts, events and n must be equal; the others
+    within a relative 1e-9 (the two engines add in different orders)."""
     import pandas as pd
 
     coll = db[plan.collection]
-    projection = {"scope": 1, "count": 1, "events": 1, "performance.cpu.TotalJobCPU.sum": 1, "_id": 0}
+    statistic_columns = [f"{col}__{s}" for _, _, col in METRIC_COLUMNS for s in STATISTICS]
+    columns = ["bucket", *FWJR.scope_keys, "count", "events", *statistic_columns]
+    projection = {"scope": 1, "count": 1, "events": 1, "performance": 1, "_id": 0}
     chunks, rows = [], []
 
     def flush():
         if rows:
-            chunks.append(pd.DataFrame(rows, columns=["bucket", *FWJR.scope_keys, "count", "events", "cpu"]))
+            chunks.append(pd.DataFrame(rows, columns=columns))
             rows.clear()
 
     for bucket in buckets:  # one query per bucket: the server materialises every match
@@ -214,37 +255,48 @@ def check_groups(con, db, plan: Plan, buckets) -> dict:
         for doc in coll.find(query, projection, batch_size=10000):
             s = doc["scope"]
             rows.append([s["start_date"], *[s.get(k) for k in FWJR.scope_keys], doc["count"], doc["events"],
-                         doc.get("performance", {}).get("cpu", {}).get("TotalJobCPU", {}).get("sum")])
+                         *_statistics_row(doc)])
             if len(rows) >= 100_000:
                 flush()
     flush()
-    frame = (pd.concat(chunks, ignore_index=True) if chunks else
-             pd.DataFrame(columns=["bucket", *FWJR.scope_keys, "count", "events", "cpu"]))
+    frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=columns)
     frame["exitCode"] = frame["exitCode"].astype("Int64")
     for key in FWJR.scope_keys:
         if key != "exitCode":
             frame[key] = frame[key].astype("object")
+    for column in statistic_columns:
+        frame[column] = frame[column].astype("Int64" if column.endswith("__n") else "float64")
     con.register("mongo_frame", frame)
     con.execute("CREATE OR REPLACE TABLE mongo_docs AS SELECT * FROM mongo_frame")
     con.unregister("mongo_frame")
     keys = ["bucket", *FWJR.scope_keys]
     on = " AND ".join(f"d.{k} IS NOT DISTINCT FROM m.{k}" for k in keys)
-    (only_duckdb, only_mongo, count_diff, events_diff, cpu_diff) = con.execute(f"""
+
+    def differs(column: str) -> str:
+        if column.endswith("__n"):   # a metric no job reported is left out of the document
+            return f"coalesce(d.{column}, 0) <> coalesce(m.{column}, 0)"
+        # DuckDB gives null (no values) where the document has no such metric
+        return (f"(d.{column} IS NULL) <> (m.{column} IS NULL) OR abs(d.{column} - m.{column}) "
+                f"> 1e-9 * greatest(abs(d.{column}), abs(m.{column}), 1e-300)")
+
+    checks = {"count": "d.count <> m.count", "events": "d.events <> m.events",
+              **{c: differs(c) for c in statistic_columns}}
+    found = con.execute(f"""
         SELECT count(*) FILTER (WHERE m.count IS NULL), count(*) FILTER (WHERE d.count IS NULL),
-               count(*) FILTER (WHERE d.count <> m.count), count(*) FILTER (WHERE d.events <> m.events),
-               count(*) FILTER (WHERE abs(coalesce(d.cpu, 0) - coalesce(m.cpu, 0))
-                                      > 1e-9 * greatest(abs(coalesce(d.cpu, 0)), 1))
+               {", ".join(f"count(*) FILTER (WHERE d.count IS NOT NULL AND m.count IS NOT NULL AND ({c}))"
+                          for c in checks.values())}
         FROM (SELECT * FROM agg WHERE status = 'in_window') d FULL OUTER JOIN mongo_docs m ON {on}
     """).fetchone()
+    only_duckdb, only_mongo, differing = found[0], found[1], dict(zip(checks, found[2:]))
     example = None
-    if only_duckdb or only_mongo or count_diff:
+    if only_duckdb or only_mongo or differing["count"]:
         example = con.execute(f"""
             SELECT d.bucket, d.workflow, d.task, d.site, d.acquisitionEra, d.exitCode, d.exitStep, d.count,
                    m.bucket, m.workflow, m.task, m.site, m.acquisitionEra, m.exitCode, m.exitStep, m.count
             FROM (SELECT * FROM agg WHERE status = 'in_window') d FULL OUTER JOIN mongo_docs m ON {on}
             WHERE m.count IS NULL OR d.count IS NULL OR d.count <> m.count LIMIT 3""").fetchall()
     return {"documents": len(frame), "only_duckdb": only_duckdb, "only_mongo": only_mongo,
-            "count_diff": count_diff, "events_diff": events_diff, "cpu_diff": cpu_diff, "example": example}
+            "differing": differing, "compared": len(checks), "example": example}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,8 +326,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmup-jobs", type=int, default=2000,
                         help="jobs of the warm-up run, over the same days (default 2000)")
     parser.add_argument("--duckdb-threads", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--check-groups", action="store_true",
-                        help="also compare every (bucket, scope) group with its MongoDB document")
+    parser.add_argument("--check-groups", action=argparse.BooleanOptionalAction, default=True,
+                        help="compare every (bucket, scope) group with its MongoDB document: count, events "
+                             "and n/sum/min/max/sumsq of every metric (default: on)")
     parser.add_argument("--conf", type=Path, default=ROOT / "conf" / "jobrollup.toml")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.days < 1 or args.files_per_day < 1 or args.warmup_jobs < 1:
@@ -468,13 +521,15 @@ def main(argv=None) -> int:
                 agree = False
                 say(f"   every group: the check failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
             else:
-                same = not (groups["only_duckdb"] or groups["only_mongo"] or groups["count_diff"]
-                            or groups["events_diff"] or groups["cpu_diff"])
+                bad = {k: v for k, v in groups["differing"].items() if v}
+                same = not (groups["only_duckdb"] or groups["only_mongo"] or bad)
                 agree &= same
                 say(f"   every group ({groups['documents']:,} documents, {time.perf_counter() - began:.1f} s): "
-                    f"{groups['only_duckdb']:,} only in DuckDB, {groups['only_mongo']:,} only in MongoDB, "
-                    f"{groups['count_diff']:,} counts, {groups['events_diff']:,} events, {groups['cpu_diff']:,} "
-                    f"cpu sums differ" + (f"; e.g. {groups['example']}" if groups["example"] else ""))
+                    f"{groups['only_duckdb']:,} only in DuckDB, {groups['only_mongo']:,} only in MongoDB; "
+                    f"of {groups['compared']} values per group (count, events, n/sum/min/max/sumsq of "
+                    f"{len(METRIC_COLUMNS)} metrics) "
+                    + (f"these differ: {bad}" if bad else "none differs")
+                    + (f"; e.g. {groups['example']}" if groups["example"] else ""))
         checker.close()
         say(f"AGREEMENT: {'yes, exactly' if agree else 'NO (see DIFFERENT / failed above)'}")
         if not agree:
@@ -525,20 +580,31 @@ def main(argv=None) -> int:
             f"{name}: py {mib(p['python'])} jvm {mib(p['jvm'])} total {mib(p['total'])}"
             for name, p in sampler.peaks.items() if name != "start"))
         say("")
+        spark_cpu_total = spark_cpu_s["jvm"] + spark_cpu_s["python"]
+        spark_cpu_no_write = spark_cpu_total - store.write_cpu_s
         rows = [
-            ("Spark: aggregate_job.run, all (read, rejects, aggregate + MongoDB write)", spark_total),
-            ("Spark: the same minus time blocked in MongoDB writes", spark_no_write),
-            ("Spark: read + normalise + count only (laps read + rejects)", read_s),
-            ("DuckDB: read + normalise + group (count, events, TotalJobCPU)", duck["seconds"]),
+            ("Spark: aggregate_job.run, all (read, rejects, aggregate + MongoDB write)", spark_total, spark_cpu_total),
+            ("Spark: the same minus time blocked in MongoDB writes", spark_no_write, spark_cpu_no_write),
+            ("Spark: read + normalise + count only (laps read + rejects)", read_s, None),
+            ("DuckDB: read + normalise + group (count, events, n/sum/min/max/sumsq of 27 metrics)",
+             duck["seconds"], duck_cpu_s),
         ]
         width = max(len(r[0]) for r in rows)
-        say(f"{'engine':<{width}}  {'seconds':>8}  {'rows/s':>9}  {'jobs/s':>9}  {'x DuckDB':>8}")
-        for name, seconds in rows:
-            say(f"{name:<{width}}  {seconds:>8.1f}  {lines / seconds:>9,.0f}  {jobs / seconds:>9,.0f}  "
-                f"{seconds / duck['seconds']:>8.2f}")
-        say("rows/s = input lines / seconds; jobs/s = jobs aggregated (in the window) / seconds. "
-            "DuckDB computes count, events and one metric sum per group; Spark computes n/sum/min/max/sumsq "
-            "of 27 metrics and writes the documents.")
+        say(f"{'engine':<{width}}  {'wall s':>8}  {'CPU s':>8}  {'rows/s':>9}  {'jobs/s':>9}  "
+            f"{'x DuckDB wall':>13}  {'x DuckDB CPU':>12}")
+        for name, seconds, cpu in rows:
+            say(f"{name:<{width}}  {seconds:>8.1f}  {cpu if cpu is not None else float('nan'):>8.1f}  "
+                f"{lines / seconds:>9,.0f}  {jobs / seconds:>9,.0f}  {seconds / duck['seconds']:>13.2f}  "
+                f"{cpu / duck_cpu_s if cpu is not None else float('nan'):>12.2f}")
+        say("rows/s = input lines / wall seconds; jobs/s = jobs aggregated (in the window) / wall seconds. "
+            "CPU s = user + sys of the JVM and this Python process (DuckDB runs in it), MongoDB server excluded; "
+            "Spark's CPU without writes also leaves out this process's CPU inside pymongo writes "
+            f"({store.write_cpu_s:.1f} s). Load average during the Spark run {spark_load[0]:.1f} -> "
+            f"{spark_load[1]:.1f}, during DuckDB {duck_load[0]:.1f} -> {duck_load[1]:.1f} on {cores} cores.")
+        say(f"ratio Spark without MongoDB writes / DuckDB: {spark_cpu_no_write / duck_cpu_s:.2f} in CPU seconds, "
+            f"{spark_no_write / duck['seconds']:.2f} in wall seconds (goal: 3)")
+        say(f"ratio Spark whole run / DuckDB: {spark_cpu_total / duck_cpu_s:.2f} in CPU seconds, "
+            f"{spark_total / duck['seconds']:.2f} in wall seconds (goal: 5)")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         step = harness.cleanup_step

@@ -401,8 +401,11 @@ class TimedStore(MongoStore):
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
         self.produce_s = 0.0
+        self.produce_cpu_s = 0.0   # CPU seconds of this process while waiting for documents
         self.replace_s = 0.0
+        self.replace_cpu_s = 0.0   # CPU seconds of this process inside replace_documents
         self.remove_s = 0.0
+        self.remove_cpu_s = 0.0
         self.first_doc_s: float | None = None
         self.setup_s = 0.0   # ping, ensure_indexes, begin_run: before the input is read
 
@@ -424,18 +427,21 @@ class TimedStore(MongoStore):
 
     def replace_documents(self, collection, documents, batch=1000, on_batch=None):
         began = time.perf_counter()
+        began_cpu = time.process_time()
 
         def timed(items):
             items = iter(items)
             while True:
-                t = time.perf_counter()
+                t, t_cpu = time.perf_counter(), time.process_time()
                 try:
                     item = next(items)
                 except StopIteration:
                     self.produce_s += time.perf_counter() - t
+                    self.produce_cpu_s += time.process_time() - t_cpu
                     return
                 now = time.perf_counter()
                 self.produce_s += now - t
+                self.produce_cpu_s += time.process_time() - t_cpu
                 if self.first_doc_s is None:
                     self.first_doc_s = now - began
                 yield item
@@ -444,17 +450,24 @@ class TimedStore(MongoStore):
             return super().replace_documents(collection, timed(documents), batch=batch, on_batch=on_batch)
         finally:
             self.replace_s += time.perf_counter() - began
+            self.replace_cpu_s += time.process_time() - began_cpu
 
     def remove_stale(self, collection, window, run_id):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         try:
             return super().remove_stale(collection, window, run_id)
         finally:
             self.remove_s += time.perf_counter() - began
+            self.remove_cpu_s += time.process_time() - began_cpu
 
     @property
     def write_s(self) -> float:
         return self.replace_s - self.produce_s + self.remove_s
+
+    @property
+    def write_cpu_s(self) -> float:
+        """CPU seconds of this process (pymongo encoding, waiting) blocked in MongoDB writes."""
+        return self.replace_cpu_s - self.produce_cpu_s + self.remove_cpu_s
 
 
 def make_plan(conf: dict, root: Path, first: dt.date, last: dt.date, precision: str,

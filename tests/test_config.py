@@ -26,6 +26,20 @@ def test_profiles_choose_master_and_settings(conf):
         config.spark_settings(conf, "mesos")
 
 
+def test_profile_jvm_options_keep_the_log_configuration(conf):
+    from jobrollup.spark import submit
+
+    _, settings = config.spark_settings(conf)          # the local profile's JIT and GC choices
+    assert "-XX:TieredStopAtLevel=1" in settings["spark.driver.extraJavaOptions"]
+    cmd = submit.command("aggregate", [], master="local[*]", app_name="t", spark_conf=settings, py_files="x.zip")
+    options = next(c for c in cmd if c.startswith("spark.driver.extraJavaOptions="))
+    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" in options and "-Dlog4j2.configurationFile=file:" in options
+    cmd = submit.command("aggregate", [], master="local[*]", app_name="t", py_files="x.zip",
+                         spark_conf={**settings, "spark.driver.extraJavaOptions": ""})  # the JVM's defaults
+    options = next(c for c in cmd if c.startswith("spark.driver.extraJavaOptions="))
+    assert "-XX" not in options and "-Dlog4j2.configurationFile=file:" in options
+
+
 def test_uri_file_must_be_private(conf, tmp_path, monkeypatch):
     monkeypatch.delenv(config.ENV_MONGO_URI, raising=False)
     secret = tmp_path / "mongo-uri"

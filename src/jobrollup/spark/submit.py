@@ -69,8 +69,11 @@ def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_
     # a profile gives the executors (spark.pyspark.python would otherwise apply to both).
     spark_conf.setdefault("spark.pyspark.driver.python", sys.executable)
     log_conf = project_home() / "conf" / "log4j2.properties"
-    if log_conf.exists() and "spark.driver.extraJavaOptions" not in spark_conf:
-        spark_conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile=file:{log_conf}"
+    java_options = spark_conf.get("spark.driver.extraJavaOptions", "")
+    if log_conf.exists() and "log4j2.configurationFile" not in java_options:
+        # beside the profile's JVM options (the local profile's JIT and GC choices)
+        spark_conf["spark.driver.extraJavaOptions"] = \
+            f"{java_options} -Dlog4j2.configurationFile=file:{log_conf}".strip()
     for key, value in spark_conf.items():
         cmd += ["--conf", f"{key}={value}"]
     return cmd + [job_script(job), *job_args]
