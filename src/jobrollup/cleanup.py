@@ -35,7 +35,7 @@ from typing import Iterable
 from . import documents
 from .sources import Source
 from .statistics import merge
-from .store.mongo import MongoStore, utcnow
+from .store.mongo import MongoStore, utcnow, view_collection
 from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
 
 log = logging.getLogger("jobrollup")
@@ -72,19 +72,22 @@ def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
 
 # -- pure roll-up ---------------------------------------------------------------------------
 
-def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str) -> list[dict]:
+def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str,
+           keys: tuple[str, ...] | None = None) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
-    scope keys keep their values. The `_id`s are those an aggregation at `precision` gives."""
+    scope keys keep their values. The `_id`s are those an aggregation at `precision` gives.
+    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone."""
+    keys = source.scope_keys if keys is None else keys
     merged: dict[tuple, dict] = {}
     for doc in fine_docs:
         scope = doc["scope"]
         start = floor(scope["start_date"], precision)
-        key = (start, *(scope.get(k) for k in source.scope_keys))
+        key = (start, *(scope.get(k) for k in keys))
         into = merged.get(key)
         if into is None:
             merged[key] = into = {
-                "_id": documents.document_id(source, precision, start, scope),
-                "scope": {**{k: scope.get(k) for k in source.scope_keys}, "start_date": start,
+                "_id": documents.document_id(source, precision, start, scope, keys),
+                "scope": {**{k: scope.get(k) for k in keys}, "start_date": start,
                           "end_date": next_start(start, precision), "timeframe_precision": precision},
                 "count": 0, **{c: 0 for c in source.counters}, "performance": {}, "run_id": run_id,
             }
@@ -242,9 +245,9 @@ class Cleanup:
         elif not self._consistent(fine, held, start, end):
             report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
             return False
-        return self._build(fine, coarse, start, end, report)
+        return self._build(fine, coarse, start, end, report, held)
 
-    def _build(self, fine: str, coarse: str, start, end, report: TierReport) -> bool:
+    def _build(self, fine: str, coarse: str, start, end, report: TierReport, held: dict) -> bool:
         fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
         coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id)
         report.built[coarse] += 1
@@ -257,14 +260,35 @@ class Cleanup:
         self.store.remove_stale(self.collection, window, self.run_id)
         written = self.store.documents(self.collection, window)
         counters = self.source.counters
-        problems = totals_of(fine_docs, counters).differences(totals_of(written, counters))
+        fine_totals = totals_of(fine_docs, counters)
+        problems = fine_totals.differences(totals_of(written, counters))
         if problems:
             raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
         tally = {start: {"count": sum(d["count"] for d in coarse_docs),
                          **{c: sum(d[c] for d in coarse_docs) for c in counters}, "documents": len(coarse_docs)}}
-        self.store.mark_buckets(self.source, window, tally, self.run_id, "cleanup")
+        written_views = self._build_views(fine_entries_views(held.values()),
+                                          coarse_docs, window, fine_totals)
+        self.store.mark_buckets(self.source, window, tally, self.run_id, "cleanup", written_views)
         self.store.update_run(self.run_id)
         return True
+
+    def _build_views(self, wanted: dict[str, tuple], coarse_docs: list[dict], window: Window,
+                     fine_totals: "Totals") -> dict:
+        """The coarse bucket's views, regrouped from its documents (already checked against
+        the fine ones), written and checked in turn; name -> (keys, {start: documents})."""
+        out = {}
+        for name, keys in wanted.items():
+            collection = view_collection(self.collection, name)
+            view_docs = rollup(coarse_docs, self.source, window.precision, self.run_id, keys)
+            self.store.replace_documents(collection, view_docs)
+            self.store.remove_stale(collection, window, self.run_id)
+            problems = fine_totals.differences(totals_of(self.store.documents(collection, window),
+                                                         self.source.counters))
+            if problems:
+                raise VerificationError(f"view {name} of {window.precision} {window.start:%Y-%m-%d} does not add up "
+                                        f"to its documents: {problems[0]}")
+            out[name] = (keys, {window.start: len(view_docs)})
+        return out
 
     # Retiring fine buckets -------------------------------------------------------------------
 
@@ -282,6 +306,8 @@ class Cleanup:
             # that the next run finishes deleting.
             self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
             report.deleted += self.store.delete_documents(self.collection, window)
+            for name in self.store.view_names(self.collection):
+                self.store.delete_documents(view_collection(self.collection, name), window)
             self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
             self.store.update_run(self.run_id)
 
@@ -367,6 +393,17 @@ class Cleanup:
             else:
                 report.skipped[f"a {'/'.join(covering)} it touches is not held"] += 1
         self.retire(tier, droppable, report)
+
+
+def fine_entries_views(entries: Iterable[dict]) -> dict[str, tuple[str, ...]]:
+    """The views a coarse bucket gets: every view some fine bucket holds (the coarse views are
+    regrouped from the coarse documents, so a fine bucket without a view does not stop it).
+    A name defined with other keys in another fine bucket is left out: which keys would it mean?"""
+    found: dict[str, set] = defaultdict(set)
+    for entry in entries:
+        for name, held in (entry.get("views") or {}).items():
+            found[name].add(tuple(held["keys"]))
+    return {name: next(iter(keys)) for name, keys in sorted(found.items()) if len(keys) == 1}
 
 
 def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datetime]]:

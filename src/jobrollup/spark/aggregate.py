@@ -58,3 +58,19 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
              *[F.sum(F.coalesce(F.col(c), F.lit(0))).alias(c) for c in source.counters],
              *statistics)
     )
+
+
+def regroup(rows: DataFrame, keys: tuple[str, ...], source: Source) -> DataFrame:
+    """Rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view, jobrollup.views),
+    merged as every tier merges: counts, counters, n, sum and sumsq add, extremes extend, sketch
+    bins add. Equal to `aggregate_jobs` grouped by `keys` alone, without reading the jobs again."""
+    statistics = []
+    for _, _, column in source.metric_columns:
+        statistics += [F.sum(f"{column}__n").alias(f"{column}__n"), F.sum(f"{column}__sum").alias(f"{column}__sum"),
+                       F.min(f"{column}__min").alias(f"{column}__min"), F.max(f"{column}__max").alias(f"{column}__max"),
+                       F.sum(f"{column}__sumsq").alias(f"{column}__sumsq")]
+        if column in source.sketched:
+            statistics += [F.flatten(F.collect_list(f"{column}__bins")).alias(f"{column}__bins"),
+                           F.sum(f"{column}__zeros").alias(f"{column}__zeros")]
+    return (rows.groupBy("bucket_epoch", *keys)
+            .agg(F.sum("count").alias("count"), *[F.sum(c).alias(c) for c in source.counters], *statistics))

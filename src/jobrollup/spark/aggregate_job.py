@@ -16,12 +16,12 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import documents
+from .. import documents, views
 from ..exits import InputError, RunRefused
 from ..plan import Plan
-from ..store.mongo import MongoStore
+from ..store.mongo import MongoStore, view_collection
 from . import job, readers
-from .aggregate import aggregate_jobs, in_window
+from .aggregate import aggregate_jobs, in_window, regroup
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -48,7 +48,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
     store.ping()
     folders = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
-    store.ensure_indexes(source)
+    wanted_views = views.from_plan(plan.views)
+    store.ensure_indexes(source, wanted_views, plan.collection)
     details = {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders, "files": files.as_dict()}}
     jobs: DataFrame | None = None
     with store.journal(plan.source, "aggregate", window, details) as entry:
@@ -75,6 +76,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                                  f"max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             rows = aggregate_jobs(jobs.where(F.col("reject_reason").isNull() & F.col("in_window")),
                                   plan.precision, source)
+            if wanted_views:  # the views regroup these rows: aggregate the jobs once
+                rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
             docs = documents.to_documents(rows.toLocalIterator(prefetchPartitions=True), source, plan.precision,
                                           entry.run_id)
             totals: dict[dt.datetime, dict] = {}
@@ -83,15 +86,46 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                     plan.collection, _tallied(docs, totals, source.counters), batch=plan.write_batch,
                     on_batch=lambda n: (bar.update(n), store.update_run(entry.run_id)))
             removed = store.remove_stale(plan.collection, window, entry.run_id)
-            store.mark_buckets(source, window, totals, entry.run_id, "aggregate")
             clock.lap("aggregate_and_write")
-            entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path)
+            view_tallies, view_counts = _write_views(store, plan, wanted_views, rows, entry.run_id)
+            if wanted_views:
+                rows.unpersist()
+                clock.lap("views")
+            # One ledger entry covers the documents and their views: until it is written, the
+            # window is not held by this run (a kill before leaves it for the next run to repair).
+            store.mark_buckets(source, window, totals, entry.run_id, "aggregate", view_tallies)
+            entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
+                                views=view_counts)
         finally:
             entry.fields["timings"] = clock.laps
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
                      folders, files.count)
+
+
+def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id: str) -> tuple[dict, dict]:
+    """Write each view of the plan from the aggregated rows, replacing its window; returns
+    (name -> (keys, documents per bucket start)) for the ledger and the counts for the journal."""
+    source, tallies, counts = plan.definition, {}, {}
+    for view in wanted:
+        name = view_collection(plan.collection, view.name)
+        per_bucket: dict[dt.datetime, int] = {}
+        docs = documents.to_documents(regroup(rows, view.keys, source).toLocalIterator(prefetchPartitions=True),
+                                      source, plan.precision, run_id, view.keys)
+        written = store.replace_documents(name, _counted(docs, per_bucket), batch=plan.write_batch,
+                                          on_batch=lambda n: store.update_run(run_id))
+        removed = store.remove_stale(name, plan.window, run_id)
+        tallies[view.name] = (view.keys, per_bucket)
+        counts[view.name] = {"written": written, "removed": removed}
+    return tallies, counts
+
+
+def _counted(docs, per_bucket: dict):
+    for doc in docs:
+        start = doc["scope"]["start_date"]
+        per_bucket[start] = per_bucket.get(start, 0) + 1
+        yield doc
 
 
 def _tallied(docs, totals: dict, counters: tuple[str, ...]):
