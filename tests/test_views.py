@@ -13,6 +13,7 @@ import math
 import uuid
 from collections import defaultdict
 
+import pandas as pd
 import pytest
 from helpers import plan_for
 
@@ -21,19 +22,19 @@ from jobrollup import query as queries
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore, view_collection
-from test_cleanup import Killed, kill_after
+from test_cleanup import Killed, fake_aggregate, kill_after, make_records
 
 FWJR = sources.get("fwjr")
 D, T = dt.date, dt.datetime
-NOW = T(2026, 1, 20)
-RETENTION = {"hour": "2 days", "day": "1 week", "week": "2 weeks", "month": "forever"}
+NOW = T(2027, 3, 20)
+RETENTION = {"hour": "2 days", "day": "1 week", "week": "forever", "month": "forever"}
 
 
 @pytest.fixture(scope="module")
-def five_weeks(tmp_path_factory):
-    """December 2025 (a whole month of Monday-started weeks) and the first week of 2026."""
+def february(tmp_path_factory):
+    """February 2027: starts on a Monday, so its 28 days are four whole ISO weeks and a month."""
     root = tmp_path_factory.mktemp("views") / "fwjr"
-    generate.generate(root, D(2025, 12, 1), 37, 30, seed=11, malformed_share=0.0, late_share=0.05, workers=2)
+    generate.generate(root, D(2027, 2, 1), 30, 15, seed=11, malformed_share=0.0, late_share=0.05, workers=2)
     return root
 
 
@@ -112,59 +113,94 @@ def tiers_held(store) -> set:
 
 
 def aggregate_all(spark, store, conf, root):
-    aggregate_job.run(spark, plan_for(conf, root, D(2025, 12, 1), D(2026, 1, 4), "day"), store)
-    aggregate_job.run(spark, plan_for(conf, root, D(2026, 1, 5), D(2026, 1, 6), "hour"), store)
+    aggregate_job.run(spark, plan_for(conf, root, D(2027, 2, 1), D(2027, 2, 28), "day"), store)
+    aggregate_job.run(spark, plan_for(conf, root, D(2027, 3, 1), D(2027, 3, 1), "hour"), store)
 
 
 # -- agreement -----------------------------------------------------------------------------------
 
-def test_views_agree_with_the_documents_after_aggregations_and_cleanups(spark, store, conf, five_weeks):
+def test_views_agree_with_the_documents_after_aggregations_and_cleanups(spark, store, conf, february):
     wanted = configured(conf)
     assert len(wanted) >= 2
-    aggregate_all(spark, store, conf, five_weeks)
+    aggregate_all(spark, store, conf, february)
     assert tiers_held(store) == {"day", "hour"}
-    assert assert_views_agree(store, wanted) == 35 + 48
-    # views are much smaller than the documents they regroup
+    assert assert_views_agree(store, wanted) == 28 + 24
+    # views are smaller than the documents they regroup
     assert all(store.db[view_collection("fwjr", v.name)].count_documents({}) < store.db.fwjr.count_documents({})
                for v in wanted)
     reports = cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
-    assert reports["day"].built == {"week": 5, "month": 1}
+    assert reports["hour"].built == {"day": 1} and reports["day"].built == {"week": 4, "month": 1}
     assert tiers_held(store) == {"day", "week", "month"}
-    assert_views_agree(store, wanted)
-    # a week run written by an aggregation over a week rolled up by the cleanup: same views
-    aggregate_job.run(spark, plan_for(conf, five_weeks, D(2025, 12, 29), D(2025, 12, 29), "week"), store)
-    assert_views_agree(store, wanted)
+    assert assert_views_agree(store, wanted) == 1 + 4 + 1
 
 
-def test_a_killed_aggregation_and_its_rerun_leave_views_that_agree(spark, store, conf, five_weeks, kill_at_write):
+def test_a_killed_aggregation_and_its_rerun_leave_views_that_agree(spark, store, conf, february, kill_at_write):
     wanted = configured(conf)
-    plan = plan_for(conf, five_weeks, D(2026, 1, 5), D(2026, 1, 5), "hour")
-    plan.write_batch = 10
+    plan = plan_for(conf, february, D(2027, 3, 2), D(2027, 3, 2), "hour")
+    plan.write_batch = 5
     aggregate_job.run(spark, plan, store)
-    full_batches = math.ceil(store.db.fwjr.count_documents({}) / 10)
+    full_batches = math.ceil(store.db.fwjr.count_documents({}) / 5)
     calls = kill_at_write(full_batches + 2)      # dies writing the first view
     with pytest.raises(KeyboardInterrupt):
         aggregate_job.run(spark, plan, store)
     assert calls["n"] == full_batches + 2
-    assert_views_agree(store, wanted)           # the earlier run's entries: their views still agree
+    assert assert_views_agree(store, wanted) == 24   # the earlier run's entries: their views still agree
     aggregate_job.run(spark, plan, store)
-    assert_views_agree(store, wanted)
+    assert assert_views_agree(store, wanted) == 24
 
 
-def test_a_cleanup_killed_while_writing_views_is_finished_by_the_next_run(spark, store, mongo_uri, conf, five_weeks,
-                                                                          monkeypatch):
+# -- the cleanup killed anywhere in its view writes (no Spark: records through the reference) ------
+
+def reference_aggregate(store, records, precision, first, days, run_id, wanted):
+    """What an aggregation writes, from the independent reference, with its views regrouped."""
+    window = fake_aggregate(store, records, precision, first, days, run_id)
+    docs = list(store.db.fwjr.find({"scope.timeframe_precision": precision,
+                                    "scope.start_date": {"$gte": window.start, "$lt": window.end}}))
+    held_views = {}
+    for view in wanted:
+        view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
+        collection = view_collection("fwjr", view.name)
+        store.db[collection].delete_many({"scope.timeframe_precision": precision,
+                                          "scope.start_date": {"$gte": window.start, "$lt": window.end}})
+        if view_docs:
+            store.db[collection].insert_many(view_docs)
+        per_bucket = defaultdict(int)
+        for doc in view_docs:
+            per_bucket[doc["scope"]["start_date"]] += 1
+        held_views[view.name] = (view.keys, per_bucket)
+    totals = {}
+    for doc in docs:
+        tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
+        tally["count"] += doc["count"]
+        tally["events"] += doc["events"]
+        tally["documents"] += 1
+    store.mark_buckets(FWJR, window, totals, run_id, "aggregate", held_views)
+
+
+@pytest.fixture
+def reference_tiers(store, conf):
+    """Hours, days and a month over a year change, written from the reference, views included."""
     wanted = configured(conf)
-    aggregate_all(spark, store, conf, five_weeks)
+    records = make_records(7, 300)
+    reference_aggregate(store, records, "day", D(2027, 12, 20), 45, "r1", wanted)
+    reference_aggregate(store, records, "hour", D(2028, 2, 3), 2, "r2", wanted)
+    return wanted, records
+
+
+def test_a_cleanup_killed_while_writing_views_is_finished_by_the_next_run(store, reference_tiers, monkeypatch):
+    wanted, _ = reference_tiers
+    now = T(2028, 3, 20)
     names = ["fwjr", "fwjr_buckets", "runs"] + [view_collection("fwjr", v.name) for v in wanted]
     before = {name: list(store.db[name].find()) for name in names}
     counter = kill_after(monkeypatch, 10**9)
-    cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
+    cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
     monkeypatch.undo()
-    clean = {name: {d["_id"]: {k: v for k, v in d.items() if k not in ("run_id", "updated_at")}
-                    for d in store.db[name].find()} for name in names[:2] + names[3:]}
+    assert_views_agree(store, wanted)
+    assert tiers_held(store) == {"day", "week", "month"}
+    clean = {name: set(d["_id"] for d in store.db[name].find()) for name in names if name != "runs"}
     view_writes = [i + 1 for i, kind in enumerate(counter["kinds"]) if "_view_" in kind]
     assert view_writes
-    # killed at writes of views (first, middle, last) and at the last write of all
+    # killed at the first, a middle and the last write of a view, and at the last write of all
     for writes in sorted({view_writes[0], view_writes[len(view_writes) // 2], view_writes[-1], counter["n"]}):
         for name, docs in before.items():
             store.db[name].delete_many({})
@@ -172,12 +208,60 @@ def test_a_cleanup_killed_while_writing_views_is_finished_by_the_next_run(spark,
                 store.db[name].insert_many(docs)
         kill_after(monkeypatch, writes)
         with pytest.raises(Killed):
-            cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
+            cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
         monkeypatch.undo()
         assert_views_agree(store, wanted, finished=False)
-        cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
+        cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
         assert_views_agree(store, wanted)
-        for name, want in clean.items():
-            have = {d["_id"]: {k: v for k, v in d.items() if k not in ("run_id", "updated_at")}
-                    for d in store.db[name].find()}
-            assert set(have) == set(want), name
+        assert {name: set(d["_id"] for d in store.db[name].find()) for name in clean} == clean
+
+
+# -- planning: the smallest view that holds the question -------------------------------------------
+
+QUESTIONS = [
+    # (where, by, metrics, the view expected)
+    ([], ["site"], ["count", "failure_rate"], "site_exit"),
+    (["site~^T2_"], ["exitCode"], ["count"], "site_exit"),
+    ([], ["jobtype"], ["cpu.TotalJobCPU:mean,min,max,n,std,p50"], "jobtype"),
+    (["site=T1_US_FNAL"], ["acquisitionEra", "time:week"], ["count", "events"], "site_jobtype_era"),
+    (["host~a"], ["site"], ["count"], None),                     # host is in no view
+    ([], ["exitStep"], ["count"], None),
+]
+
+
+@pytest.mark.parametrize("where,by,metrics,view", QUESTIONS)
+def test_answers_from_views_equal_answers_from_the_documents(store, reference_tiers, where, by, metrics, view):
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2028, 3, 20)).run()
+    question = queries.query(start="2027-12-01", end="2028-03-01", where=where, by=by, metrics=metrics,
+                             now=T(2028, 3, 20))
+    with_views = queries.answer(store, question)
+    without = queries.answer(store, question, use_views=False)
+    assert with_views.attrs["read"]["view"] == view and without.attrs["read"]["view"] is None
+    pd.testing.assert_frame_equal(with_views, without, check_exact=False, rtol=1e-9)
+    assert with_views.attrs["tiers"] == without.attrs["tiers"] and len(with_views) > 0
+    plan = queries.explain(store, question)
+    read = plan["read"]
+    assert read["view"] == view and read["documents_without_views"] == without.attrs["read"]["documents"]
+    held = store.db.fwjr_buckets.find({"state": "held"})
+    if view:
+        assert read["collection"] == f"fwjr_view_{view}" and read["documents"] < read["documents_without_views"]
+        assert all(p[0]["$match"] for p in plan["pipelines"])
+    assert read["documents"] == sum(
+        (e["views"][view]["documents"] if view else e["documents"]) for e in held
+        if any(t["start"] <= e["start"] < t["end"] and t["precision"] == e["precision"] for t in plan["tiers"]))
+
+
+def test_explain_through_bin_query_names_the_view_and_its_documents(store, reference_tiers, mongo_uri, capsys):
+    from jobrollup.cli import query as query_cli
+    from helpers import write_conf
+    import json, os
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2028, 3, 20)).run()
+    conf_file = write_conf(__import__("pathlib").Path(os.environ.get("TMPDIR", "/tmp")) / f"{store.db.name}.toml",
+                           {"mongo": {"database": store.db.name}})
+    args = ["--conf", str(conf_file), "--mongo-uri", mongo_uri, "--from", "2027-12-01", "--to", "2028-03-01",
+            "--by", "site", "-m", "failure_rate", "--now", "2028-03-20T00:00"]
+    assert query_cli.main(args + ["--explain"]) == 0
+    read = json.loads(capsys.readouterr().out)["read"]
+    assert read["view"] == "site_exit" and read["documents"] > 0
+    assert query_cli.main(args) == 0
+    assert f"read    view site_exit: {read['documents']:,} documents" in capsys.readouterr().out

@@ -74,3 +74,20 @@ def regroup(rows: DataFrame, keys: tuple[str, ...], source: Source) -> DataFrame
                            F.sum(f"{column}__zeros").alias(f"{column}__zeros")]
     return (rows.groupBy("bucket_epoch", *keys)
             .agg(F.sum("count").alias("count"), *[F.sum(c).alias(c) for c in source.counters], *statistics))
+
+
+def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
+    """Every view's rows in one DataFrame (one Spark job to collect them all): `regroup` per view,
+    with a `view` column naming it and the keys it leaves out as nulls. A union keeps its
+    inputs' partitions in order, so the rows come view after view."""
+    parts = []
+    for name, keys in views.items():
+        part = regroup(rows, keys, source).withColumn("view", F.lit(name))
+        for key in source.scope_keys:
+            if key not in keys:
+                part = part.withColumn(key, F.lit(None).cast(rows.schema[key].dataType))
+        parts.append(part)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out

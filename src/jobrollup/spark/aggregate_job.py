@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import sys
@@ -21,7 +22,7 @@ from ..exits import InputError, RunRefused
 from ..plan import Plan
 from ..store.mongo import MongoStore, view_collection
 from . import job, readers
-from .aggregate import aggregate_jobs, in_window, regroup
+from .aggregate import aggregate_jobs, in_window, regroup_views
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -108,16 +109,20 @@ def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id:
     """Write each view of the plan from the aggregated rows, replacing its window; returns
     (name -> (keys, documents per bucket start)) for the ledger and the counts for the journal."""
     source, tallies, counts = plan.definition, {}, {}
-    for view in wanted:
-        name = view_collection(plan.collection, view.name)
-        per_bucket: dict[dt.datetime, int] = {}
-        docs = documents.to_documents(regroup(rows, view.keys, source).toLocalIterator(prefetchPartitions=True),
-                                      source, plan.precision, run_id, view.keys)
-        written = store.replace_documents(name, _counted(docs, per_bucket), batch=plan.write_batch,
-                                          on_batch=lambda n: store.update_run(run_id))
-        removed = store.remove_stale(name, plan.window, run_id)
-        tallies[view.name] = (view.keys, per_bucket)
-        counts[view.name] = {"written": written, "removed": removed}
+    if not wanted:
+        return tallies, counts
+    keys_of = {view.name: view.keys for view in wanted}
+    every_row = regroup_views(rows, keys_of, source).toLocalIterator(prefetchPartitions=True)
+    for name, view_rows in itertools.groupby(every_row, key=lambda row: row["view"]):
+        per_bucket: dict[dt.datetime, int] = tallies.setdefault(name, (keys_of[name], {}))[1]
+        docs = documents.to_documents(view_rows, source, plan.precision, run_id, keys_of[name])
+        written = store.replace_documents(view_collection(plan.collection, name), _counted(docs, per_bucket),
+                                          batch=plan.write_batch, on_batch=lambda n: store.update_run(run_id))
+        counts.setdefault(name, {"written": 0, "removed": 0})["written"] += written
+    for view in wanted:   # a view without rows (an empty window) is still rewritten: emptied
+        tallies.setdefault(view.name, (view.keys, {}))
+        counts.setdefault(view.name, {"written": 0, "removed": 0})
+        counts[view.name]["removed"] = store.remove_stale(view_collection(plan.collection, view.name), plan.window, run_id)
     return tallies, counts
 
 

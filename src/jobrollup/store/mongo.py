@@ -261,11 +261,27 @@ class MongoStore:
         """The documents of a window's buckets."""
         return self.db[collection].find(window_query(window), fields)
 
+    def has_documents(self, collection: str, window: Window) -> bool:
+        return self.db[collection].find_one(window_query(window), {"_id": 1}) is not None
+
     def count_documents(self, collection: str, window: Window) -> int:
         return self.db[collection].count_documents(window_query(window))
 
     def delete_documents(self, collection: str, window: Window) -> int:
         return self.db[collection].delete_many(window_query(window)).deleted_count
+
+    def window_totals(self, collection: str, window: Window, source: Source) -> dict:
+        """Jobs, counters, and n and sum of every metric over a window's documents, summed by
+        the server: {count, counters: {name: total}, metrics: {(group, metric): [n, sum]}}."""
+        group: dict = {"_id": None, "count": {"$sum": "$count"}}
+        group.update({f"c_{c}": {"$sum": f"${c}"} for c in source.counters})
+        for number, (g, m, _) in enumerate(source.metric_columns):
+            group[f"n{number}"] = {"$sum": f"$performance.{g}.{m}.n"}
+            group[f"s{number}"] = {"$sum": f"$performance.{g}.{m}.sum"}
+        row = next(iter(self.db[collection].aggregate([{"$match": window_query(window)}, {"$group": group}])), None) or {}
+        return {"count": row.get("count", 0), "counters": {c: row.get(f"c_{c}", 0) for c in source.counters},
+                "metrics": {(g, m): [row.get(f"n{i}", 0), row.get(f"s{i}", 0.0)]
+                            for i, (g, m, _) in enumerate(source.metric_columns)}}
 
     def bucket_tallies(self, collection: str, window: Window) -> dict[dt.datetime, dict]:
         """Per bucket start of the window: jobs, documents and the runs that wrote them."""
