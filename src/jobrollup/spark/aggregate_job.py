@@ -39,6 +39,7 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     folders: list[str] = field(default_factory=list)
     files: int = 0
+    views: dict = field(default_factory=dict)   # view name -> {written, removed}
 
 
 def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = False) -> RunResult:
@@ -102,7 +103,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
-                     folders, files.count)
+                     folders, files.count, view_counts)
 
 
 def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id: str) -> tuple[dict, dict]:
@@ -215,6 +216,9 @@ def summary(plan: Plan, result: RunResult) -> str:
         f"{c['outside_window']:,} of other windows, {c['rejected']:,} rejected ({share:.2%}: {reasons})",
         f"  documents  {result.written:,} written, {result.removed:,} stale removed, in {plan.database}.{plan.collection}",
     ]
+    if result.views:
+        lines.append("  views      " + ", ".join(f"{name} {n['written']:,}" for name, n in result.views.items())
+                     + " documents written")
     if result.rejects_path:
         lines.append(f"  rejects    {result.rejects_path}")
     lines.append(f"  time       {t.get('total', 0):.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in t.items() if k != 'total')}), "
