@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 
 import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
-from jobrollup import cleanup, documents, sources
-from jobrollup.store.mongo import MongoStore
+from jobrollup import cleanup, config, documents, sources, views
+from jobrollup.store.mongo import MongoStore, view_collection
 from jobrollup.tiers import Window
 
 FWJR = sources.get("fwjr")
@@ -66,6 +66,8 @@ def main() -> int:
     parser.add_argument("--first-day", type=dt.date.fromisoformat, default=dt.date(2025, 1, 1))
     parser.add_argument("--workdir", type=Path, default=harness.ROOT / "var" / "bench-cleanup",
                         help="the MongoDB server goes here (default var/bench-cleanup)")
+    parser.add_argument("--no-views", dest="views", action="store_false",
+                        help="write no views (default: the views of conf/jobrollup.toml, as an aggregation would)")
     args = parser.parse_args()
     mongo_folder = args.workdir.resolve() / "mongo"
     server, started_mongo = harness.start_server(mongo_folder)
@@ -81,8 +83,10 @@ def main() -> int:
 
 def run(store: MongoStore, args) -> int:
     """Load the hour documents, run the cleanup, print its speed and check the jobs held."""
-    store.ensure_indexes(FWJR)
+    wanted = views.configured(config.load(harness.ROOT / "conf" / "jobrollup.toml"), FWJR) if args.views else ()
+    store.ensure_indexes(FWJR, wanted)
     rng = random.Random(1)
+    total_view_docs = 0
     total_jobs = total_docs = 0
     started = time.monotonic()
     for i in range(args.days):
@@ -96,12 +100,22 @@ def run(store: MongoStore, args) -> int:
             tally["count"] += doc["count"]
             tally["events"] += doc["events"]
             tally["documents"] += 1
-        store.mark_buckets(FWJR, Window.covering(day, day, "hour"), totals, run_id, "aggregate")
+        held_views = {}
+        for view in wanted:   # what the aggregation's Spark pass writes beside the documents
+            view_docs = cleanup.rollup(docs, FWJR, "hour", run_id, view.keys)
+            store.replace_documents(view_collection(FWJR.collection, view.name), view_docs, batch=2000)
+            per_hour = {}
+            for doc in view_docs:
+                per_hour[doc["scope"]["start_date"]] = per_hour.get(doc["scope"]["start_date"], 0) + 1
+            held_views[view.name] = (view.keys, per_hour)
+            total_view_docs += len(view_docs)
+        store.mark_buckets(FWJR, Window.covering(day, day, "hour"), totals, run_id, "aggregate", held_views)
         total_jobs += sum(d["count"] for d in docs)
         total_docs += len(docs)
         if i % 30 == 29 or i == args.days - 1:
-            print(f"  loaded {i + 1} days, {total_docs:,} hour documents "
-                  f"({total_docs / (time.monotonic() - started):,.0f} docs/s)", file=sys.stderr, flush=True)
+            print(f"  loaded {i + 1} days, {total_docs:,} hour documents and {total_view_docs:,} view documents "
+                  f"({(total_docs + total_view_docs) / (time.monotonic() - started):,.0f} docs/s)",
+                  file=sys.stderr, flush=True)
     load_s = time.monotonic() - started
     now = dt.datetime.combine(args.first_day + dt.timedelta(days=args.days + 3), dt.time())
     started = time.monotonic()
@@ -115,7 +129,8 @@ def run(store: MongoStore, args) -> int:
     held_jobs = sum(e["count"] for e in held if e["precision"] in ("month",)) + \
         sum(e["count"] for e in held if e["precision"] in ("day", "hour") and
             not any(m["precision"] == "month" and m["start"] <= e["start"] < m["end"] for m in held))
-    print(f"\nloaded     {total_docs:,} hour documents, {total_jobs:,} jobs, over {args.days} days in {load_s:.1f} s")
+    print(f"\nloaded     {total_docs:,} hour documents, {total_jobs:,} jobs, over {args.days} days in {load_s:.1f} s; "
+          f"views {', '.join(v.name for v in wanted) or 'none'}: {total_view_docs:,} documents")
     print(f"cleanup    {cleanup_s:.1f} s: {deleted:,} fine documents read and deleted, {written:,} coarse documents "
           f"written; {(deleted + written) / cleanup_s:,.0f} documents/s ({deleted / cleanup_s:,.0f} fine documents/s)")
     print(f"check      jobs in held months and the days/hours after them: {held_jobs:,} "

@@ -30,16 +30,17 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import harness  # first: it puts src/ on sys.path (bench/ is there as the script's folder)
 from harness import ROOT, say
-from jobrollup import config, documents, sources
+from jobrollup import cleanup, config, documents, sources, views
 from jobrollup import query as queries
 from jobrollup.sources.fwjr.generate import SITES
 from jobrollup.store import embedded
-from jobrollup.store.mongo import MongoStore
-from jobrollup.tiers import Window
+from jobrollup.store.mongo import MongoStore, view_collection
+from jobrollup.tiers import Window, floor, next_start
 
 FWJR = sources.get("fwjr")
 DATABASE = "bench_query"
@@ -117,30 +118,59 @@ def day_documents(rng: random.Random, pools: Pools, day_index: int, start: dt.da
     return docs
 
 
-def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: int) -> float:
-    """Write the documents and their ledger entries, then the indexes (SecantusDB inserts about
-    5x faster without them); returns seconds spent."""
+def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: int,
+          wanted: tuple[views.View, ...], days_held: int | None) -> float:
+    """Write the documents, their views and their ledger entries, then the indexes (SecantusDB
+    inserts about 5x faster without them); returns seconds spent. With `days_held`, only the last
+    `days_held` days stay days: the weeks before are written as week buckets, as the cleanup
+    leaves them (days kept 8 weeks by default, weeks a year)."""
     started = time.perf_counter()
-    store.db.drop_collection(COLLECTION)
-    store.db.drop_collection(FWJR.buckets_collection)
+    for name in [COLLECTION, FWJR.buckets_collection] + store.db.list_collection_names():
+        if name == COLLECTION or name == FWJR.buckets_collection or name.startswith(f"{COLLECTION}_view_"):
+            store.db.drop_collection(name)
     rng = random.Random(seed)
     pools = Pools(rng, days)
     run_id = "bench-query"
-    written = 0
-    for i in range(days):
-        start = first + dt.timedelta(days=i)
-        docs = day_documents(rng, pools, i, start, per_day, run_id)
+    written = viewed = 0
+    boundary = first + dt.timedelta(days=days - days_held) if days_held is not None else first
+    boundary = floor(boundary, "week") if boundary > first else first
+    week: list[dict] = []
+
+    def write(precision: str, start: dt.datetime, docs: list[dict]) -> None:
+        nonlocal written, viewed
+        if precision != "day":
+            docs = cleanup.rollup(docs, FWJR, precision, run_id)
         for chunk in range(0, len(docs), 5000):
             store.db[COLLECTION].insert_many(docs[chunk:chunk + 5000], ordered=False)
         written += len(docs)
+        held_views = {}
+        for view in wanted:
+            view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
+            store.db[view_collection(COLLECTION, view.name)].insert_many(view_docs, ordered=False)
+            viewed += len(view_docs)
+            held_views[view.name] = (view.keys, {start: len(view_docs)})
         tally = {start: {"count": sum(d["count"] for d in docs), "events": sum(d["events"] for d in docs),
                          "documents": len(docs)}}
-        store.mark_buckets(FWJR, Window("day", start, start + dt.timedelta(days=1)), tally, run_id, "bench")
+        store.mark_buckets(FWJR, Window(precision, start, next_start(start, precision)), tally, run_id, "bench",
+                           held_views)
+
+    for i in range(days):
+        start = first + dt.timedelta(days=i)
+        docs = day_documents(rng, pools, i, start, per_day, run_id)
+        if start < boundary:   # older than the days kept: a week bucket, whole weeks only
+            week += docs
+            if next_start(start, "day") == next_start(floor(start, "week"), "week"):
+                if floor(start, "week") >= first:
+                    write("week", floor(start, "week"), week)
+                week = []
+        else:
+            write("day", start, docs)
         if (i + 1) % 30 == 0 or i + 1 == days:
             elapsed = time.perf_counter() - started
-            say(f"  {i + 1:>3}/{days} days, {written:,} documents, {elapsed:,.0f} s ({written / elapsed:,.0f} documents/s)")
+            say(f"  {i + 1:>3}/{days} days, {written:,} documents and {viewed:,} view documents, {elapsed:,.0f} s "
+                f"({(written + viewed) / elapsed:,.0f} documents/s)")
     begin = time.perf_counter()
-    store.ensure_indexes(FWJR)
+    store.ensure_indexes(FWJR, wanted)
     say(f"  indexes built in {time.perf_counter() - begin:,.0f} s")
     return time.perf_counter() - started
 
@@ -161,18 +191,18 @@ def timed(function, runs: int) -> tuple[list[float], object]:
     return seconds, result
 
 
-def plan_of(store: MongoStore, question: queries.Query) -> tuple[int, str]:
-    """Documents held by the buckets the question reads (ledger), and the plan of its first $match."""
-    plan = queries.explain(store, question)
-    documents = sum(t["documents"] for t in plan["tiers"])
+def plan_of(store: MongoStore, question: queries.Query, use_views: bool) -> tuple[int, str, str]:
+    """Documents the question reads (ledger), the view chosen, and the plan of its first $match."""
+    plan = queries.explain(store, question, use_views=use_views)
+    documents = plan["read"]["documents"]
     stage = "-"
     if plan["pipelines"]:
         stages = [s for s in plan["pipelines"][0] if "$match" in s]
-        explained = store.db.command("explain", {"aggregate": COLLECTION, "pipeline": stages, "cursor": {}},
-                                     verbosity="queryPlanner")
+        explained = store.db.command("explain", {"aggregate": plan["read"]["collection"], "pipeline": stages,
+                                                 "cursor": {}}, verbosity="queryPlanner")
         text = json.dumps(explained, default=str)
         stage = "IXSCAN" if "IXSCAN" in text else "COLLSCAN" if "COLLSCAN" in text else "?"
-    return documents, stage
+    return documents, plan["read"]["view"] or "(documents)", stage
 
 
 def main() -> int:
@@ -184,6 +214,12 @@ def main() -> int:
     parser.add_argument("--workdir", default=str(ROOT / "var" / "bench-query"))
     parser.add_argument("--rebuild", action="store_true", help="write the documents again even if the manifest matches")
     parser.add_argument("--cli", action="store_true", help="also time one question through bin/query")
+    parser.add_argument("--days-held", type=int, default=None,
+                        help="keep only the last N days as days, the weeks before as week buckets (the cleanup's "
+                             "tiers; default: every day a day)")
+    parser.add_argument("--no-views", dest="views", action="store_false",
+                        help="write no views (the questions then read the documents)")
+    parser.add_argument("--compare", action="store_true", help="time every question without views too")
     args = parser.parse_args()
 
     workdir = Path(args.workdir)
@@ -192,16 +228,17 @@ def main() -> int:
     store = MongoStore(server.uri, DATABASE, timeout_ms=20000)
     first = dt.datetime(NOW.year, NOW.month, NOW.day) - dt.timedelta(days=args.days)
     manifest_path = workdir / "manifest.json"
+    conf_views = views.configured(config.load(ROOT / "conf" / "jobrollup.toml"), FWJR) if args.views else ()
     wanted = {"first": first.isoformat(), "days": args.days, "docs_per_day": args.docs_per_day, "seed": args.seed,
-              "shape": 1}
+              "shape": 2, "views": views.as_plan(conf_views), "days_held": args.days_held}
     have = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     documents_now = store.db[COLLECTION].estimated_document_count()
     say(f"jobrollup query benchmark: {server.uri} database {DATABASE}, asked at {NOW:%Y-%m-%d %H:%M} UTC")
-    if args.rebuild or have != wanted or documents_now != args.days * args.docs_per_day:
+    if args.rebuild or {k: v for k, v in (have or {}).items() if k != "build_seconds"} != wanted:
         say(f"== writing {args.days} days x {args.docs_per_day:,} day documents "
             f"({first:%Y-%m-%d} .. {first + dt.timedelta(days=args.days - 1):%Y-%m-%d})")
         manifest_path.unlink(missing_ok=True)
-        seconds = build(store, first, args.days, args.docs_per_day, args.seed)
+        seconds = build(store, first, args.days, args.docs_per_day, args.seed, conf_views, args.days_held)
         manifest_path.write_text(json.dumps({**wanted, "build_seconds": round(seconds, 1)}))
     else:
         say(f"== reusing {documents_now:,} documents ({args.days} days x {args.docs_per_day:,}, built in "
@@ -230,15 +267,24 @@ def main() -> int:
         ("jobs per week and jobtype, whole year",
          ask(start="earliest", by=["jobtype", "time:week"]), None),
     ]
-    say(f"\n== {args.runs} timed runs per question after one warm-up (median, min .. max)")
-    say(f"{'question':<48} {'median':>8} {'min':>7} {'max':>7} {'rows':>6} {'in span':>9}  first $match")
+    say(f"\n== {args.runs} timed runs per question after one warm-up (median, min .. max); "
+        f"'read': documents the answer reads (ledger)")
+    say(f"{'question':<48} {'median':>8} {'min':>7} {'max':>7} {'rows':>6} {'read':>9}  {'from':<18} first $match")
     for title, question, key in questions:
-        function = (lambda q=question, k=key: queries.suggest(store, q, k)) if key else \
-                   (lambda q=question: queries.answer(store, q))
-        seconds, frame = timed(function, args.runs)
-        documents, stage = plan_of(store, question)
-        say(f"{title:<48} {statistics.median(seconds) * 1000:>6.0f}ms {min(seconds) * 1000:>5.0f}ms "
-            f"{max(seconds) * 1000:>5.0f}ms {len(frame):>6,} {documents:>9,}  {stage}")
+        answers = {}
+        for use_views in ((True, False) if args.compare else (True,)):
+            function = (lambda q=question, k=key, u=use_views: queries.suggest(store, q, k, use_views=u)) if key else \
+                       (lambda q=question, u=use_views: queries.answer(store, q, use_views=u))
+            seconds, frame = timed(function, args.runs)
+            answers[use_views] = frame
+            documents, source, stage = plan_of(store, replace(question, keys=(key,)) if key else question, use_views)
+            say(f"{title if use_views else '  the same without views':<48} {statistics.median(seconds) * 1000:>6.0f}ms "
+                f"{min(seconds) * 1000:>5.0f}ms {max(seconds) * 1000:>5.0f}ms {len(frame):>6,} {documents:>9,}  "
+                f"{source:<18} {stage}")
+        if len(answers) == 2:
+            same = answers[True].round(6).equals(answers[False].round(6))
+            if not same:
+                say("  DIFFERENT answers with and without views")
     if args.cli:
         env = dict(os.environ, JOBROLLUP_MONGO_URI=server.uri)
         conf = harness.conf_file(config.load(ROOT / "conf" / "jobrollup.toml"), workdir / "jobrollup.toml",

@@ -35,11 +35,14 @@ from typing import Iterable
 from . import documents
 from .sources import Source
 from .statistics import merge
-from .store.mongo import MongoStore, utcnow
+from .store.mongo import MongoStore, utcnow, view_collection
 from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
 
 log = logging.getLogger("jobrollup")
 PROGRESS_EVERY_S = 10.0
+HEARTBEAT_EVERY_S = 5.0
+# Coarse documents are written in batches of this many (one insert_many each).
+WRITE_BATCH = 5000
 
 # fine tier -> the coarser tiers it is rolled up into (built from it): the tiers it nests in
 ROLLUPS = {fine: coarse for fine, coarse in NESTS_IN.items() if coarse}
@@ -72,19 +75,22 @@ def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
 
 # -- pure roll-up ---------------------------------------------------------------------------
 
-def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str) -> list[dict]:
+def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str,
+           keys: tuple[str, ...] | None = None) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
-    scope keys keep their values. The `_id`s are those an aggregation at `precision` gives."""
+    scope keys keep their values. The `_id`s are those an aggregation at `precision` gives.
+    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone."""
+    keys = source.scope_keys if keys is None else keys
     merged: dict[tuple, dict] = {}
     for doc in fine_docs:
         scope = doc["scope"]
         start = floor(scope["start_date"], precision)
-        key = (start, *(scope.get(k) for k in source.scope_keys))
+        key = (start, *(scope.get(k) for k in keys))
         into = merged.get(key)
         if into is None:
             merged[key] = into = {
-                "_id": documents.document_id(source, precision, start, scope),
-                "scope": {**{k: scope.get(k) for k in source.scope_keys}, "start_date": start,
+                "_id": documents.document_id(source, precision, start, scope, keys),
+                "scope": {**{k: scope.get(k) for k in keys}, "start_date": start,
                           "end_date": next_start(start, precision), "timeframe_precision": precision},
                 "count": 0, **{c: 0 for c in source.counters}, "performance": {}, "run_id": run_id,
             }
@@ -115,6 +121,14 @@ class Totals:
                 slot = self.metrics.setdefault((group, metric), [0, 0.0])
                 slot[0] += stats["n"]
                 slot[1] += stats["sum"]
+
+    @classmethod
+    def from_sums(cls, sums: dict) -> "Totals":
+        """From store.window_totals: {count, counters: {...}, metrics: {(group, metric): [n, sum]}}."""
+        made = cls(count=sums["count"])
+        made.counters.update(sums["counters"])
+        made.metrics = {key: [n, total] for key, (n, total) in sums["metrics"].items() if n or total}
+        return made
 
     def differences(self, other: "Totals") -> list[str]:
         found = []
@@ -186,11 +200,38 @@ class Cleanup:
         self.horizons = {tier: horizon(retention.get(tier, "forever"), self.now) for tier in PRECISIONS}
         self.run_id = "dry-run"
         self.reports: dict[str, TierReport] = {}
+        self._ledger_cache: dict[str, tuple] = {}      # tier -> (start, end, {bucket start: entry})
+        self._live_cache: tuple | None = None           # (start, end, live aggregation runs)
+        self._last_heartbeat = time.monotonic()
+        self._views: list[str] | None = None
 
     # The ledger ------------------------------------------------------------------------------
 
     def _entries(self, precision: str, start: dt.datetime, end: dt.datetime) -> dict[dt.datetime, dict]:
+        cached = self._ledger_cache.get(precision)
+        if cached is not None and cached[0] <= start and end <= cached[1]:
+            return {s: e for s, e in cached[2].items() if start <= s < end}
         return {e["start"]: e for e in self.store.ledger(self.source, precision, start, end)}
+
+    def _coarse_entry(self, precision: str, start: dt.datetime) -> dict | None:
+        cached = self._ledger_cache.get(precision)
+        if cached is not None and cached[0] <= start < cached[1]:
+            return cached[2].get(start)
+        return self.store.ledger_entry(self.source, precision, start)
+
+    def prefetch(self, tiers: Iterable[str], start: dt.datetime, end: dt.datetime) -> None:
+        """Read the ledger of these tiers over [start, end) and the live aggregations there
+        once, instead of once per coarse bucket (one round trip each, the main cost of a run
+        over many buckets). Safe while this run lives: an aggregation of a window this run may
+        touch refuses to start (store.begin_run), and this run changes only the entries of the
+        coarse bucket it is building, which it then drops from the cache."""
+        for tier in tiers:
+            lo = floor(start, tier)
+            self._ledger_cache[tier] = (lo, end, self._entries(tier, lo, end))
+        self._live_cache = (start, end, self.store.live_runs(self.source.name, "aggregate", start, end))
+
+    def forget(self) -> None:
+        self._ledger_cache, self._live_cache = {}, None
 
     def _fine_starts(self, precision: str, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
         starts, moment = [], start
@@ -212,7 +253,24 @@ class Cleanup:
     # Busy windows ----------------------------------------------------------------------------
 
     def _busy(self, start: dt.datetime, end: dt.datetime) -> bool:
+        if self._live_cache is not None and self._live_cache[0] <= start and end <= self._live_cache[1]:
+            return any(run["window"]["start"] < end and run["window"]["end"] > start for run in self._live_cache[2])
         return bool(self.store.live_runs(self.source.name, "aggregate", start, end))
+
+    def _consistent_docs(self, entries: dict[dt.datetime, dict], docs: list[dict]) -> bool:
+        """`_consistent`, from the fine documents already read for the roll-up (no second pass)."""
+        found: dict[dt.datetime, dict] = {}
+        for doc in docs:
+            row = found.setdefault(doc["scope"]["start_date"], {"count": 0, "documents": 0, "runs": set()})
+            row["count"] += doc["count"]
+            row["documents"] += 1
+            row["runs"].add(doc.get("run_id"))
+        for bucket_start, entry in entries.items():
+            row = found.get(bucket_start, {"count": 0, "documents": 0, "runs": set()})
+            if row["count"] != entry["count"] or row["documents"] != entry["documents"] \
+                    or row["runs"] - {entry["run_id"]}:
+                return False
+        return set(found) <= set(entries)
 
     # Building coarse buckets -----------------------------------------------------------------
 
@@ -222,7 +280,7 @@ class Cleanup:
         fine_entries = self._entries(fine, start, end)
         held = {s: e for s, e in fine_entries.items() if e["state"] == "held"}
         complete = len(held) == len(self._fine_starts(fine, start, end))
-        coarse_entry = self.store.ledger_entry(self.source, coarse, start)
+        coarse_entry = self._coarse_entry(coarse, start)
         coarse_held = coarse_entry is not None and coarse_entry["state"] == "held"
         if self._busy(start, end):
             report.skipped["an aggregation is writing it"] += 1
@@ -239,32 +297,79 @@ class Cleanup:
         elif not complete:
             report.skipped[f"not every {fine} of the {coarse} is held"] += 1
             return False
-        elif not self._consistent(fine, held, start, end):
+        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
+        if not self._consistent_docs(held, fine_docs):
             report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
             return False
-        return self._build(fine, coarse, start, end, report)
+        return self._build(fine, coarse, start, end, report, held, fine_docs, replacing=False)
 
-    def _build(self, fine: str, coarse: str, start, end, report: TierReport) -> bool:
-        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
+    def _build(self, fine: str, coarse: str, start, end, report: TierReport, held: dict,
+               fine_docs: list[dict] | None = None, replacing: bool = True) -> bool:
+        """Write the coarse bucket from its fine documents, check it, record it held.
+
+        `replacing`: the coarse bucket is held (an aggregation wrote it), so its documents are
+        replaced in place and the stale ones removed after: it stays answerable throughout.
+        Otherwise no query reads it, and its window is emptied first so that the documents go
+        in as plain inserts (about three times faster than replacements)."""
+        if fine_docs is None:
+            fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
         coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id)
         report.built[coarse] += 1
         report.built_docs[coarse] += len(coarse_docs)
         report.span(start, end)
         if self.dry_run:
             return True
-        self.store.replace_documents(self.collection, coarse_docs)
         window = Window(coarse, start, end)
-        self.store.remove_stale(self.collection, window, self.run_id)
-        written = self.store.documents(self.collection, window)
         counters = self.source.counters
-        problems = totals_of(fine_docs, counters).differences(totals_of(written, counters))
-        if problems:
-            raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
+        fine_totals = totals_of(fine_docs, counters)
+        self._write_checked(self.collection, window, coarse_docs, fine_totals, replacing,
+                            f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s")
         tally = {start: {"count": sum(d["count"] for d in coarse_docs),
                          **{c: sum(d[c] for d in coarse_docs) for c in counters}, "documents": len(coarse_docs)}}
-        self.store.mark_buckets(self.source, window, tally, self.run_id, "cleanup")
-        self.store.update_run(self.run_id)
+        written_views = self._build_views(fine_entries_views(held.values()),
+                                          coarse_docs, window, fine_totals, replacing)
+        self.store.mark_buckets(self.source, window, tally, self.run_id, "cleanup", written_views)
+        cached = self._ledger_cache.get(coarse)
+        if cached is not None:   # what mark_buckets wrote, for the rest of this pass
+            cached[2][start] = {"precision": coarse, "start": start, "end": end, "state": "held",
+                                "run_id": self.run_id, **tally[start]}
+        self._heartbeat()
         return True
+
+    def _write_checked(self, collection: str, window: Window, docs: list[dict], want: "Totals",
+                       replacing: bool, problem: str) -> None:
+        """Write a coarse bucket's documents and check what MongoDB then holds against the
+        totals of the fine ones (summed by the server: nothing is read back but the sums)."""
+        if replacing:
+            self.store.replace_documents(collection, docs, batch=WRITE_BATCH)
+            self.store.remove_stale(collection, window, self.run_id)
+        else:
+            if self.store.has_documents(collection, window):   # left by a run cut short
+                self.store.delete_documents(collection, window)
+            self.store.replace_documents(collection, docs, batch=WRITE_BATCH)
+        problems = want.differences(Totals.from_sums(self.store.window_totals(collection, window, self.source)))
+        if problems:
+            raise VerificationError(f"{problem}: {problems[0]}")
+
+    def _heartbeat(self) -> None:
+        """Show life in the journal, at most every few seconds (one round trip each)."""
+        if time.monotonic() - self._last_heartbeat > HEARTBEAT_EVERY_S:
+            self.store.update_run(self.run_id)
+            self._last_heartbeat = time.monotonic()
+
+    def _build_views(self, wanted: dict[str, tuple], coarse_docs: list[dict], window: Window,
+                     fine_totals: "Totals", replacing: bool) -> dict:
+        """The coarse bucket's views, regrouped from its documents (already checked against
+        the fine ones), written and checked in turn; name -> (keys, {start: documents})."""
+        out = {}
+        for name, keys in wanted.items():
+            collection = view_collection(self.collection, name)
+            view_docs = rollup(coarse_docs, self.source, window.precision, self.run_id, keys)
+            self._write_checked(collection, window, view_docs, fine_totals, replacing,
+                                    f"view {name} of {window.precision} {window.start:%Y-%m-%d} does not add up "
+                                    f"to its documents")
+            out[name] = (keys, {window.start: len(view_docs)})
+        return out
 
     # Retiring fine buckets -------------------------------------------------------------------
 
@@ -282,6 +387,10 @@ class Cleanup:
             # that the next run finishes deleting.
             self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
             report.deleted += self.store.delete_documents(self.collection, window)
+            if self._views is None:
+                self._views = self.store.view_names(self.collection)
+            for name in self._views:
+                self.store.delete_documents(view_collection(self.collection, name), window)
             self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
             self.store.update_run(self.run_id)
 
@@ -340,12 +449,18 @@ class Cleanup:
         """Ensure each (coarse tier, bucket start); the buckets are independent of each other,
         so jobs/cleanup.py spreads them over Spark executors (see SparkCleanup)."""
         results, shown = [], time.monotonic()
-        for number, (coarse, start) in enumerate(targets, 1):
-            results.append(((coarse, start), self.ensure(fine, coarse, start, report)))
-            if time.monotonic() - shown > PROGRESS_EVERY_S or number == len(targets):
-                log.info("%s -> %s: %d of %d buckets checked, %d built", fine, "/".join(sorted({c for c, _ in targets})),
-                         number, len(targets), sum(report.built.values()))
-                shown = time.monotonic()
+        if targets:
+            self.prefetch([fine, *{c for c, _ in targets}], min(s for _, s in targets),
+                          max(next_start(s, c) for c, s in targets))
+        try:
+            for number, (coarse, start) in enumerate(targets, 1):
+                results.append(((coarse, start), self.ensure(fine, coarse, start, report)))
+                if time.monotonic() - shown > PROGRESS_EVERY_S or number == len(targets):
+                    log.info("%s -> %s: %d of %d buckets checked, %d built", fine,
+                             "/".join(sorted({c for c, _ in targets})), number, len(targets), sum(report.built.values()))
+                    shown = time.monotonic()
+        finally:
+            self.forget()
         return results
 
     def _drop(self, tier: str, covering: tuple[str, ...]) -> None:
@@ -354,19 +469,34 @@ class Cleanup:
             return
         report = self._report(tier)
         droppable = []
-        for entry in self.store.ledger_in_state(self.source, "held", tier, ending_by=limit):
+        expired = self.store.ledger_in_state(self.source, "held", tier, ending_by=limit)
+        if expired:
+            self.prefetch(covering, expired[0]["start"], max(e["end"] for e in expired))
+        for entry in expired:
             held = True
             for coarse in covering:
                 start = floor(entry["start"], coarse)
                 while start < entry["end"]:  # every coarse bucket the week touches
-                    coarse_entry = self.store.ledger_entry(self.source, coarse, start)
+                    coarse_entry = self._coarse_entry(coarse, start)
                     held = held and coarse_entry is not None and coarse_entry["state"] == "held"
                     start = next_start(start, coarse)
             if held:
                 droppable.append(entry["start"])
             else:
                 report.skipped[f"a {'/'.join(covering)} it touches is not held"] += 1
+        self.forget()
         self.retire(tier, droppable, report)
+
+
+def fine_entries_views(entries: Iterable[dict]) -> dict[str, tuple[str, ...]]:
+    """The views a coarse bucket gets: every view some fine bucket holds (the coarse views are
+    regrouped from the coarse documents, so a fine bucket without a view does not stop it).
+    A name defined with other keys in another fine bucket is left out: which keys would it mean?"""
+    found: dict[str, set] = defaultdict(set)
+    for entry in entries:
+        for name, held in (entry.get("views") or {}).items():
+            found[name].add(tuple(held["keys"]))
+    return {name: next(iter(keys)) for name, keys in sorted(found.items()) if len(keys) == 1}
 
 
 def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datetime]]:

@@ -18,15 +18,19 @@ from .tiers import next_start
 EPOCH = dt.datetime(1970, 1, 1)
 
 
-def document_id(source: Source, precision: str, start: dt.datetime, scope: dict) -> str:
-    key = [precision, start.isoformat()] + [scope.get(k) for k in source.scope_keys]
+def document_id(source: Source, precision: str, start: dt.datetime, scope: dict,
+                keys: tuple[str, ...] | None = None) -> str:
+    """`keys`: the scope keys of a view (jobrollup.views); the source's whole scope by default."""
+    key = [precision, start.isoformat()] + [scope.get(k) for k in (source.scope_keys if keys is None else keys)]
     return hashlib.sha1(json.dumps(key, separators=(",", ":")).encode()).hexdigest()
 
 
-def to_document(row: dict[str, Any], source: Source, precision: str, run_id: str) -> dict:
-    """One row of spark.aggregate.aggregate_jobs -> the MongoDB document."""
+def to_document(row: dict[str, Any], source: Source, precision: str, run_id: str,
+                keys: tuple[str, ...] | None = None) -> dict:
+    """One row of spark.aggregate.aggregate_jobs (or of a view, over `keys`) -> the MongoDB document."""
+    keys = source.scope_keys if keys is None else keys
     start = EPOCH + dt.timedelta(seconds=int(row["bucket_epoch"]))
-    scope = {k: row[k] for k in source.scope_keys}
+    scope = {k: row[k] for k in keys}
     performance: dict[str, dict] = {}
     for group, metric, column in source.metric_columns:
         n = row[f"{column}__n"]
@@ -38,7 +42,7 @@ def to_document(row: dict[str, Any], source: Source, precision: str, run_id: str
     doc_scope = dict(scope, start_date=start, end_date=next_start(start, precision),
                      timeframe_precision=precision)
     return {
-        "_id": document_id(source, precision, start, scope),
+        "_id": document_id(source, precision, start, scope, keys),
         "scope": doc_scope,
         "count": int(row["count"]),
         **{c: int(row[c]) for c in source.counters},
@@ -47,6 +51,7 @@ def to_document(row: dict[str, Any], source: Source, precision: str, run_id: str
     }
 
 
-def to_documents(rows: Iterable, source: Source, precision: str, run_id: str) -> Iterator[dict]:
+def to_documents(rows: Iterable, source: Source, precision: str, run_id: str,
+                 keys: tuple[str, ...] | None = None) -> Iterator[dict]:
     for row in rows:
-        yield to_document(row.asDict() if hasattr(row, "asDict") else row, source, precision, run_id)
+        yield to_document(row.asDict() if hasattr(row, "asDict") else row, source, precision, run_id, keys)

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 
-from . import sources
+from . import sources, views
 from .tiers import Window
 
 
@@ -39,6 +39,7 @@ class Plan:
     require_all_days: bool = True
     write_batch: int = 1000
     mongo_timeout_ms: int = 5000
+    views: dict[str, list[str]] = field(default_factory=dict)   # view name -> scope keys (jobrollup.views)
 
     @property
     def window(self) -> Window:
@@ -84,4 +85,5 @@ def plan_run(first_day: dt.date, last_day: dt.date, precision: str, conf: dict, 
         rejects_dir=rejects_dir, reject_line_chars=aggregate["reject_line_chars"],
         require_all_days=conf["input"]["require_all_days"],
         write_batch=conf["mongo"]["write_batch"], mongo_timeout_ms=conf["mongo"]["timeout_ms"],
+        views=views.as_plan(views.configured(conf, definition)),
     )

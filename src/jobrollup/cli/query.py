@@ -100,7 +100,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="which source (default: conf [aggregate] source; with --errors: fwjr)")
     parser.add_argument("--precision", default="day", choices=PRECISIONS,
                         help="with --errors: the tier of the counts (default: day)")
-    parser.add_argument("--explain", action="store_true", help="print the tiers and pipelines, run no aggregation")
+    parser.add_argument("--explain", action="store_true",
+                        help="print the tiers, the collection chosen (a view or the documents), the documents it "
+                             "will read and the pipelines; run no aggregation")
+    parser.add_argument("--no-views", dest="use_views", action="store_false",
+                        help="read the documents even where a view holds the question (to compare)")
     parser.add_argument("--exit-codes", metavar="FILE", help=f"exit-code dictionary (default: ${queries.ENV_EXIT_CODES}, "
                                                             "else conf/exit_codes.json)")
     parser.add_argument("--collection", help="collection (default: the source's own)")
@@ -162,9 +166,11 @@ def _main(argv: list[str] | None) -> int:
     try:
         with _asked(store):
             if args.explain:
-                print(json.dumps(queries.explain(store, question), indent=2, default=_json_default))
+                print(json.dumps(queries.explain(store, question, use_views=args.use_views), indent=2,
+                                 default=_json_default))
                 return EXIT_OK
-            frame = queries.answer(store, question) if baseline is None else compare.compare(store, question, baseline)
+            frame = queries.answer(store, question, use_views=args.use_views) if baseline is None else \
+                compare.compare(store, question, baseline)
     finally:
         store.close()
     total = len(frame)
@@ -318,6 +324,10 @@ def header_lines(meta: dict) -> list[str]:
         parts = [f"{t['precision']} {_when(t['start'])} .. {_when(t['end'])} ({t['buckets']} bucket{'s' * (t['buckets'] != 1)})"
                  for t in tiers]
         lines.append("  from    " + "\n          ".join(parts))
+    read = meta.get("read")
+    if read and read.get("view"):
+        lines.append(f"  read    view {read['view']}: {read['documents']:,} documents "
+                     f"(the documents hold {read['documents_without_views']:,})")
     baseline = meta.get("baseline")
     if baseline and baseline.get("span"):
         start, end = baseline["span"]

@@ -41,6 +41,7 @@ from ..sources import Source
 from ..tiers import PRECISIONS, ceil, floor
 from .coverage import (MAX_DOCUMENTS_PER_PIPELINE, Bucket, Coverage, Segment, axis_buckets,
                        pipeline_ranges, plan_coverage)
+from . import views
 from .pipelines import pipelines, sketch_pipeline
 from .question import PERCENTILES, Metric, Query, _show, canonical_key
 
@@ -188,9 +189,11 @@ def held_buckets(store, source: Source, start: dt.datetime, end: dt.datetime) ->
     out = []
     for precision in PRECISIONS:
         for e in store.ledger(source, precision, start - _LONGEST[precision], end,
-                              {"start": 1, "end": 1, "state": 1, "documents": 1}):
+                              {"start": 1, "end": 1, "state": 1, "documents": 1, "views": 1}):
             if e.get("state") == "held" and e["end"] > start:
-                out.append(Bucket(precision, e["start"], e["end"], int(e.get("documents", 1))))
+                held_views = tuple((name, tuple(v["keys"]), int(v["documents"]))
+                                   for name, v in sorted((e.get("views") or {}).items()))
+                out.append(Bucket(precision, e["start"], e["end"], int(e.get("documents", 1)), held_views))
     return out
 
 
@@ -239,9 +242,11 @@ def fill_time_axis(query: Query, merged: dict[tuple, dict], coverage: Coverage) 
     return [f"{query.time_axis} {_show(b)} is only partly held (part of it is unknown)" for b in partial]
 
 
-def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE) -> pd.DataFrame:
+def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE,
+           use_views: bool = True) -> pd.DataFrame:
     """The answer to `query`, one row per group; `frame.attrs` holds what was used:
-    asked and answered span, tiers per sub-range, unknown ranges, notes, pipelines run."""
+    asked and answered span, tiers per sub-range, unknown ranges, notes, pipelines run, and the
+    view read (the smallest that holds the question, jobrollup.query.views) with its documents."""
     start = query.start
     if start is None:
         start = store.earliest_held(query.source)
@@ -254,9 +259,11 @@ def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE)
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     buckets = held_buckets(store, query.source, lo, hi)
     coverage = plan_coverage(query, buckets, start)
-    ranges = pipeline_ranges(coverage, max_documents)
-    merged, ran = run_segments(store, query, ranges)
-    percentiles, notes = run_percentiles(store, query, ranges, merged)
+    choice = views.choose(query, coverage.buckets, use_views)
+    reading = replace(query, collection=choice.collection)
+    ranges = pipeline_ranges(replace(coverage, buckets=choice.buckets), max_documents)
+    merged, ran = run_segments(store, reading, ranges)
+    percentiles, notes = run_percentiles(store, reading, ranges, merged)
     coverage.notes.extend(notes)
     if query.time_axis:
         coverage.notes.extend(fill_time_axis(query, merged, coverage))
@@ -264,32 +271,38 @@ def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE)
     if "cluster" in query.keys and len(frame):   # error clusters are read by their label
         labels = store.cluster_labels(sorted({int(c) for c in frame["cluster"] if c == c and c is not None}))
         frame["label"] = [labels.get(int(c), "") if c == c and c is not None else "" for c in frame["cluster"]]
-    frame.attrs.update(_attrs(query, coverage, ran))
+    frame.attrs.update(_attrs(query, coverage, ran, choice))
     if query.time_axis:
         whole, partial = axis_buckets(coverage, query.time_axis)
         frame.attrs["axis_buckets"] = sorted(whole + partial)
     return frame
 
 
-def explain(store, query: Query) -> dict:
-    """The plan and the pipelines `answer` would run, without running them."""
+def explain(store, query: Query, use_views: bool = True) -> dict:
+    """The plan and the pipelines `answer` would run, without running them: the tiers, the
+    collection chosen (a view or the documents) and the documents it will read."""
     start = query.start if query.start is not None else store.earliest_held(query.source) or query.end
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     coverage = plan_coverage(query, held_buckets(store, query.source, lo, hi), start)
-    out = _attrs(query, coverage, 0)
-    out["pipelines"] = [pipelines(query, s) for s in pipeline_ranges(coverage)]
+    choice = views.choose(query, coverage.buckets, use_views)
+    out = _attrs(query, coverage, 0, choice)
+    reading = replace(query, collection=choice.collection)
+    out["pipelines"] = [pipelines(reading, s) for s in pipeline_ranges(replace(coverage, buckets=choice.buckets))]
     return out
 
 
-def suggest(store, query: Query, key: str) -> pd.DataFrame:
+def suggest(store, query: Query, key: str, use_views: bool = True) -> pd.DataFrame:
     """Distinct values of `key` with their job counts under the query's filters, most jobs first."""
     key = canonical_key(key, query.source)
     asked = replace(query, keys=(key,), time_axis=None, metrics=(Metric("count"),))
-    return answer(store, asked)
+    return answer(store, asked, use_views=use_views)
 
 
-def _attrs(query: Query, coverage: Coverage, ran: int) -> dict:
-    return {
+def _attrs(query: Query, coverage: Coverage, ran: int, choice: "views.Choice | None" = None) -> dict:
+    read = {} if choice is None else {"read": {"view": choice.view, "collection": choice.collection,
+                                              "documents": choice.documents, "documents_without_views": choice.full_documents,
+                                              "why": choice.reason}}
+    return {**read,
         "query": query.describe(),
         "asked": list(coverage.asked), "span": list(coverage.span),
         "tiers": [asdict(s) for s in coverage.segments],

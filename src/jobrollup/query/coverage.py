@@ -18,6 +18,8 @@ class Bucket:
     start: dt.datetime
     end: dt.datetime
     documents: int = 1   # documents the ledger says it holds (0: held, no jobs)
+    # the views it holds, as the ledger says: (name, keys, documents) (jobrollup.query.views)
+    views: tuple = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,36 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
              *[F.sum(F.coalesce(F.col(c), F.lit(0))).alias(c) for c in source.counters],
              *statistics)
     )
+
+
+def regroup(rows: DataFrame, keys: tuple[str, ...], source: Source) -> DataFrame:
+    """Rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view, jobrollup.views),
+    merged as every tier merges: counts, counters, n, sum and sumsq add, extremes extend, sketch
+    bins add. Equal to `aggregate_jobs` grouped by `keys` alone, without reading the jobs again."""
+    statistics = []
+    for _, _, column in source.metric_columns:
+        statistics += [F.sum(f"{column}__n").alias(f"{column}__n"), F.sum(f"{column}__sum").alias(f"{column}__sum"),
+                       F.min(f"{column}__min").alias(f"{column}__min"), F.max(f"{column}__max").alias(f"{column}__max"),
+                       F.sum(f"{column}__sumsq").alias(f"{column}__sumsq")]
+        if column in source.sketched:
+            statistics += [F.flatten(F.collect_list(f"{column}__bins")).alias(f"{column}__bins"),
+                           F.sum(f"{column}__zeros").alias(f"{column}__zeros")]
+    return (rows.groupBy("bucket_epoch", *keys)
+            .agg(F.sum("count").alias("count"), *[F.sum(c).alias(c) for c in source.counters], *statistics))
+
+
+def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
+    """Every view's rows in one DataFrame (one Spark job to collect them all): `regroup` per view,
+    with a `view` column naming it and the keys it leaves out as nulls. A union keeps its
+    inputs' partitions in order, so the rows come view after view."""
+    parts = []
+    for name, keys in views.items():
+        part = regroup(rows, keys, source).withColumn("view", F.lit(name))
+        for key in source.scope_keys:
+            if key not in keys:
+                part = part.withColumn(key, F.lit(None).cast(rows.schema[key].dataType))
+        parts.append(part)
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.unionByName(part)
+    return out

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import sys
@@ -16,12 +17,12 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import documents
+from .. import documents, views
 from ..exits import InputError, RunRefused
 from ..plan import Plan
-from ..store.mongo import MongoStore
+from ..store.mongo import MongoStore, view_collection
 from . import job, readers
-from .aggregate import aggregate_jobs, in_window
+from .aggregate import aggregate_jobs, in_window, regroup_views
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -38,6 +39,7 @@ class RunResult:
     timings: dict = field(default_factory=dict)
     folders: list[str] = field(default_factory=list)
     files: int = 0
+    views: dict = field(default_factory=dict)   # view name -> {written, removed}
 
 
 def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = False) -> RunResult:
@@ -48,7 +50,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
     store.ping()
     folders = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
-    store.ensure_indexes(source)
+    wanted_views = views.from_plan(plan.views)
+    store.ensure_indexes(source, wanted_views, plan.collection)
     details = {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders, "files": files.as_dict()}}
     jobs: DataFrame | None = None
     with store.journal(plan.source, "aggregate", window, details) as entry:
@@ -77,6 +80,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                                  f"max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             rows = aggregate_jobs(jobs.where(F.col("reject_reason").isNull() & F.col("in_window")),
                                   plan.precision, source)
+            if wanted_views:  # the views regroup these rows: aggregate the jobs once
+                rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
             docs = documents.to_documents(rows.toLocalIterator(prefetchPartitions=True), source, plan.precision,
                                           entry.run_id)
             totals: dict[dt.datetime, dict] = {}
@@ -85,15 +90,50 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                     plan.collection, _tallied(docs, totals, source.counters), batch=plan.write_batch,
                     on_batch=lambda n: (bar.update(n), store.update_run(entry.run_id)))
             removed = store.remove_stale(plan.collection, window, entry.run_id)
-            store.mark_buckets(source, window, totals, entry.run_id, "aggregate")
             clock.lap("aggregate_and_write")
-            entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path)
+            view_tallies, view_counts = _write_views(store, plan, wanted_views, rows, entry.run_id)
+            if wanted_views:
+                rows.unpersist()
+                clock.lap("views")
+            # One ledger entry covers the documents and their views: until it is written, the
+            # window is not held by this run (a kill before leaves it for the next run to repair).
+            store.mark_buckets(source, window, totals, entry.run_id, "aggregate", view_tallies)
+            entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
+                                views=view_counts)
         finally:
             entry.fields["timings"] = clock.laps
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
-                     folders, files.count)
+                     folders, files.count, view_counts)
+
+
+def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id: str) -> tuple[dict, dict]:
+    """Write each view of the plan from the aggregated rows, replacing its window; returns
+    (name -> (keys, documents per bucket start)) for the ledger and the counts for the journal."""
+    source, tallies, counts = plan.definition, {}, {}
+    if not wanted:
+        return tallies, counts
+    keys_of = {view.name: view.keys for view in wanted}
+    every_row = regroup_views(rows, keys_of, source).toLocalIterator(prefetchPartitions=True)
+    for name, view_rows in itertools.groupby(every_row, key=lambda row: row["view"]):
+        per_bucket: dict[dt.datetime, int] = tallies.setdefault(name, (keys_of[name], {}))[1]
+        docs = documents.to_documents(view_rows, source, plan.precision, run_id, keys_of[name])
+        written = store.replace_documents(view_collection(plan.collection, name), _counted(docs, per_bucket),
+                                          batch=plan.write_batch, on_batch=lambda n: store.update_run(run_id))
+        counts.setdefault(name, {"written": 0, "removed": 0})["written"] += written
+    for view in wanted:   # a view without rows (an empty window) is still rewritten: emptied
+        tallies.setdefault(view.name, (view.keys, {}))
+        counts.setdefault(view.name, {"written": 0, "removed": 0})
+        counts[view.name]["removed"] = store.remove_stale(view_collection(plan.collection, view.name), plan.window, run_id)
+    return tallies, counts
+
+
+def _counted(docs, per_bucket: dict):
+    for doc in docs:
+        start = doc["scope"]["start_date"]
+        per_bucket[start] = per_bucket.get(start, 0) + 1
+        yield doc
 
 
 def _tallied(docs, totals: dict, counters: tuple[str, ...]):
@@ -178,6 +218,9 @@ def summary(plan: Plan, result: RunResult) -> str:
         f"{c['outside_window']:,} of other windows, {c['rejected']:,} rejected ({share:.2%}: {reasons})",
         f"  documents  {result.written:,} written, {result.removed:,} stale removed, in {plan.database}.{plan.collection}",
     ]
+    if result.views:
+        lines.append("  views      " + ", ".join(f"{name} {n['written']:,}" for name, n in result.views.items())
+                     + " documents written")
     if result.rejects_path:
         lines.append(f"  rejects    {result.rejects_path}")
     lines.append(f"  time       {t.get('total', 0):.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in t.items() if k != 'total')}), "

@@ -42,6 +42,7 @@ DUPLICATE_KEY = 11000
 LEASE = dt.timedelta(minutes=15)
 
 WINDOW_INDEX = [("scope.timeframe_precision", ASCENDING), ("scope.start_date", ASCENDING)]
+WINDOW_FIELDS = {name for name, _ in WINDOW_INDEX}
 
 
 def indexes(source: Source) -> list[list[tuple[str, int]]]:
@@ -55,6 +56,14 @@ def window_query(window: Window) -> dict:
     """The documents of a window's buckets (served by WINDOW_INDEX)."""
     return {"scope.timeframe_precision": window.precision,
             "scope.start_date": {"$gte": window.start, "$lt": window.end}}
+
+
+def view_collection(collection: str, view: str) -> str:
+    """The collection of a view's documents (jobrollup.views) beside the documents of `collection`."""
+    return f"{collection}{VIEW_INFIX}{view}"
+
+
+VIEW_INFIX = "_view_"
 
 
 def bucket_id(precision: str, start: dt.datetime) -> str:
@@ -191,10 +200,17 @@ class MongoStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def ensure_indexes(self, source: Source) -> None:
-        coll = self.db[source.collection]
+    def ensure_indexes(self, source: Source, views: Iterable = (), collection: str | None = None) -> None:
+        """Indexes of the documents, of each view (`jobrollup.views.View`s: the same indexes on
+        the keys the view holds), the ledger and the journal."""
+        collection = collection or source.collection
+        coll = self.db[collection]
         for keys in indexes(source):
             coll.create_index(keys)
+        for view in views:
+            for keys in indexes(source):
+                if all(k.removeprefix("scope.") in view.keys or k in WINDOW_FIELDS for k, _ in keys):
+                    self.db[view_collection(collection, view.name)].create_index(keys)
         self.db[source.buckets_collection].create_index([("precision", ASCENDING), ("start", ASCENDING)])
         self._ensure_runs_indexes()
 
@@ -326,15 +342,36 @@ class MongoStore:
             removed += coll.delete_many({"_id": {"$in": stale[first:first + 1000]}}).deleted_count
         return removed
 
+    def view_names(self, collection: str) -> list[str]:
+        """The views that have a collection beside `collection` (whatever the configuration says now)."""
+        prefix = f"{collection}{VIEW_INFIX}"
+        return sorted(name[len(prefix):] for name in self.db.list_collection_names() if name.startswith(prefix))
+
     def documents(self, collection: str, window: Window, fields: dict | None = None) -> Iterator[dict]:
         """The documents of a window's buckets."""
         return self.db[collection].find(window_query(window), fields)
+
+    def has_documents(self, collection: str, window: Window) -> bool:
+        return self.db[collection].find_one(window_query(window), {"_id": 1}) is not None
 
     def count_documents(self, collection: str, window: Window) -> int:
         return self.db[collection].count_documents(window_query(window))
 
     def delete_documents(self, collection: str, window: Window) -> int:
         return self.db[collection].delete_many(window_query(window)).deleted_count
+
+    def window_totals(self, collection: str, window: Window, source: Source) -> dict:
+        """Jobs, counters, and n and sum of every metric over a window's documents, summed by
+        the server: {count, counters: {name: total}, metrics: {(group, metric): [n, sum]}}."""
+        group: dict = {"_id": None, "count": {"$sum": "$count"}}
+        group.update({f"c_{c}": {"$sum": f"${c}"} for c in source.counters})
+        for number, (g, m, _) in enumerate(source.metric_columns):
+            group[f"n{number}"] = {"$sum": f"$performance.{g}.{m}.n"}
+            group[f"s{number}"] = {"$sum": f"$performance.{g}.{m}.sum"}
+        row = next(iter(self.db[collection].aggregate([{"$match": window_query(window)}, {"$group": group}])), None) or {}
+        return {"count": row.get("count", 0), "counters": {c: row.get(f"c_{c}", 0) for c in source.counters},
+                "metrics": {(g, m): [row.get(f"n{i}", 0), row.get(f"s{i}", 0.0)]
+                            for i, (g, m, _) in enumerate(source.metric_columns)}}
 
     def bucket_tallies(self, collection: str, window: Window) -> dict[dt.datetime, dict]:
         """Per bucket start of the window: jobs, documents and the runs that wrote them."""
@@ -350,20 +387,26 @@ class MongoStore:
 
     # -- the bucket ledger --------------------------------------------------------------------
 
-    def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str) -> None:
+    def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str,
+                     views: dict | None = None) -> None:
         """Record that every bucket of the window is held at its precision, empty ones too.
 
         `totals` maps bucket start -> {count, <counters>, documents}. This ledger is what tells
         a bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
+        `views` maps view name -> (keys, {bucket start: documents}): the views written with the
+        documents, which the entry then covers too (`views: {name: {keys, documents}}`).
         """
         now = utcnow()
         empty = {"count": 0, **{c: 0 for c in source.counters}, "documents": 0}
         operations = []
         for start in window.buckets():
             tally = totals.get(start, empty)
+            held_views = {name: {"keys": list(keys), "documents": per_bucket.get(start, 0)}
+                          for name, (keys, per_bucket) in (views or {}).items()}
             operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, {
                 "precision": window.precision, "start": start, "end": next_start(start, window.precision),
                 "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
+                "views": held_views,
             }, upsert=True))
         if operations:
             self.db[source.buckets_collection].bulk_write(operations, ordered=False)

@@ -1,0 +1,267 @@
+"""Views (jobrollup.views): they always agree with the documents they regroup, at every tier,
+after aggregations, cleanups and killed runs; bin/query answers from the smallest that holds
+the question, equal to the documents' answer.
+
+The check regroups the stored documents in plain Python, independently of the code that wrote
+the views (Spark's regroup for aggregations, cleanup.rollup for the cleanup).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+from collections import defaultdict
+
+import pandas as pd
+import pytest
+from helpers import plan_for
+
+from jobrollup import cleanup, sources, views
+from jobrollup import query as queries
+from jobrollup.sources.fwjr import generate
+from jobrollup.spark import aggregate_job
+from jobrollup.store.mongo import MongoStore, view_collection
+from test_cleanup import Killed, fake_aggregate, kill_after, make_records
+
+FWJR = sources.get("fwjr")
+D, T = dt.date, dt.datetime
+NOW = T(2027, 3, 20)
+RETENTION = {"hour": "2 days", "day": "1 week", "week": "forever", "month": "forever"}
+
+
+@pytest.fixture(scope="module")
+def february(tmp_path_factory):
+    """February 2027: starts on a Monday, so its 28 days are four whole ISO weeks and a month."""
+    root = tmp_path_factory.mktemp("views") / "fwjr"
+    generate.generate(root, D(2027, 2, 1), 30, 15, seed=11, malformed_share=0.0, late_share=0.05, workers=2)
+    return root
+
+
+def configured(conf):
+    return views.configured(conf, FWJR)
+
+
+# -- the independent check ----------------------------------------------------------------------
+
+def regrouped(docs, keys) -> dict:
+    """{(precision, start, key values): totals} of documents, merged in plain Python."""
+    out: dict = {}
+    for doc in docs:
+        scope = doc["scope"]
+        key = (scope["timeframe_precision"], scope["start_date"], *(scope.get(k) for k in keys))
+        acc = out.setdefault(key, {"count": 0, "events": 0, "metrics": {}})
+        acc["count"] += doc["count"]
+        acc["events"] += doc["events"]
+        for group, metrics in doc["performance"].items():
+            for metric, stats in metrics.items():
+                slot = acc["metrics"].setdefault(f"{group}.{metric}", {"n": 0, "sum": 0.0, "sumsq": 0.0, "min": math.inf,
+                                                                       "max": -math.inf, "bins": defaultdict(int),
+                                                                       "zeros": 0, "sketched": 0, "parts": 0})
+                slot["n"] += stats["n"]
+                slot["sum"] += stats["sum"]
+                slot["sumsq"] += stats["sumsq"]
+                slot["min"] = min(slot["min"], stats["min"])
+                slot["max"] = max(slot["max"], stats["max"])
+                slot["parts"] += 1
+                if "sketch" in stats:
+                    slot["sketched"] += 1
+                    slot["zeros"] += stats["sketch"]["zeros"]
+                    for index, n in stats["sketch"]["bins"].items():
+                        slot["bins"][int(index)] += n
+    return out
+
+
+def assert_views_agree(store, wanted: tuple[views.View, ...], finished: bool = True) -> int:
+    """Every held bucket holds every view, equal to its documents regrouped, with the ledger's
+    document counts; when no run was cut short (`finished`), no view document lies outside a held
+    bucket (a killed run may leave some, as it may leave documents: no query reads them).
+    Returns the buckets checked."""
+    held = {(e["precision"], e["start"]): e for e in store.db.fwjr_buckets.find({"state": "held"})}
+    full = [d for d in store.db.fwjr.find() if (d["scope"]["timeframe_precision"], d["scope"]["start_date"]) in held]
+    for view in wanted:
+        view_docs = list(store.db[view_collection("fwjr", view.name)].find())
+        per_bucket = defaultdict(int)
+        for doc in view_docs:
+            assert set(doc["scope"]) == set(view.keys) | {"start_date", "end_date", "timeframe_precision"}
+            per_bucket[(doc["scope"]["timeframe_precision"], doc["scope"]["start_date"])] += 1
+        if finished:
+            assert set(per_bucket) <= set(held), f"view {view.name} has documents of buckets not held"
+        view_docs = [d for d in view_docs if (d["scope"]["timeframe_precision"], d["scope"]["start_date"]) in held]
+        for bucket, entry in held.items():
+            assert entry["views"][view.name] == {"keys": list(view.keys), "documents": per_bucket.get(bucket, 0)}, \
+                (view.name, bucket)
+        want, got = regrouped(full, view.keys), regrouped(view_docs, view.keys)
+        assert set(got) == set(want), f"view {view.name}: groups differ"
+        assert len(got) == len(view_docs), f"view {view.name}: a group is held twice"
+        for key, acc in want.items():
+            have = got[key]
+            assert (have["count"], have["events"]) == (acc["count"], acc["events"]), (view.name, key)
+            assert set(have["metrics"]) == set(acc["metrics"]), (view.name, key)
+            for name, stats in acc["metrics"].items():
+                mine = have["metrics"][name]
+                assert mine["n"] == stats["n"] and mine["min"] == stats["min"] and mine["max"] == stats["max"]
+                assert math.isclose(mine["sum"], stats["sum"], rel_tol=1e-9, abs_tol=1e-9)
+                assert math.isclose(mine["sumsq"], stats["sumsq"], rel_tol=1e-9, abs_tol=1e-9)
+                if stats["sketched"] == stats["parts"]:   # a sketch survives where every part had one
+                    assert (dict(mine["bins"]), mine["zeros"]) == (dict(stats["bins"]), stats["zeros"]), (view.name, key)
+    return len(held)
+
+
+def tiers_held(store) -> set:
+    return {e["precision"] for e in store.db.fwjr_buckets.find({"state": "held"})}
+
+
+def aggregate_all(spark, store, conf, root):
+    aggregate_job.run(spark, plan_for(conf, root, D(2027, 2, 1), D(2027, 2, 28), "day"), store)
+    aggregate_job.run(spark, plan_for(conf, root, D(2027, 3, 1), D(2027, 3, 1), "hour"), store)
+
+
+# -- agreement -----------------------------------------------------------------------------------
+
+def test_views_agree_with_the_documents_after_aggregations_and_cleanups(spark, store, conf, february):
+    wanted = configured(conf)
+    assert len(wanted) >= 2
+    aggregate_all(spark, store, conf, february)
+    assert tiers_held(store) == {"day", "hour"}
+    assert assert_views_agree(store, wanted) == 28 + 24
+    # views are smaller than the documents they regroup
+    assert all(store.db[view_collection("fwjr", v.name)].count_documents({}) < store.db.fwjr.count_documents({})
+               for v in wanted)
+    reports = cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
+    assert reports["hour"].built == {"day": 1} and reports["day"].built == {"week": 4, "month": 1}
+    assert tiers_held(store) == {"day", "week", "month"}
+    assert assert_views_agree(store, wanted) == 1 + 4 + 1
+
+
+def test_a_killed_aggregation_and_its_rerun_leave_views_that_agree(spark, store, conf, february, kill_at_write):
+    wanted = configured(conf)
+    plan = plan_for(conf, february, D(2027, 3, 2), D(2027, 3, 2), "hour")
+    plan.write_batch = 5
+    aggregate_job.run(spark, plan, store)
+    full_batches = math.ceil(store.db.fwjr.count_documents({}) / 5)
+    calls = kill_at_write(full_batches + 2)      # dies writing the first view
+    with pytest.raises(KeyboardInterrupt):
+        aggregate_job.run(spark, plan, store)
+    assert calls["n"] == full_batches + 2
+    assert assert_views_agree(store, wanted) == 24   # the earlier run's entries: their views still agree
+    aggregate_job.run(spark, plan, store)
+    assert assert_views_agree(store, wanted) == 24
+
+
+# -- the cleanup killed anywhere in its view writes (no Spark: records through the reference) ------
+
+def reference_aggregate(store, records, precision, first, days, run_id, wanted):
+    """What an aggregation writes, from the independent reference, with its views regrouped."""
+    window = fake_aggregate(store, records, precision, first, days, run_id)
+    docs = list(store.db.fwjr.find({"scope.timeframe_precision": precision,
+                                    "scope.start_date": {"$gte": window.start, "$lt": window.end}}))
+    held_views = {}
+    for view in wanted:
+        view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
+        collection = view_collection("fwjr", view.name)
+        store.db[collection].delete_many({"scope.timeframe_precision": precision,
+                                          "scope.start_date": {"$gte": window.start, "$lt": window.end}})
+        if view_docs:
+            store.db[collection].insert_many(view_docs)
+        per_bucket = defaultdict(int)
+        for doc in view_docs:
+            per_bucket[doc["scope"]["start_date"]] += 1
+        held_views[view.name] = (view.keys, per_bucket)
+    totals = {}
+    for doc in docs:
+        tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
+        tally["count"] += doc["count"]
+        tally["events"] += doc["events"]
+        tally["documents"] += 1
+    store.mark_buckets(FWJR, window, totals, run_id, "aggregate", held_views)
+
+
+@pytest.fixture
+def reference_tiers(store, conf):
+    """Hours, days and a month over a year change, written from the reference, views included."""
+    wanted = configured(conf)
+    records = make_records(7, 300)
+    reference_aggregate(store, records, "day", D(2027, 12, 20), 45, "r1", wanted)
+    reference_aggregate(store, records, "hour", D(2028, 2, 3), 2, "r2", wanted)
+    return wanted, records
+
+
+def test_a_cleanup_killed_while_writing_views_is_finished_by_the_next_run(store, reference_tiers, monkeypatch):
+    wanted, _ = reference_tiers
+    now = T(2028, 3, 20)
+    names = ["fwjr", "fwjr_buckets", "runs"] + [view_collection("fwjr", v.name) for v in wanted]
+    before = {name: list(store.db[name].find()) for name in names}
+    counter = kill_after(monkeypatch, 10**9)
+    cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
+    monkeypatch.undo()
+    assert_views_agree(store, wanted)
+    assert tiers_held(store) == {"day", "week", "month"}
+    clean = {name: set(d["_id"] for d in store.db[name].find()) for name in names if name != "runs"}
+    view_writes = [i + 1 for i, kind in enumerate(counter["kinds"]) if "_view_" in kind]
+    assert view_writes
+    # killed at the first, a middle and the last write of a view, and at the last write of all
+    for writes in sorted({view_writes[0], view_writes[len(view_writes) // 2], view_writes[-1], counter["n"]}):
+        for name, docs in before.items():
+            store.db[name].delete_many({})
+            if docs:
+                store.db[name].insert_many(docs)
+        kill_after(monkeypatch, writes)
+        with pytest.raises(Killed):
+            cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
+        monkeypatch.undo()
+        assert_views_agree(store, wanted, finished=False)
+        cleanup.Cleanup(store, FWJR, RETENTION, now=now).run()
+        assert_views_agree(store, wanted)
+        assert {name: set(d["_id"] for d in store.db[name].find()) for name in clean} == clean
+
+
+# -- planning: the smallest view that holds the question -------------------------------------------
+
+QUESTIONS = [
+    # (where, by, metrics, the view expected)
+    ([], ["site"], ["count", "failure_rate"], "site_exit"),
+    (["site~^T2_"], ["exitCode"], ["count"], "site_exit"),
+    ([], ["jobtype"], ["cpu.TotalJobCPU:mean,min,max,n,std,p50"], "jobtype"),
+    (["site=T1_US_FNAL"], ["acquisitionEra", "time:week"], ["count", "events"], "site_jobtype_era"),
+    (["host~a"], ["site"], ["count"], None),                     # host is in no view
+    ([], ["exitStep"], ["count"], None),
+]
+
+
+@pytest.mark.parametrize("where,by,metrics,view", QUESTIONS)
+def test_answers_from_views_equal_answers_from_the_documents(store, reference_tiers, where, by, metrics, view):
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2028, 3, 20)).run()
+    question = queries.query(start="2027-12-01", end="2028-03-01", where=where, by=by, metrics=metrics,
+                             now=T(2028, 3, 20))
+    with_views = queries.answer(store, question)
+    without = queries.answer(store, question, use_views=False)
+    assert with_views.attrs["read"]["view"] == view and without.attrs["read"]["view"] is None
+    pd.testing.assert_frame_equal(with_views, without, check_exact=False, rtol=1e-9)
+    assert with_views.attrs["tiers"] == without.attrs["tiers"] and len(with_views) > 0
+    plan = queries.explain(store, question)
+    read = plan["read"]
+    assert read["view"] == view and read["documents_without_views"] == without.attrs["read"]["documents"]
+    held = store.db.fwjr_buckets.find({"state": "held"})
+    if view:
+        assert read["collection"] == f"fwjr_view_{view}" and read["documents"] < read["documents_without_views"]
+        assert all(p[0]["$match"] for p in plan["pipelines"])
+    assert read["documents"] == sum(
+        (e["views"][view]["documents"] if view else e["documents"]) for e in held
+        if any(t["start"] <= e["start"] < t["end"] and t["precision"] == e["precision"] for t in plan["tiers"]))
+
+
+def test_explain_through_bin_query_names_the_view_and_its_documents(store, reference_tiers, mongo_uri, capsys):
+    from jobrollup.cli import query as query_cli
+    from helpers import write_conf
+    import json, os
+    cleanup.Cleanup(store, FWJR, RETENTION, now=T(2028, 3, 20)).run()
+    conf_file = write_conf(__import__("pathlib").Path(os.environ.get("TMPDIR", "/tmp")) / f"{store.db.name}.toml",
+                           {"mongo": {"database": store.db.name}})
+    args = ["--conf", str(conf_file), "--mongo-uri", mongo_uri, "--from", "2027-12-01", "--to", "2028-03-01",
+            "--by", "site", "-m", "failure_rate", "--now", "2028-03-20T00:00"]
+    assert query_cli.main(args + ["--explain"]) == 0
+    read = json.loads(capsys.readouterr().out)["read"]
+    assert read["view"] == "site_exit" and read["documents"] > 0
+    assert query_cli.main(args) == 0
+    assert f"read    view site_exit: {read['documents']:,} documents" in capsys.readouterr().out
