@@ -204,7 +204,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
         timings[name] = round(time.monotonic() - started - sum(v for k, v in timings.items()), 3)
 
     store.ping()
-    folders = input_folders(spark, plan)
+    folders, _missing = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
     store.ensure_error_indexes(source)
     errors = None

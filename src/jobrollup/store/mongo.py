@@ -260,21 +260,31 @@ class MongoStore:
 
     # -- the bucket ledger --------------------------------------------------------------------
 
-    def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str) -> None:
+    def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str,
+                     missing_days: Iterable[dt.date] = ()) -> None:
         """Record that every bucket of the window is held at its precision, empty ones too.
 
         `totals` maps bucket start -> {count, <counters>, documents}. This ledger is what tells
         a bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
+        A bucket touching a day whose input was missing is recorded as `missing` (with those
+        days), not held: its documents do not tell its truth, and queries show it as no data.
         """
         now = utcnow()
         empty = {"count": 0, **{c: 0 for c in source.counters}, "documents": 0}
+        missing = sorted(set(missing_days))
         operations = []
         for start in window.buckets():
+            end = next_start(start, window.precision)
             tally = totals.get(start, empty)
-            operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, {
-                "precision": window.precision, "start": start, "end": next_start(start, window.precision),
-                "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
-            }, upsert=True))
+            lacking = [d.isoformat() for d in missing
+                       if start < dt.datetime.combine(d, dt.time()) + dt.timedelta(days=1)
+                       and dt.datetime.combine(d, dt.time()) < end]
+            entry = {"precision": window.precision, "start": start, "end": end,
+                     "state": "missing" if lacking else "held", "run_id": run_id, "written_by": written_by,
+                     "updated_at": now, **tally}
+            if lacking:
+                entry["missing_days"] = lacking
+            operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, entry, upsert=True))
         if operations:
             self.db[source.buckets_collection].bulk_write(operations, ordered=False)
 
