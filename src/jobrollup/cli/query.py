@@ -347,7 +347,9 @@ def render_table(frame, total: int | None = None) -> str:
             if column == axis:
                 out.append(_when(value, axis))
             elif column in text_columns:
-                out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
+                missing = value is None or (isinstance(value, float) and math.isnan(value))
+                # a null exit code is a job whose report gave none: unknown, which 0 would hide
+                out.append(("unknown" if column == "exitCode" else "(null)") if missing else str(value))
             else:
                 out.append(_number(column, value, counters))
         cells.append(out)
