@@ -38,7 +38,6 @@ UNREADABLE_FILE = "unreadable_file"   # the reject reason of a file or folder th
 
 # Columns the reader adds to every line (with_line_facts) and the normalisers carry along.
 LINE_FACTS = ("line_bytes", "too_large", "invalid_utf8")
-REPLACEMENT_CHARACTER = "\ufffd"   # what the UTF-8 decoder puts where bytes were not UTF-8
 BOM = "\ufeff"
 
 
@@ -144,7 +143,8 @@ def _walk_local(root: str, seen_folders: set, found: InputFiles):
         folder = pending.pop()
         try:
             with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+                # links last: a file reached by its own name and by a link is read by its name
+                entries = sorted(listing, key=lambda e: (e.is_symlink(), e.name))
         except OSError as error:
             found.unreadable.append((folder, _os_error(error)))
             continue
@@ -255,14 +255,18 @@ def with_line_facts(lines: DataFrame, max_bytes: int, keep_chars: int) -> DataFr
     it is not part of the JSON text."""
     size = F.octet_length("value")
     value = F.col("value")
+    # Spark's text reader keeps a line's bytes as they are: bytes that are not UTF-8 are found
+    # here and replaced by U+FFFD, so that the parser, the rejects file and MongoDB see text.
+    invalid = ~F.is_valid_utf8(value)
     return lines.select(
         F.when(size > max_bytes, F.substring(value, 1, keep_chars))
+        .when(invalid, F.make_valid_utf8(F.regexp_replace(value, f"^{BOM}", "")))
         .when(value.startswith(BOM), F.substring(value, 2, 1 << 30))
         .otherwise(value).alias("value"),
         "file",
         size.alias("line_bytes"),
         (size > max_bytes).alias("too_large"),
-        F.coalesce(F.instr(value, REPLACEMENT_CHARACTER) > 0, F.lit(False)).alias("invalid_utf8"),
+        F.coalesce(invalid, F.lit(False)).alias("invalid_utf8"),
     )
 
 
@@ -284,11 +288,15 @@ def too_large_reason() -> Column:
 _FAILED_FILE = re.compile(r"\[FAILED_READ_FILE[.\w]*\][^\n]*?reading file (.+?)\.?\s+SQLSTATE")
 _FAILED_FILE_LOOSE = re.compile(r"\[FAILED_READ_FILE[.\w]*\][^\n]*?reading file (\S+?)\.?(?:\s|$)")
 _CAUSE = re.compile(r"Caused by: ([^\n]+)")
+_VANISHED = re.compile(r"\[PATH_NOT_FOUND\] Path does not exist: (\S+?)\.?(?:\s|$)")
 
 
 def failed_file(error: BaseException) -> tuple[str, str] | None:
     """(file, cause) when `error` is Spark failing to read one file, else None."""
     text = str(error)
+    vanished = _VANISHED.search(text)
+    if vanished:  # listed, then gone before Spark planned the read (moved by an archiver...)
+        return vanished.group(1), "the file vanished after it was listed"
     match = _FAILED_FILE.search(text) or _FAILED_FILE_LOOSE.search(text)
     if not match:
         return None
