@@ -129,10 +129,15 @@ def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles) -> tuple[D
             failed.append((path, path in files.parquet))
             unreadable.append({"path": path, "error": found[1], "lines_read": None, "at_listing": False})
             files = files.without({path})
-    for entry in unreadable:
-        if entry["lines_read"] is None:
-            parquet = (entry["path"], True) in failed
-            entry["lines_read"] = readers.readable_part(spark, entry["path"], parquet).count()
+    if failed:  # how much of each failed file was read: one small job over those files alone
+        parts = [readers.readable_part(spark, path, parquet) for path, parquet in failed]
+        read = parts[0]
+        for part in parts[1:]:
+            read = read.unionByName(part)
+        per_file = {row["file"]: row["count"] for row in read.groupBy("file").count().collect()}
+        for entry in unreadable:
+            if entry["lines_read"] is None:
+                entry["lines_read"] = sum(n for f, n in per_file.items() if readers.same_file(f, entry["path"]))
     if unreadable:
         by_reason = counts["rejected_by_reason"]
         by_reason[readers.UNREADABLE_FILE] = by_reason.get(readers.UNREADABLE_FILE, 0) + len(unreadable)
