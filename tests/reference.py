@@ -73,7 +73,7 @@ SCOPE_KEYS = ["workflow", "task", "host", "site", "jobstate", "jobtype", "acquis
 
 PRECISIONS = ("hour", "day", "week", "month")
 
-REJECT_REASONS = ("malformed_json", "wrong_type", "missing_ts", "bad_ts")
+REJECT_REASONS = ("malformed_json", "wrong_type", "missing_ts", "bad_ts")  # of a line; files: unreadable_file
 
 TS_MIN = 946684800.0   # 2000-01-01T00:00:00Z, inclusive
 TS_MAX = 4102444800.0  # 2100-01-01T00:00:00Z, exclusive
@@ -243,10 +243,11 @@ def reject_reason(report: Any) -> str | None:
 def parse_line(line: str | bytes) -> dict | str | None:
     """The report, a reject reason, or None for a blank line."""
     if isinstance(line, bytes):
-        try:
-            line = line.decode("utf-8")
-        except UnicodeDecodeError:
-            return "malformed_json"
+        # Reading: bytes that are not UTF-8 become U+FFFD, as any text reader does (the run
+        # counts such lines); a line is then judged by what it says.
+        line = line.decode("utf-8", errors="replace")
+    if line.startswith("\ufeff"):  # a byte-order mark is not part of the JSON text
+        line = line[1:]
     if line.strip(_WS) == "":
         return None
     try:
@@ -302,9 +303,12 @@ def normalise(report: dict) -> dict:
         exit_code, exit_step = real[0]
     elif generic:
         exit_code, exit_step = generic[0]
-    else:
-        # Reading: no code at all, or only 0 codes: exitCode 0 and exitStep null.
+    elif any(c == 0 for c, _ in codes) or _string(meta.get("jobstate")) == "success":
+        # Only 0 codes, or none in a successful job: the report says 0; exitStep null.
         exit_code, exit_step = 0, None
+    else:
+        # A job that did not succeed and gives no readable code: unknown, never 0.
+        exit_code, exit_step = None, None
 
     cmsrun = [s for name, s in steps if _is_cmsrun(name)]
 
@@ -504,7 +508,7 @@ def aggregate(records: list[dict], precision: str,
     cols: dict[str, Any] = {"start_date": [bucket_start(r["ts"], precision) for r in records]}
     for k in SCOPE_KEYS:
         if k == "exitCode":
-            cols[k] = pd.Series([r[k] for r in records], dtype="int64")
+            cols[k] = pd.Series([r[k] for r in records], dtype="Int64")  # null: unknown
         else:
             cols[k] = pd.Series([r[k] for r in records], dtype=object)
     cols["events"] = pd.Series([r["events"] if r["events"] is not None else 0 for r in records],
@@ -540,7 +544,7 @@ def aggregate(records: list[dict], precision: str,
         scope = []
         for name, value in zip(SCOPE_KEYS, gkey[1:]):
             if name == "exitCode":
-                scope.append(int(value))
+                scope.append(None if pd.isna(value) else int(value))
             else:
                 # groupby(dropna=False) hands null keys back as NaN: they were None.
                 scope.append(value if isinstance(value, str) else None)
@@ -710,8 +714,8 @@ def assert_documents_equal(docs: list[dict], expected: dict, rel: float = 1e-9,
         doc, exp = got[key], expected[key]
         problems = []
         code = doc["scope"].get("exitCode")
-        if not isinstance(code, int) or isinstance(code, bool):
-            problems.append(f"scope.exitCode {code!r} is not an int")
+        if code is not None and (not isinstance(code, int) or isinstance(code, bool)):
+            problems.append(f"scope.exitCode {code!r} is neither an int nor null")
         for field in ("count", "events"):
             v = doc.get(field)
             if not (_is_number(v) and not isinstance(v, float) and v == exp[field]):

@@ -648,8 +648,21 @@ def test_read_lines_plain_and_gzip(tmp_path):
 
 
 def test_read_lines_invalid_utf8(tmp_path):
+    # the byte is replaced by U+FFFD, as Spark's text reader does: then ts is no number
     (tmp_path / "a.jsonl").write_bytes(b'{"meta_data": {"ts": "\xff"}}\n')
-    assert read_lines(tmp_path / "a.jsonl") == ([], {"malformed_json": 1})
+    assert read_lines(tmp_path / "a.jsonl") == ([], {"bad_ts": 1})
+
+
+@pytest.mark.parametrize("steps, jobstate, code", [
+    ([], "jobfailed", None),                         # a failed job without a code: unknown
+    ([errs("cmsRun1", "x", 8001.5)], "jobfailed", None),   # codes that cannot be read
+    ([errs("cmsRun1", 0)], "jobfailed", 0),          # the report says 0
+    ([], "success", 0),                              # a successful job exits 0
+    ([], None, None),
+])
+def test_exit_code_unknown_unless_said(steps, jobstate, code):
+    rec = record(report(steps, jobstate=jobstate))
+    assert rec["exitCode"] == code and rec["exitStep"] is None
 
 
 def test_read_parquet(tmp_path):
@@ -724,7 +737,7 @@ def test_assert_documents_equal_reports_differences():
     text = str(err.value)
     assert "expected documents missing" in text and "not expected" in text
     assert "count=" in text and "site='ELSEWHERE'" in text
-    assert "is not an int" in text and "sum=" in text
+    assert "is neither an int nor null" in text and "sum=" in text
 
 
 def test_assert_documents_equal_reports_metric_presence():

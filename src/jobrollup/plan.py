@@ -36,6 +36,7 @@ class Plan:
     max_reject_share: float = 0.05
     rejects_dir: str = "var/rejects"
     reject_line_chars: int = 65536
+    max_report_bytes: int = 16 * 1024 * 1024
     require_all_days: bool = True
     write_batch: int = 1000
     mongo_timeout_ms: int = 5000
@@ -83,6 +84,7 @@ def plan_run(first_day: dt.date, last_day: dt.date, precision: str, conf: dict, 
         skipped_days=[d.isoformat() for d in window_days + late_days if d > today],
         max_reject_share=aggregate["max_reject_share"] if max_reject_share is None else max_reject_share,
         rejects_dir=rejects_dir, reject_line_chars=aggregate["reject_line_chars"],
+        max_report_bytes=aggregate.get("max_report_bytes", Plan.max_report_bytes),
         require_all_days=conf["input"]["require_all_days"],
         write_batch=conf["mongo"]["write_batch"], mongo_timeout_ms=conf["mongo"]["timeout_ms"],
         views=views.as_plan(views.configured(conf, definition)),

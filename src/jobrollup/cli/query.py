@@ -355,7 +355,9 @@ def render_table(frame, total: int | None = None) -> str:
             elif column in ("label", "template"):   # cluster labels and templates: one line each
                 out.append("(null)" if value is None else str(value)[:100])
             elif column in text_columns:
-                out.append("(null)" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value))
+                missing = value is None or (isinstance(value, float) and math.isnan(value))
+                # a null exit code is a job whose report gave none: unknown, which 0 would hide
+                out.append(("unknown" if column == "exitCode" else "(null)") if missing else str(value))
             else:
                 out.append(_number(column, value, counters))
         cells.append(out)

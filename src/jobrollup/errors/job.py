@@ -176,12 +176,15 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
         timings[name] = round(time.monotonic() - started - sum(v for k, v in timings.items()), 3)
 
     store.ping()
-    folders = input_folders(spark, plan)
+    folders, _missing = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
+    for path, problem in files.unreadable:  # named here and in `runs` (inputs.files), not read
+        log.warning("unreadable input left out: %s (%s)", path, problem)
     store.ensure_error_indexes(source)
     errors = None
     with store.journal(LOCK_SOURCE, f"cluster-errors-{source.name}", Window("*", *ALL_TIME),
-                       {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders}}) as entry:
+                       {"plan": json.loads(plan.to_json()),
+                        "inputs": {"folders": folders, "files": files.as_dict()}}) as entry:
         run_id = entry.run_id
         try:
             errors = source.load("error_extractor")(spark, files)

@@ -197,6 +197,18 @@ def held_buckets(store, source: Source, start: dt.datetime, end: dt.datetime) ->
     return out
 
 
+def no_data_notes(store, source: Source, coverage: Coverage) -> list[str]:
+    """A note for each unknown range whose buckets were aggregated without their input (the
+    ledger's `missing` state): no data, which is not zero jobs."""
+    notes = []
+    for e in store.ledger_in_state(source, "missing"):
+        if any(e["start"] < g1 and e["end"] > g0 for g0, g1 in coverage.unknown):
+            notes.append(f"no data: {e['precision']} {_show(e['start'])} .. {_show(e['end'])}: the input of "
+                         f"{', '.join(e.get('missing_days', []))} was missing when run {e.get('run_id')} "
+                         "aggregated it (unknown, not zero jobs)")
+    return notes
+
+
 def run_segments(store, query: Query, ranges: list[Segment]) -> tuple[dict[tuple, dict], int]:
     """Run one pipeline per range; the merged accumulators and how many pipelines ran."""
     rows = [(_key_of(query, row.pop("_id")), row)
@@ -259,6 +271,7 @@ def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE,
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     buckets = held_buckets(store, query.source, lo, hi)
     coverage = plan_coverage(query, buckets, start)
+    coverage.notes.extend(no_data_notes(store, query.source, coverage))
     choice = views.choose(query, coverage.buckets, use_views)
     reading = replace(query, collection=choice.collection)
     ranges = pipeline_ranges(replace(coverage, buckets=choice.buckets), max_documents)

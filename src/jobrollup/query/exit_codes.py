@@ -15,6 +15,8 @@ from .question import QueryError
 
 ENV_EXIT_CODES = "JOBROLLUP_EXIT_CODES"
 UNKNOWN_CODE = "unknown (not in the dictionary)"
+# exitCode null: a job that did not succeed and whose report gave no readable exit code
+NO_CODE = "unknown: the report gives no readable exit code"
 
 
 def load_exit_codes(path: str | os.PathLike | None = None) -> dict[int, str]:
@@ -41,7 +43,7 @@ def describe_exit_codes(frame: pd.DataFrame, names: dict[int, str]) -> pd.DataFr
         return frame
     out = frame.copy()
     out.insert(out.columns.get_loc("exitCode") + 1, "description",
-               [UNKNOWN_CODE if c is None or (isinstance(c, float) and math.isnan(c)) or int(c) not in names
-                else names[int(c)] for c in out["exitCode"]])
+               [NO_CODE if c is None or (isinstance(c, float) and math.isnan(c)) or c is pd.NA
+                else UNKNOWN_CODE if int(c) not in names else names[int(c)] for c in out["exitCode"]])
     out.attrs = frame.attrs
     return out

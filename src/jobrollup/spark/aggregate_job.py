@@ -40,6 +40,7 @@ class RunResult:
     folders: list[str] = field(default_factory=list)
     files: int = 0
     views: dict = field(default_factory=dict)   # view name -> {written, removed}
+    inputs: dict = field(default_factory=dict)    # skipped and unreadable paths, missing days
 
 
 def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = False) -> RunResult:
@@ -48,30 +49,27 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
     window = plan.window
     clock = _Clock()
     store.ping()
-    folders = input_folders(spark, plan)
+    folders, missing_days = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
     wanted_views = views.from_plan(plan.views)
     store.ensure_indexes(source, wanted_views, plan.collection)
-    details = {"plan": json.loads(plan.to_json()), "inputs": {"folders": folders, "files": files.as_dict()}}
+    inputs = {"folders": folders, "missing_days": missing_days, "files": files.as_dict()}
+    details = {"plan": json.loads(plan.to_json()), "inputs": inputs}
     jobs: DataFrame | None = None
     with store.journal(plan.source, "aggregate", window, details) as entry:
         log.info("run %s: %s buckets %s .. %s from %d folders (%d files)", entry.run_id, plan.precision,
                  window.start, window.end, len(folders), files.count)
         try:
-            lines = source.load("reader")(spark, files)
-            jobs = source.load("normaliser")(lines)
-            if source.annotator:   # what needs the store (spack_errors: the error clusters)
-                jobs = source.load("annotator")(spark, store, jobs)
-            jobs = jobs.withColumn("in_window", in_window(F.col("ts"), window))
-            # One pass over the input feeds the counts, the rejects file and the aggregation.
-            jobs = jobs.persist(StorageLevel.MEMORY_AND_DISK)
-            counts = _count(jobs)
+            jobs, counts, unreadable = _read(spark, plan, files, store)
+            if unreadable:
+                inputs["files"]["unreadable"] = unreadable
+                entry.update(**{"inputs.files.unreadable": unreadable})
             clock.lap("read")
             entry.update(records=counts)
             rejects_path = None
             if counts["rejected"]:
                 rejects_path = f"{plan.rejects_dir.rstrip('/')}/{plan.source}/{entry.run_id}"
-                _write_rejects(jobs, rejects_path, plan.reject_line_chars)
+                _write_rejects(spark, jobs, rejects_path, plan.reject_line_chars, unreadable)
                 clock.lap("rejects")
             share = counts["rejected"] / counts["lines"] if counts["lines"] else 0.0
             if share > plan.max_reject_share:
@@ -97,7 +95,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                 clock.lap("views")
             # One ledger entry covers the documents and their views: until it is written, the
             # window is not held by this run (a kill before leaves it for the next run to repair).
-            store.mark_buckets(source, window, totals, entry.run_id, "aggregate", view_tallies)
+            store.mark_buckets(source, window, totals, entry.run_id, "aggregate", view_tallies,
+                               missing_days=[dt.date.fromisoformat(d) for d in missing_days])
             entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
                                 views=view_counts)
         finally:
@@ -105,7 +104,8 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
-                     folders, files.count, view_counts)
+                     folders, files.count - len([u for u in unreadable if not u["at_listing"]]),
+                     views=view_counts, inputs=inputs)
 
 
 def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id: str) -> tuple[dict, dict]:
@@ -136,6 +136,60 @@ def _counted(docs, per_bucket: dict):
         yield doc
 
 
+def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:
+    """Read and normalise the files, persisted, with their counts and the files set aside.
+
+    A file Spark fails to read is set aside (reason `unreadable_file`, one rejected line each)
+    and the read starts again without it, plus what of it could be read: the normal path pays
+    nothing for this, a night with k bad files reads k + 1 times.
+    """
+    source = plan.definition
+    unreadable = [{"path": p, "error": e, "lines_read": 0, "at_listing": True} for p, e in files.unreadable]
+    failed: list[tuple[str, bool]] = []   # (path, is parquet) of files that failed in Spark
+    while True:
+        jobs = None
+        try:
+            lines = source.load("reader")(spark, files)
+            for path, parquet in failed:
+                lines = lines.unionByName(readers.readable_part(spark, path, parquet))
+            lines = readers.with_line_facts(lines, plan.max_report_bytes, plan.reject_line_chars)
+            jobs = source.load("normaliser")(lines)
+            if source.annotator:   # what needs the store (spack_errors: the error clusters)
+                jobs = source.load("annotator")(spark, store, jobs)
+            jobs = jobs.withColumn("in_window", in_window(F.col("ts"), plan.window))
+            # One pass over the input feeds the counts, the rejects file and the aggregation.
+            jobs = jobs.persist(StorageLevel.MEMORY_AND_DISK)
+            counts = _count(jobs)
+            break
+        except Exception as error:
+            if jobs is not None:
+                jobs.unpersist()
+            found = readers.failed_file(error)
+            path = next((p for p in files.all if found and readers.same_file(p, found[0])), None)
+            if path is None:
+                raise
+            log.warning("unreadable input file set aside: %s (%s)", path, found[1])
+            failed.append((path, path in files.parquet))
+            unreadable.append({"path": path, "error": found[1], "lines_read": None, "at_listing": False})
+            files = files.without({path})
+    if failed:  # how much of each failed file was read: one small job over those files alone
+        parts = [readers.readable_part(spark, path, parquet) for path, parquet in failed]
+        read = parts[0]
+        for part in parts[1:]:
+            read = read.unionByName(part)
+        per_file = {row["file"]: row["count"] for row in read.groupBy("file").count().collect()}
+        for entry in unreadable:
+            if entry["lines_read"] is None:
+                entry["lines_read"] = sum(n for f, n in per_file.items() if readers.same_file(f, entry["path"]))
+    if unreadable:
+        by_reason = counts["rejected_by_reason"]
+        by_reason[readers.UNREADABLE_FILE] = by_reason.get(readers.UNREADABLE_FILE, 0) + len(unreadable)
+        counts["rejected"] += len(unreadable)
+        counts["lines"] += len(unreadable)
+    counts["unreadable_files"] = len(unreadable)
+    return jobs, counts, unreadable
+
+
 def _tallied(docs, totals: dict, counters: tuple[str, ...]):
     """Pass documents through, adding up jobs, counters and documents per bucket start."""
     for doc in docs:
@@ -149,26 +203,29 @@ def _tallied(docs, totals: dict, counters: tuple[str, ...]):
 
 
 
-def input_folders(spark: SparkSession, plan: Plan) -> list[str]:
-    """The plan's folders that are there; a missing day of the window stops the run unless the
-    plan allows it."""
-    folders = []
+def input_folders(spark: SparkSession, plan: Plan) -> tuple[list[str], list[str]]:
+    """The plan's folders that are there, and the days (ISO dates) of the window's own folders
+    that are not; a missing day stops the run unless the plan allows it."""
+    folders, missing = [], []
     for folder in plan.required_folders:
         if readers.folder_exists(spark, folder):
             folders.append(folder)
         elif plan.require_all_days:
             raise InputError(f"input folder missing: {folder} (use --allow-missing to go on without it)")
         else:
-            log.warning("input folder missing, going on without it: %s", folder)
+            log.warning("input folder missing, going on without it (its days stay unknown): %s", folder)
+            missing.append(dt.date(*map(int, folder.rstrip("/").rsplit("/", 3)[-3:])).isoformat())
     folders += [f for f in plan.optional_folders if readers.folder_exists(spark, f)]
-    return folders
+    return folders, missing
 
 
 def _count(jobs: DataFrame) -> dict:
-    rows = jobs.groupBy("reject_reason", "in_window").count().collect()
+    rows = jobs.groupBy("reject_reason", "in_window", "invalid_utf8").count().collect()
     by_reason: dict[str, int] = {}
-    in_window = outside = 0
+    in_window = outside = invalid_utf8 = 0
     for row in rows:
+        if row["invalid_utf8"]:
+            invalid_utf8 += row["count"]
         if row["reject_reason"]:
             by_reason[row["reject_reason"]] = by_reason.get(row["reject_reason"], 0) + row["count"]
         elif row["in_window"]:
@@ -177,14 +234,26 @@ def _count(jobs: DataFrame) -> dict:
             outside += row["count"]
     rejected = sum(by_reason.values())
     return {"lines": in_window + outside + rejected, "in_window": in_window,
-            "outside_window": outside, "rejected": rejected, "rejected_by_reason": by_reason}
+            "outside_window": outside, "rejected": rejected, "rejected_by_reason": by_reason,
+            "invalid_utf8": invalid_utf8}
 
 
-def _write_rejects(jobs: DataFrame, path: str, line_chars: int) -> None:
-    (jobs.where(F.col("reject_reason").isNotNull())
-     .select(F.col("reject_reason").alias("reason"), "file",
-             F.substring("rejected_line", 1, line_chars).alias("line"))
-     .coalesce(1).write.mode("overwrite").json(path))
+def _write_rejects(spark: SparkSession, jobs: DataFrame, path: str, line_chars: int,
+                   unreadable: list[dict]) -> None:
+    """Rejected lines (cut to `line_chars`, saying so, with the size of the whole line) and
+    unreadable files, one JSON object a line."""
+    line = F.substring("rejected_line", 1, line_chars)
+    rows = (jobs.where(F.col("reject_reason").isNotNull())
+            .select(F.col("reject_reason").alias("reason"), "file", line.alias("line"),
+                    F.col("line_bytes").alias("bytes"), (F.col("line_bytes") > F.octet_length(line)).alias("cut")))
+    if unreadable:
+        files = spark.createDataFrame(
+            [(readers.UNREADABLE_FILE, u["path"],
+              f"{u['error']}; {u['lines_read'] or 0} lines before the failure were read", None, False)
+             for u in unreadable],
+            "reason string, file string, line string, bytes long, cut boolean")
+        rows = rows.unionByName(files)
+    rows.coalesce(1).write.mode("overwrite").json(path)
 
 
 class _Clock:
@@ -214,8 +283,10 @@ def summary(plan: Plan, result: RunResult) -> str:
         f"  window     {plan.window_start} .. {plan.window_end} UTC (whole {plan.precision} buckets)",
         f"  input      {len(result.folders)} folders, {result.files} files under {plan.input_root}"
         + (f"; not yet there: {', '.join(plan.skipped_days)}" if plan.skipped_days else ""),
+        *_input_problems(result.inputs),
         f"  reports    {c['lines']:,} lines: {c['in_window']:,} in the window, "
-        f"{c['outside_window']:,} of other windows, {c['rejected']:,} rejected ({share:.2%}: {reasons})",
+        f"{c['outside_window']:,} of other windows, {c['rejected']:,} rejected ({share:.2%}: {reasons})"
+        + (f"; {c['invalid_utf8']:,} with invalid UTF-8 (replaced by U+FFFD)" if c.get("invalid_utf8") else ""),
         f"  documents  {result.written:,} written, {result.removed:,} stale removed, in {plan.database}.{plan.collection}",
     ]
     if result.views:
@@ -227,6 +298,28 @@ def summary(plan: Plan, result: RunResult) -> str:
                  f"{rate:,.0f} lines/s")
     lines.append(f"  run        {result.run_id} {result.status}")
     return "\n".join(lines)
+
+
+def _input_problems(inputs: dict) -> list[str]:
+    """Summary lines naming what of the input was not read, and why (at most 5 paths each)."""
+    out = []
+    if inputs.get("missing_days"):
+        out.append(f"  missing    no input for {', '.join(inputs['missing_days'])}: recorded as no data, not as 0 jobs")
+    files = inputs.get("files", {})
+    unreadable = files.get("unreadable", [])
+    if unreadable:
+        shown = "; ".join(f"{u['path']} ({u['error']}{_lines_read(u)})" for u in unreadable[:5])
+        out.append(f"  unreadable {len(unreadable)} set aside as unreadable_file: {shown}"
+                   + (" ..." if len(unreadable) > 5 else ""))
+    skipped = files.get("skipped", [])
+    if skipped:
+        shown = "; ".join(f"{s['path']} ({s['why']})" for s in skipped[:5])
+        out.append(f"  skipped    {len(skipped)} not read: {shown}" + (" ..." if len(skipped) > 5 else ""))
+    return out
+
+
+def _lines_read(entry: dict) -> str:
+    return f", {entry['lines_read']:,} lines read before it failed" if entry.get("lines_read") else ""
 
 
 def main(argv: list[str] | None = None) -> int:

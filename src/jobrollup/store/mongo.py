@@ -388,26 +388,34 @@ class MongoStore:
     # -- the bucket ledger --------------------------------------------------------------------
 
     def mark_buckets(self, source: Source, window: Window, totals: dict, run_id: str, written_by: str,
-                     views: dict | None = None) -> None:
+                     views: dict | None = None, missing_days: Iterable[dt.date] = ()) -> None:
         """Record that every bucket of the window is held at its precision, empty ones too.
 
         `totals` maps bucket start -> {count, <counters>, documents}. This ledger is what tells
         a bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
         `views` maps view name -> (keys, {bucket start: documents}): the views written with the
         documents, which the entry then covers too (`views: {name: {keys, documents}}`).
+        A bucket touching a day whose input was missing is recorded as `missing` (with those
+        days), not held: its documents do not tell its truth, and queries show it as no data.
         """
         now = utcnow()
         empty = {"count": 0, **{c: 0 for c in source.counters}, "documents": 0}
+        missing = sorted(set(missing_days))
         operations = []
         for start in window.buckets():
+            end = next_start(start, window.precision)
             tally = totals.get(start, empty)
             held_views = {name: {"keys": list(keys), "documents": per_bucket.get(start, 0)}
                           for name, (keys, per_bucket) in (views or {}).items()}
-            operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, {
-                "precision": window.precision, "start": start, "end": next_start(start, window.precision),
-                "state": "held", "run_id": run_id, "written_by": written_by, "updated_at": now, **tally,
-                "views": held_views,
-            }, upsert=True))
+            lacking = [d.isoformat() for d in missing
+                       if start < dt.datetime.combine(d, dt.time()) + dt.timedelta(days=1)
+                       and dt.datetime.combine(d, dt.time()) < end]
+            entry = {"precision": window.precision, "start": start, "end": end,
+                     "state": "missing" if lacking else "held", "run_id": run_id, "written_by": written_by,
+                     "updated_at": now, **tally, "views": held_views}
+            if lacking:
+                entry["missing_days"] = lacking
+            operations.append(ReplaceOne({"_id": bucket_id(window.precision, start)}, entry, upsert=True))
         if operations:
             self.db[source.buckets_collection].bulk_write(operations, ordered=False)
 

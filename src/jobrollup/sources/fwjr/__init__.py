@@ -30,7 +30,7 @@ METRICS: dict[str, dict[str, str]] = {
     },
 }
 
-REJECT_REASONS = ("malformed_json", "wrong_type", "missing_ts", "bad_ts")
+REJECT_REASONS = ("too_large", "malformed_json", "wrong_type", "missing_ts", "bad_ts", "unreadable_file")
 
 UNITS = {
     "count": "jobs", "events": "events", "failure_rate": "% of jobs",

@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ...spark import readers
 from . import METRICS, SOURCE
 
 # (group, metric, column name of the job record)
@@ -59,12 +60,13 @@ _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 def parse_reports(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> `report` (struct, null when rejected), `reject_reason`.
 
-    Blank lines are dropped. The raw line stays in `value` for the rejects file.
+    Blank lines are dropped. The raw line stays in `value` for the rejects file, and the
+    reader's line facts (size, too large, invalid UTF-8) are carried along.
     """
-    lines = lines.where(F.trim(F.col("value")) != "")
+    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
     modern = F.from_json("value", REPORT, _PARSE_OPTIONS)
     legacy = F.from_json("value", LEGACY_REPORT, _PARSE_OPTIONS)
-    parsed = lines.select("value", "file", modern.alias("modern"))
+    parsed = lines.select("value", "file", *readers.LINE_FACTS, modern.alias("modern"))
     # The legacy parse runs only for the few lines the modern one refused.
     parsed = parsed.withColumn(
         "legacy", F.when(F.col(f"modern.{CORRUPT}").isNotNull(), legacy))
@@ -76,13 +78,14 @@ def parse_reports(lines: DataFrame) -> DataFrame:
     ts_number = _finite(ts)
     # Only lines that failed the parse are parsed again to tell bad JSON from a wrong type.
     reason = (
-        F.when(F.col("report").isNull(),
+        readers.too_large_reason()
+        .when(F.col("report").isNull(),
                F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
                .otherwise(F.lit("wrong_type")))
         .when(ts.isNull(), F.lit("missing_ts"))
         .when(ts_number.isNull() | (ts_number < TS_MIN) | (ts_number >= TS_MAX), F.lit("bad_ts"))
     )
-    return (parsed.select("value", "file", report.alias("report"))
+    return (parsed.select("value", "file", *readers.LINE_FACTS, report.alias("report"))
             .withColumn("reject_reason", reason))
 
 
@@ -118,6 +121,9 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
     real = F.get(F.filter(codes, lambda c: c["code"].isNotNull() & ~c["code"].isin(0, 99999)), 0)
     placeholder = F.get(F.filter(codes, lambda c: c["code"] == 99999), 0)
     chosen = F.coalesce(real, placeholder)
+    said_zero = F.exists(codes, lambda c: c["code"] == 0)
+    # 0 only where the report says so (a 0 code, or a successful job); otherwise unknown (null)
+    exit_code = F.coalesce(chosen["code"], F.when(said_zero | (r["meta_data"]["jobstate"] == "success"), F.lit(0)))
 
     sites = F.filter(F.transform(steps, lambda s: s["site"]),
                      lambda x: (F.trim(x) != "") & ~x.startswith("{") & ~x.startswith("["))
@@ -130,7 +136,7 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
     jobs = parsed.select(
         "reject_reason",
         F.when(F.col("reject_reason").isNotNull(), F.col("value")).alias("rejected_line"),
-        "file",
+        "file", *readers.LINE_FACTS,
         F.timestamp_seconds(_finite(r["meta_data"]["ts"])).alias("ts"),
         F.get(task_parts, 0).alias("workflow"),
         F.get(task_parts, F.size(task_parts) - 1).alias("task"),
@@ -139,7 +145,7 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
         r["meta_data"]["jobstate"].alias("jobstate"),
         r["meta_data"]["jobtype"].alias("jobtype"),
         F.get(eras, 0).alias("acquisitionEra"),
-        F.coalesce(chosen["code"], F.lit(0)).alias("exitCode"),
+        exit_code.alias("exitCode"),
         chosen["step"].alias("exitStep"),
         events.cast("long").alias("events"),
         cms_steps.alias("_cms_steps"),

@@ -27,7 +27,8 @@ METRICS: dict[str, dict[str, str]] = {
 
 STATUSES = ("success", "failed")
 FAILED_PARTS = ("package", "dependency")
-REJECT_REASONS = ("malformed_json", "wrong_type", "missing_package", "unknown_status", "missing_ts", "bad_ts")
+REJECT_REASONS = ("too_large", "malformed_json", "wrong_type", "missing_package", "unknown_status", "missing_ts", "bad_ts",
+                  "unreadable_file")
 
 UNITS = {
     "count": "builds", "successes": "builds", "failures": "builds",

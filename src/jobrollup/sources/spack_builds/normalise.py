@@ -11,6 +11,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ...spark import readers
 from . import SCOPE_KEYS, SOURCE, STATUSES
 
 TS_MIN, TS_MAX = 946684800, 4102444800  # [2000-01-01, 2100-01-01)
@@ -23,13 +24,14 @@ _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 def job_records(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> one record per build, rejected lines kept with their reason."""
-    lines = lines.where(F.trim(F.col("value")) != "")
-    parsed = lines.select("value", "file", F.from_json("value", BUILD, _PARSE_OPTIONS).alias("b"))
+    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
+    parsed = lines.select("value", "file", *readers.LINE_FACTS, F.from_json("value", BUILD, _PARSE_OPTIONS).alias("b"))
     b = F.col("b")
     status = F.lower(F.trim(b["status"]))
     ts = _finite(b["ts"])
     reason = (
-        F.when(b.isNull() | b[CORRUPT].isNotNull(),
+        readers.too_large_reason()
+        .when(b.isNull() | b[CORRUPT].isNotNull(),
                F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
                .otherwise(F.lit("wrong_type")))
         .when(F.coalesce(F.trim(b["package"]), F.lit("")) == "", F.lit("missing_package"))
@@ -37,20 +39,20 @@ def job_records(lines: DataFrame) -> DataFrame:
         .when(b["ts"].isNull(), F.lit("missing_ts"))
         .when(ts.isNull() | (ts < TS_MIN) | (ts >= TS_MAX), F.lit("bad_ts"))
     )
-    records = parsed.select("value", "file", "b", reason.alias("reject_reason"))
+    records = parsed.select("value", "file", *readers.LINE_FACTS, "b", reason.alias("reject_reason"))
     b = F.col("b")
     status = F.lower(F.trim(b["status"]))
     return records.select(
         "reject_reason",
         F.when(F.col("reject_reason").isNotNull(), F.col("value")).alias("rejected_line"),
-        "file",
+        "file", *readers.LINE_FACTS,
         F.timestamp_seconds(_finite(b["ts"])).alias("ts"),
         *[_key(b[key]).alias(key) for key in SCOPE_KEYS if key != "status"],
         status.alias("status"),
         (status == "success").cast("long").alias("successes"),
         (status == "failed").cast("long").alias("failures"),
         *[_finite(b[metric]).alias(column) for _, metric, column in SOURCE.metric_columns],
-    ).select("reject_reason", "rejected_line", "file", "ts", *SCOPE_KEYS, *SOURCE.counters,
+    ).select("reject_reason", "rejected_line", "file", *readers.LINE_FACTS, "ts", *SCOPE_KEYS, *SOURCE.counters,
              *[column for _, _, column in SOURCE.metric_columns])
 
 
