@@ -3,7 +3,8 @@
 The definition only: no Spark here. `normalise.py` is the Spark parser both jobs share: the
 aggregation's normaliser (lines -> records with their template) and the clustering job's
 extractor (the same records as messages to cluster); `with_clusters` gives each record the
-cluster the clustering registry (`error_templates`) holds for its template.
+cluster the clustering registry (`error_templates`) holds for its template. `generate.py`
+writes synthetic error records in the same shape (bin/generate --source spack_errors).
 
 An error record (one JSON object a line, as bin/import-spack writes them from spack's
 `<package>_error.json` / `_warn.json` lists; a site's own exports go through it too):
@@ -37,6 +38,7 @@ SOURCE = Source(
     reader="jobrollup.spark.readers:read_lines",
     normaliser="jobrollup.sources.spack_errors.normalise:job_records",
     annotator="jobrollup.sources.spack_errors.normalise:with_clusters",
+    generator="jobrollup.sources.spack_errors.generate:main",
     indexed_keys=("package", "cluster", "spec_hash"),
     integer_keys=("cluster",),
     error_scope=("package",),
