@@ -194,7 +194,8 @@ def _record(rng: random.Random, package: str, spec_hash: str, warning: bool, ts:
     else:
         make, phase = rng.choices([(k[0], k[1]) for k in KINDS], [k[3] if warning else k[2] for k in KINDS])[0]
         whole, before, after = make(rng, package, warning)
-        before = before + [f"{rng.choice(STEMS)}.{rng.choice(['o', 'lo'])}: compiled"] * (CONTEXT_LINES - len(before))
+        before = [f"[{rng.randint(1, 99):3d}%] Building CXX object {rng.choice(FOLDERS)}/CMakeFiles/{package}.dir/"
+                  f"{rng.choice(STEMS)}{rng.choice(EXTENSIONS)}.o" for _ in range(CONTEXT_LINES - len(before))] + before
         width = len(str(at + len(after)))
         display: list[str] = []
         for offset, log_line in enumerate(before[-CONTEXT_LINES:]):
