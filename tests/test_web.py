@@ -250,6 +250,43 @@ def test_the_spack_page_draws_the_build_matrix_and_lists_the_experiments(client)
     assert "bin/query --source spack_builds --from earliest --to now -w package=petsc --matrix matrix.png" in page
 
 
+LATEST_NIGHT = max(web_data.SCORED_NIGHTS)
+
+
+@pytest.mark.parametrize("package", ["", "petsc", "zlib"])
+def test_the_spack_page_lists_the_latest_night_s_surprises_as_the_scoring_table_gives(client, site, package):
+    from jobrollup.models import scoring
+
+    store, _ = site
+    page = get(client, f"/spack?package={package}")
+    night = (LATEST_NIGHT, LATEST_NIGHT + dt.timedelta(days=1))
+    expected = scoring.surprises_table(store.predictions(*night, surprises_only=True))
+    if package:
+        expected = expected[expected["package"] == package]
+    columns = ["package", "spec_hash", "version", "status", "p_success", "surprise", "experiment"]
+    assert cells(page, "surprises") == [{c: str(row[c]) for c in columns} for row in expected.to_dict("records")]
+    assert len(expected) == {"": 4, "petsc": 3, "zlib": 1}[package]    # the older night's surprise is not there
+    # counts as plain Python over what was written
+    builds = [b for b in web_data.SCORED_NIGHTS[LATEST_NIGHT] if not package or b[0] == package]
+    assert re.search(r'id="scored" data-value="(\d+)"', page).group(1) == str(len(builds))
+    assert re.search(r'id="surprise-count" data-value="(\d+)"', page).group(1) == \
+        str(sum(web_data.surprise(status, p) is not None for _, _, _, status, p in builds))
+    assert f"{LATEST_NIGHT:%Y-%m-%d}" in page and "no-surprises" not in page
+
+
+def test_the_spack_page_says_when_there_is_no_surprise_or_no_scored_night(client, site, mongo_server, models_dir):
+    page = get(client, "/spack?package=abyss")       # scored that night, as expected
+    assert 'id="no-surprises"' in page and 'id="surprises"' not in page
+    assert re.search(r'id="scored" data-value="(\d+)"', page).group(1) == "2"
+    assert re.search(r'id="surprise-count" data-value="(\d+)"', page).group(1) == "0"
+    empty = MongoStore(mongo_server.uri, f"w_{uuid.uuid4().hex[:12]}", timeout_ms=5000)   # nothing written
+    try:
+        page = get(create_app(empty, now=NOW, models_dir=str(models_dir)).test_client(), "/spack")
+        assert 'id="no-scores"' in page and 'id="surprises"' not in page and "No spack build is held yet" in page
+    finally:
+        empty.close()
+
+
 def snapshot(store) -> dict:
     return {name: sorted((json.dumps(d, default=str, sort_keys=True) for d in store.db[name].find()))
             for name in store.db.list_collection_names()}
@@ -392,7 +429,9 @@ def test_every_page_in_chromium_follows_a_changed_filter(browser, served, site, 
         page.click("#ask")
         page.wait_for_selector("#chart")
         assert "package=abyss" in page.inner_html("#chart")
+        assert page.is_visible("#no-surprises")          # abyss's builds that night went as predicted
         page.goto(f"{served}/spack?package=petsc")
+        assert [r["spec_hash"] for r in table_of(page, "surprises")] == ["a1", "a2", "a3"]   # most confident first
         page.screenshot(path=str(shots / "web-spack.png"), full_page=True)
     finally:
         page.close()

@@ -1,7 +1,7 @@
 """A small database for the web view's tests, written without Spark in a second or two: FWJR
 documents computed by the independent reference (tests/reference.py) from generated reports and
 written through the store inside real journal entries, a cleanup run over them, a refused run,
-error counts and clusters, and spack build documents."""
+error counts and clusters, spack build documents, and two nights of model scores of spack builds."""
 
 from __future__ import annotations
 
@@ -126,6 +126,38 @@ def _spack(store: MongoStore) -> None:
     store.mark_buckets(SPACK, Window("day", day, day + dt.timedelta(days=1)), {day: total}, "spack-run", "aggregate")
 
 
+# Scored builds (package, spec hash, version, status, P(success)) of two nights: the older night's
+# surprise must not show; on the latest, abyss has none, and no two surprises are equally sure.
+SCORED_NIGHTS = {
+    START + dt.timedelta(days=7): [("petsc", "old0", "3.19", "failed", 0.99)],
+    START + dt.timedelta(days=8): [("petsc", "a1", "3.20", "failed", 0.95), ("petsc", "a2", "3.20", "success", 0.1),
+                                   ("petsc", "a3", "3.19", "failed", 0.85), ("petsc", "a4", "3.19", "failed", 0.5),
+                                   ("petsc", "a5", "3.20", "success", 0.9), ("zlib", "z1", "1.3", "success", 0.03),
+                                   ("abyss", "b1", "2.3.1", "failed", 0.2), ("abyss", "b2", "2.3.1", "success", 0.7)],
+}
+SCORING_EXPERIMENT = "hgb-1"
+
+
+def surprise(status: str, p_success: float) -> str | None:
+    """What bin/predict's default confidence (0.8) makes of a build, written out independently."""
+    if status == "failed" and p_success >= 0.8:
+        return "failed_predicted_success"
+    if status == "success" and p_success <= 0.2:
+        return "succeeded_predicted_failure"
+    return None
+
+
+def _predictions(store: MongoStore) -> None:
+    for day, builds in SCORED_NIGHTS.items():
+        run_id = f"score-{day:%Y%m%d}"
+        docs = [{"_id": f"{SCORING_EXPERIMENT}|{day:%Y-%m-%d}|{spec_hash}", "experiment": SCORING_EXPERIMENT, "day": day,
+                 "package": package, "spec_hash": spec_hash, "build_id": None, "version": version, "compiler": "gcc",
+                 "compiler_version": "12.2", "status": status, "p_success": p, "predicted": "success" if p >= 0.5 else "failed",
+                 "threshold": 0.5, "model": package, "surprise": surprise(status, p), "run_id": run_id}
+                for package, spec_hash, version, status, p in builds]
+        store.replace_predictions(SCORING_EXPERIMENT, Window("day", day, day + dt.timedelta(days=1)), docs, run_id)
+
+
 def build(store: MongoStore) -> list[dict]:
     """Fill `store`; returns the job records the FWJR documents were computed from."""
     records = make_records()
@@ -143,4 +175,5 @@ def build(store: MongoStore) -> list[dict]:
         pass
     _errors(store)
     _spack(store)
+    _predictions(store)
     return records

@@ -535,14 +535,34 @@ class MongoStore:
         return {"written": written, "removed": removed}
 
     def predictions(self, start: dt.datetime, end: dt.datetime, experiment: str | None = None,
-                    surprises_only: bool = False) -> list[dict]:
-        """Scored builds of days in [start, end), surprises first when asked only for them."""
-        query: dict = {"day": {"$gte": start, "$lt": end}}
-        if experiment:
-            query["experiment"] = experiment
-        if surprises_only:
-            query["surprise"] = {"$ne": None}
+                    surprises_only: bool = False, package: str | None = None) -> list[dict]:
+        """Scored builds of days in [start, end) (of one package when given), only the
+        surprises when asked."""
+        query = _predictions_query(start, end, experiment, surprises_only, package)
         return list(self.db[MODEL_PREDICTIONS].find(query).sort([("day", 1), ("package", 1), ("_id", 1)]))
+
+    def count_predictions(self, start: dt.datetime, end: dt.datetime, experiment: str | None = None,
+                          surprises_only: bool = False, package: str | None = None) -> int:
+        """How many builds `predictions` would return, without reading them."""
+        return self.db[MODEL_PREDICTIONS].count_documents(
+            _predictions_query(start, end, experiment, surprises_only, package))
+
+    def latest_predictions_day(self) -> dt.datetime | None:
+        """The last day any experiment scored (bin/predict --score-builds); None before the first."""
+        latest = self.db[MODEL_PREDICTIONS].find_one({}, {"day": 1}, sort=[("day", -1)])
+        return latest["day"] if latest else None
+
+
+def _predictions_query(start: dt.datetime, end: dt.datetime, experiment: str | None, surprises_only: bool,
+                       package: str | None) -> dict:
+    query: dict = {"day": {"$gte": start, "$lt": end}}
+    if experiment:
+        query["experiment"] = experiment
+    if surprises_only:
+        query["surprise"] = {"$ne": None}
+    if package:
+        query["package"] = package
+    return query
 
 
 class JournalEntry:

@@ -1,8 +1,10 @@
 """spack: a build matrix (success rate per pair of two keys, "not tried" apart from a failing
-0%) and the build-outcome model experiments with their figures."""
+0%), the surprises of the latest night the models scored, and the build-outcome model
+experiments with their figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from .form import Explore
 blueprint = Blueprint("spack", __name__)
 EXPERIMENT_FILE = "experiment.json"   # as jobrollup.models.experiments writes it
 SOURCE = "spack_builds"
+# As jobrollup.models.scoring names them (not imported: it needs scikit-learn).
+SURPRISE_KINDS = {"failed_predicted_success": "failed, success predicted",
+                  "succeeded_predicted_failure": "built, failure predicted"}
 
 
 def experiments(folder: str) -> list[dict]:
@@ -39,6 +44,20 @@ def experiments(folder: str) -> list[dict]:
     return out
 
 
+def scored_night(store, package: str = "") -> dict | None:
+    """The latest night bin/predict --score-builds wrote (all experiments): builds scored and the
+    surprises, of `package` when given, the most confident mistakes first; None before the first."""
+    night = store.latest_predictions_day()
+    if night is None:
+        return None
+    end = night + dt.timedelta(days=1)
+    surprises = store.predictions(night, end, surprises_only=True, package=package or None)
+    # the store's order (day, package, _id) breaks ties; sorted() keeps it
+    surprises = sorted(surprises, key=lambda p: (-abs(p["p_success"] - 0.5), p["package"]))
+    return {"day": night, "scored": store.count_predictions(night, end, package=package or None),
+            "surprises": [{**p, "kind": SURPRISE_KINDS.get(p["surprise"], p["surprise"])} for p in surprises]}
+
+
 @blueprint.route("/spack")
 def spack():
     args = request.args
@@ -52,6 +71,7 @@ def spack():
             "keys": list(definition.scope_keys), "experiments": experiments(settings().models_dir),
             "command": form.command().replace(" --by ", " --matrix matrix.png --by ", 1)}
     store, now = settings().store, settings().moment()
+    page["night"] = scored_night(store, package)
     try:
         if store.earliest_held(definition) is None:
             return render_template("spack.html", empty=True, **page)
