@@ -45,3 +45,44 @@ def plan_for(conf: dict, root, first: dt.date, last: dt.date | None = None, prec
     for key, value in changes.items():
         setattr(plan, key, value)
     return plan
+
+
+def reference_documents(records: list[dict], window, run_id: str) -> tuple[list[dict], dict]:
+    """The fwjr documents of `window` as the independent reference computes them, with the ledger
+    totals per bucket start: what an aggregation run writes, without Spark."""
+    import reference
+    from jobrollup import documents, sources
+    from jobrollup.tiers import next_start
+
+    fwjr = sources.get("fwjr")
+    expected = reference.aggregate(records, window.precision, (window.start, window.end))
+    docs = []
+    for key, value in expected.items():
+        start, _, _, *scope_values = key
+        scope = dict(zip(reference.SCOPE_KEYS, scope_values))
+        docs.append({"_id": documents.document_id(fwjr, window.precision, start, scope),
+                     "scope": {**scope, "start_date": start, "end_date": next_start(start, window.precision),
+                               "timeframe_precision": window.precision},
+                     "count": value["count"], "events": value["events"], "performance": value["performance"],
+                     "run_id": run_id})
+    return docs, bucket_totals(docs)
+
+
+def bucket_totals(docs: list[dict]) -> dict:
+    """bucket start -> {count, events, documents}: the ledger's tallies of these documents."""
+    totals: dict = {}
+    for doc in docs:
+        tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
+        tally["count"] += doc["count"]
+        tally["events"] += doc["events"]
+        tally["documents"] += 1
+    return totals
+
+
+def hold_empty_days(root, first: dt.date, last: dt.date) -> None:
+    """An empty day folder for every day of first..last that has none: days the farm was idle.
+    (A day with no folder at all stays unknown, never held, so no week or month is built over it.)"""
+    day = first
+    while day <= last:
+        (Path(root) / f"{day:%Y/%m/%d}").mkdir(parents=True, exist_ok=True)
+        day += dt.timedelta(days=1)

@@ -9,19 +9,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import plan_for, write_conf
+from helpers import plan_for, reference_documents, write_conf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo.collection import Collection
 
 import reference
-from jobrollup import cleanup, documents, sources
+from jobrollup import cleanup, sources
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
 from jobrollup.store.mongo import MongoStore, utcnow
 
 FWJR = sources.get("fwjr")
-from jobrollup.tiers import Window, floor, next_start
+from jobrollup.tiers import Window, floor
 
 D = dt.date
 T = dt.datetime
@@ -218,20 +218,7 @@ def fake_aggregate(store, records, precision, first: D, days: int, run_id: str):
     """What an aggregation run writes, computed by the independent reference (no Spark), so
     that hypothesis can try many sequences."""
     window = Window.covering(first, first + dt.timedelta(days=days - 1), precision)
-    expected = reference.aggregate(records, precision, (window.start, window.end))
-    docs, totals = [], {}
-    for key, value in expected.items():
-        start, _, _, *scope_values = key
-        scope = dict(zip(reference.SCOPE_KEYS, scope_values))
-        docs.append({"_id": documents.document_id(FWJR, precision, start, scope),
-                     "scope": {**scope, "start_date": start, "end_date": next_start(start, precision),
-                               "timeframe_precision": precision},
-                     "count": value["count"], "events": value["events"], "performance": value["performance"],
-                     "run_id": run_id})
-        tally = totals.setdefault(start, {"count": 0, "events": 0, "documents": 0})
-        tally["count"] += value["count"]
-        tally["events"] += value["events"]
-        tally["documents"] += 1
+    docs, totals = reference_documents(records, window, run_id)
     store.replace_documents("fwjr", docs, batch=3)
     store.remove_stale("fwjr", window, run_id)
     store.mark_buckets(FWJR, window, totals, run_id, "aggregate")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from helpers import plan_for, write_conf
+from helpers import hold_empty_days, plan_for, write_conf
 
 from jobrollup import cleanup, sources
 from jobrollup import query as queries
@@ -316,6 +316,7 @@ def _bucket(day: dt.date, precision: str) -> dt.datetime:
 
 def test_cleanup_keeps_every_statistic_and_queries_answer_the_same(spark, store, conf, imported, expected):
     # every day of both months is held (most of them empty), so that weeks and months can be built
+    hold_empty_days(imported / "builds", D(2026, 11, 1), D(2026, 12, 31))
     aggregate(spark, store, conf, imported, "day", D(2026, 11, 1), D(2026, 12, 31))
     reports = cleanup.Cleanup(store, SPACK, RETENTION, now=T(2027, 3, 1)).run()
     assert not stored(store, "day"), "days past their retention roll up and go"
@@ -415,6 +416,7 @@ def test_spack_errors_aggregate_clean_up_and_answer_like_fwjr(spark, store, conf
         return got
 
     # every day of November held (one with errors), so that the cleanup can build weeks and months
+    hold_empty_days(root, D(2026, 11, 1), D(2026, 11, 30))
     result = aggregate_job.run(spark, plan_for(conf, root, D(2026, 11, 1), D(2026, 11, 30), "day",
                                                source="spack_errors"), store)
     assert result.counts["in_window"] == 160 and result.counts["rejected_by_reason"] == {"malformed_json": 1}
@@ -501,6 +503,7 @@ def test_commands_end_to_end(spark, tmp_path, mongo_uri):
         assert done.returncode == 0 and str(tmp_path / "spack" / source.split("_")[1]) in done.stdout, done.stderr
     # the whole month, so that the cleanup can build its week and month buckets (days without input are empty)
     from jobrollup import config
+    hold_empty_days(tmp_path / "spack" / "builds", D(2026, 11, 1), D(2026, 11, 30))
     store = MongoStore(mongo_uri, database)
     try:
         plan = plan_for(config.load(conf_path), tmp_path / "spack" / "builds", D(2026, 11, 1), D(2026, 11, 30),

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
 from collections import defaultdict
 
 import pandas as pd
 import pytest
-from helpers import plan_for
+from helpers import bucket_totals, plan_for
 
 from jobrollup import cleanup, sources, views
 from jobrollup import query as queries
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
-from jobrollup.store.mongo import MongoStore, view_collection
+from jobrollup.store.mongo import view_collection
 from test_cleanup import Killed, fake_aggregate, kill_after, make_records
 
 FWJR = sources.get("fwjr")
@@ -168,13 +167,7 @@ def reference_aggregate(store, records, precision, first, days, run_id, wanted):
         for doc in view_docs:
             per_bucket[doc["scope"]["start_date"]] += 1
         held_views[view.name] = (view.keys, per_bucket)
-    totals = {}
-    for doc in docs:
-        tally = totals.setdefault(doc["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
-        tally["count"] += doc["count"]
-        tally["events"] += doc["events"]
-        tally["documents"] += 1
-    store.mark_buckets(FWJR, window, totals, run_id, "aggregate", held_views)
+    store.mark_buckets(FWJR, window, bucket_totals(docs), run_id, "aggregate", held_views)
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import datetime as dt
 import random
 
 import reference
+from helpers import reference_documents
 from jobrollup import cleanup, documents, sources
 from jobrollup.exits import RunRefused
 from jobrollup.store.mongo import MongoStore
-from jobrollup.tiers import Window, next_start
+from jobrollup.tiers import Window
 
 FWJR, SPACK = sources.get("fwjr"), sources.get("spack_builds")
 T = dt.datetime
@@ -43,20 +44,7 @@ def make_records(seed: int = 18, n: int = 900) -> list[dict]:
 
 
 def _write_fwjr(store: MongoStore, records: list[dict], window: Window, run_id: str) -> int:
-    expected = reference.aggregate(records, window.precision, (window.start, window.end))
-    docs, totals = [], {}
-    for key, value in expected.items():
-        start, _, _, *scope_values = key
-        scope = dict(zip(reference.SCOPE_KEYS, scope_values))
-        docs.append({"_id": documents.document_id(FWJR, window.precision, start, scope),
-                     "scope": {**scope, "start_date": start, "end_date": next_start(start, window.precision),
-                               "timeframe_precision": window.precision},
-                     "count": value["count"], "events": value["events"], "performance": value["performance"],
-                     "run_id": run_id})
-        tally = totals.setdefault(start, {"count": 0, "events": 0, "documents": 0})
-        tally["count"] += value["count"]
-        tally["events"] += value["events"]
-        tally["documents"] += 1
+    docs, totals = reference_documents(records, window, run_id)
     store.replace_documents(FWJR.collection, docs)
     store.mark_buckets(FWJR, window, totals, run_id, "aggregate")
     return len(docs)

@@ -25,8 +25,8 @@ from jobrollup.sources import Source
 
 SCOPE_KEYS = ("package", "spec_hash", "kind", "phase", "source_file", "cluster", "template")
 KINDS = ("error", "warn")
-REJECT_REASONS = ("malformed_json", "wrong_type", "missing_package", "missing_hash", "malformed_hash",
-                  "empty_error_text", "binary_error_text", "missing_ts", "bad_ts")
+REJECT_REASONS = ("too_large", "malformed_json", "wrong_type", "missing_package", "missing_hash", "malformed_hash",
+                  "empty_error_text", "binary_error_text", "missing_ts", "bad_ts", "unreadable_file")
 
 SOURCE = Source(
     name="spack_errors",

@@ -42,14 +42,15 @@ with warnings.catch_warnings():  # plain UDFs: the type hints are not pandas UDF
 def error_records(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> reject_reason, rejected_line, file, ts, package, spec_hash, kind,
     phase, source_file, message (null for a rejected line)."""
-    lines = lines.where(F.trim(F.col("value")) != "")
+    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
     r = F.from_json("value", RECORD, _PARSE_OPTIONS)
-    parsed = lines.select("value", "file", r.alias("r"))
+    parsed = lines.select("value", "file", *readers.LINE_FACTS, r.alias("r"))
     r = F.col("r")
     spec_hash = F.trim(r["hash"])
     ts = _finite(r["ts"])
     reason = (
-        F.when(r.isNull() | r[CORRUPT].isNotNull(),
+        readers.too_large_reason()
+        .when(r.isNull() | r[CORRUPT].isNotNull(),
                F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
                .otherwise(F.lit("wrong_type")))
         .when(F.coalesce(F.trim(r["package"]), F.lit("")) == "", F.lit("missing_package"))
@@ -63,7 +64,7 @@ def error_records(lines: DataFrame) -> DataFrame:
     return parsed.select(
         reason.alias("reject_reason"),
         F.when(~good, F.col("value")).alias("rejected_line"),
-        "file",
+        "file", *readers.LINE_FACTS,
         F.timestamp_seconds(ts).alias("ts"),
         _text(r["package"]).alias("package"),
         spec_hash.alias("spec_hash"),
@@ -87,7 +88,7 @@ def job_records(lines: DataFrame) -> DataFrame:
     return records.select(
         reason.alias("reject_reason"),
         F.when(reason.isNotNull(), F.coalesce("rejected_line", F.substring("message", 1, 65536))).alias("rejected_line"),
-        "file", "ts",
+        "file", *readers.LINE_FACTS, "ts",
         *[F.lit(None).cast("long").alias(k) if k == "cluster" else F.col(k) for k in SCOPE_KEYS])
 
 
