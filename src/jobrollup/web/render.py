@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .. import sources
-from ..cli.query import _heading, _number, _when, header_lines
+from ..query import render as answer_text
 from ..query import QueryError
 
 # matplotlib's pyplot state is shared by the threads of the server: one drawing at a time.
@@ -52,20 +52,20 @@ def table(frame: pd.DataFrame, total: int | None = None) -> Table:
         for column, value in zip(columns, record):
             if column == axis:
                 moment = pd.Timestamp(value).to_pydatetime()
-                cells.append(Cell(_when(moment, axis), moment.isoformat(), False))
+                cells.append(Cell(answer_text.when(moment, axis), moment.isoformat(), False))
             elif column in text_columns:
                 text = "(null)" if _missing(value) else str(value)
                 cells.append(Cell(text, "" if _missing(value) else str(value), False))
             else:
-                cells.append(Cell(_number(column, value, counters), "" if _missing(value) else repr(float(value)), True))
+                cells.append(Cell(answer_text.number(column, value, counters), "" if _missing(value) else repr(float(value)), True))
         rows.append(cells)
-    headings = [c if c in text_columns else _heading(c, source) for c in columns]
+    headings = [c if c in text_columns else answer_text.heading(c, source) for c in columns]
     return Table(headings, columns, rows, len(frame) if total is None else total)
 
 
 def header(frame: pd.DataFrame) -> list[str]:
     """The lines bin/query prints above its table (span, filters, tiers, notes)."""
-    return header_lines(frame.attrs)
+    return answer_text.header_lines(frame.attrs)
 
 
 def svg(draw, *args, **kwargs) -> str:
@@ -116,7 +116,7 @@ def bars(labels: list[str], values: list[float], xlabel: str, title: str) -> str
 def when(moment, axis: str | None = None) -> str:
     if _missing(moment):
         return "-"
-    return _when(moment, axis)
+    return answer_text.when(moment, axis)
 
 
 def register_filters(app) -> None:
