@@ -505,8 +505,7 @@ class MongoStore:
         return {d["_id"]: d for d in self.db[ERROR_CLUSTERS].find({"_id": {"$in": clusters}}, fields)}
 
     def cluster_labels(self, clusters: list[int]) -> dict[int, str]:
-        return {d["_id"]: d.get("label", "") for d in self.db[ERROR_CLUSTERS].find(
-            {"_id": {"$in": clusters}}, {"label": 1})}
+        return {cluster: doc.get("label", "") for cluster, doc in self.clusters(clusters, {"label": 1}).items()}
 
 
     # -- build-outcome models -----------------------------------------------------------------
@@ -514,9 +513,6 @@ class MongoStore:
     def save_experiment(self, doc: dict) -> None:
         """An experiment's document (data selection, model, seed, metrics), keyed by its name."""
         self.db[MODELS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
-
-    def experiments(self) -> list[dict]:
-        return list(self.db[MODELS].find().sort("_id", 1))
 
     def experiment(self, name: str) -> dict | None:
         return self.db[MODELS].find_one({"_id": name})
