@@ -70,10 +70,24 @@ def store(mongo_uri):
 
 
 @pytest.fixture(scope="session")
-def conf():
+def conf_with_views():
+    """conf/jobrollup.toml as shipped: the runs write the configured views too."""
     from jobrollup import config
 
     return config.load(ROOT / "conf" / "jobrollup.toml")
+
+
+@pytest.fixture(scope="session")
+def conf(conf_with_views):
+    """The shipped conf without views. A view costs each aggregation a regroup and its writes
+    (seconds per run, over dozens of runs); tests/test_views.py checks views at every tier, and
+    the tests that run bin/ commands use the shipped conf, views included."""
+    import copy
+
+    without = copy.deepcopy(conf_with_views)
+    for source in without.get("sources", {}).values():
+        source.pop("views", None)
+    return without
 
 
 @pytest.fixture

@@ -151,7 +151,10 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace, a
     master, bare_python, ui = cluster
     hour_jobs = sum(d["count"] for d in aggregated_on_the_cluster.values())
     deps = workspace["tmp"] / "deps"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(deps), "pymongo"], check=True)
+    # pymongo and what it imports, copied from our environment (same Python): what a site
+    # would `pip install --target` into the archive, without the download
+    for package in ("pymongo", "bson", "gridfs", "dns"):
+        shutil.copytree(Path(__import__(package).__file__).parent, deps / package)
     archive = shutil.make_archive(str(workspace["tmp"] / "executor-deps"), "gztar", deps)
     write_conf(workspace["conf"], {**workspace["settings"], "spark": {"executor_archives": [f"{archive}#deps"]}})
     done = subprocess.run([str(ROOT / "bin" / "cleanup"), "--spark", "--master", master, "--now", "2026-04-20T00:00:00",
@@ -162,8 +165,13 @@ def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace, a
     assert executors_ran_on_the_cluster(ui, "jobrollup-cleanup")
     store = workspace["store"]
     assert store.db.fwjr.count_documents({"scope.timeframe_precision": "hour"}) == 0
-    day_jobs = sum(d["count"] for d in store.db.fwjr.find({"scope.timeframe_precision": "day"}))
+    days = list(store.db.fwjr.find({"scope.timeframe_precision": "day"}))
+    day_jobs = sum(d["count"] for d in days)
     assert day_jobs == hour_jobs == store.db.fwjr_buckets.find_one({"precision": "day"})["count"] > 0
+    # the day the executors rolled up equals the reference's day of the same reports
+    records, _ = reference.read_lines([day_folder(str(workspace["data"]), dt.date(2026, 4, d)) for d in (5, 6)])
+    reference.assert_documents_equal(days, reference.aggregate(records, "day", (dt.datetime(2026, 4, 5),
+                                                                              dt.datetime(2026, 4, 6))))
 
 
 def test_error_clustering_on_the_cluster_runs_its_udf_on_a_bare_python(cluster, workspace, conf):

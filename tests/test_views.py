@@ -29,6 +29,12 @@ NOW = T(2027, 3, 20)
 RETENTION = {"hour": "2 days", "day": "1 week", "week": "forever", "month": "forever"}
 
 
+@pytest.fixture(scope="session")
+def conf(conf_with_views):
+    """Here the runs write the shipped views (elsewhere tests leave them out)."""
+    return conf_with_views
+
+
 @pytest.fixture(scope="module")
 def february(tmp_path_factory):
     """February 2027: starts on a Monday, so its 28 days are four whole ISO weeks and a month."""
