@@ -25,10 +25,15 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 @pytest.fixture(scope="session")
 def spark():
+    import tomllib
+
     from pyspark.sql import SparkSession
 
+    # the JVM options of the shipped local profile: the tests' runs are small, as a day on a laptop
+    local = tomllib.loads((ROOT / "conf" / "jobrollup.toml").read_text())["spark"]["profiles"]["local"]["conf"]
     session = (
         SparkSession.builder.master("local[2]")
+        .config("spark.driver.extraJavaOptions", local["spark.driver.extraJavaOptions"])
         .appName("jobrollup-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
