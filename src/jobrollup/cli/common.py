@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import sys
 from typing import Callable
@@ -157,8 +158,9 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None) -> int:
     except PyMongoError as error:  # met outside a store's failures(): the store still words it
         failure = mongo.failure(error, "")
         return fail(failure, exits.code_of(failure))
-    except BrokenPipeError:  # bin/query ... | head
-        sys.stderr.close()
+    except BrokenPipeError:  # bin/query ... | head: the reader has all it wanted
+        # stdout goes to /dev/null so that the interpreter's last flush fails no more (Python docs, "SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return exits.OK
     except KeyboardInterrupt:
         return fail("interrupted", 130)
