@@ -451,6 +451,7 @@ def _covary(gathered: list[tuple], a: int, b: int) -> bool:
 
 
 _OPENS = {"[": "]", "(": ")", "{": "}"}
+_LEVELS = frozenset("error warning warn fatal note info debug notice critical crit alert emerg severe trace".split())
 
 
 def _neutral(token: str) -> bool:
@@ -482,6 +483,11 @@ def _head(shape: tuple, parameter: set) -> range:
         if not (is_parameter(i) or _neutral(shape[i])):
             break
         i += 1
+    # a severity label (`error:`, `WARNING:`) is not the event's name: the head is what follows it
+    while i + 1 < n and shape[i].lower() in _LEVELS and shape[i + 1] == ":":
+        i += 2
+        while i < n and _neutral(shape[i]) and shape[i] not in _OPENS:
+            i += 1
     start = i
     while i < n and not is_parameter(i) and not (shape[i] == ":" and i > start):
         i += 1

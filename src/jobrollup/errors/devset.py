@@ -318,7 +318,9 @@ SYSTEMS: dict[str, dict[str, str]] = {
     },
     "spark": {
         "registered_signal": "Registered signal handlers for [{pick:TERM, HUP, INT|TERM|HUP, INT}]",
-        "changing_acls": "Changing {pick:view|modify} acls to: {user}",
+        # two log statements in Spark's SecurityManager (a kind is a statement that prints lines)
+        "changing_view_acls": "Changing view acls to: {user}",
+        "changing_modify_acls": "Changing modify acls to: {user}",
         "security_manager": "SecurityManager: authentication disabled; ui acls disabled; users with view permissions: Set({user}); users with modify permissions: Set({user})",
         "started_service": "Successfully started service '{pick:sparkExecutorActorSystem|org.apache.spark.network.netty.NettyBlockTransferService|sparkDriver}' on port {port}.",
         "memory_store": "MemoryStore started with capacity {size}",
