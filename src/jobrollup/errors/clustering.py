@@ -423,12 +423,15 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                 if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(value_like, seen))):
                     parameter.add(i)
             # two positions whose words come in every combination vary independently: values
-            # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest
+            # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest. When
+            # one is in the message's head and the other is not, the head's word is a kind word
+            # and the other the value (`Cache hit|miss for key <*> in region users|orders`)
             few = [i for i in varying if i and i not in parameter]
+            head = _head(gathered[0], parameter)
             for a, b in itertools.combinations(few, 2):
                 pairs = {(s[a], s[b]) for s in gathered}
                 if len(pairs) == len({p[0] for p in pairs}) * len({p[1] for p in pairs}) >= 4:
-                    parameter.update((a, b))
+                    parameter.update(i for i in (a, b) if i not in head or (a in head) == (b in head))
             # kind words are in a message's head; after it, a word with few values is a value,
             # unless it changes with another word (a phrase: `at end of input` / `before end of line`)
             head = _head(gathered[0], parameter)
