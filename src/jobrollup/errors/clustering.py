@@ -294,6 +294,7 @@ _TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
 _MASK = re.compile(r"<[A-Z]+>")
 _ADDRESS = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")  # IPv6, MAC
 _PARAMETER = re.compile(r"\d|[/\\@]")
+_REQUEST = re.compile(r"\b(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT) <URL>")
 
 
 LEARNED_SHAPES = 32  # patterns of a cluster that DBSTREAM learns
@@ -306,6 +307,8 @@ def pattern(template: str) -> tuple:
     digit, a mask, a path, an address, a dotted name, the value of `key=value`; a run of
     parameters with only separators between them (`host:port`, a list of numbers) is one."""
     out: list[str] = []
+    if "<URL>" in template:     # a request line's method names the request: one kind word
+        template = _REQUEST.sub(r"\1-request", template)
     for token in _TOKEN.findall(_ADDRESS.sub("0", _MASK.sub("0", template))):
         if token in _PUNCT:
             out.append(token)
@@ -353,17 +356,16 @@ def _variant(a: tuple, b: tuple) -> bool:
 
 
 _ENUM = re.compile(r"[A-Z][A-Z0-9_]+$")
-_HTTP_METHODS = frozenset("GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT".split())
 _DOTTED = re.compile(r"[A-Za-z]\.[A-Za-z]")
 _BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none None NULL enabled disabled "
                      "up down ok OK".split())
 
 
 def _value_like(word: str) -> bool:
-    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM), booleans and
-    dotted names (hosts, packages, classes)."""
-    if word in _HTTP_METHODS:           # the method names an HTTP request (messages keeps it too)
-        return False
+    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM, an HTTP method
+    outside a request line: `Started GET <Q> for <ip>`), booleans and dotted names (hosts,
+    packages, classes). The method of a request line (`"GET <URL>"`, which messages keeps) is
+    one kind word with its URL (`pattern`)."""
     return word in _BOOLEAN or bool(_ENUM.match(word)) or bool(_DOTTED.search(word))
 
 
