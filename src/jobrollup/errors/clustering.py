@@ -294,6 +294,7 @@ _TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
 _MASK = re.compile(r"<[A-Z]+>")
 _ADDRESS = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")  # IPv6, MAC
 _PARAMETER = re.compile(r"\d|[/\\@]")
+_EMPTY_QUOTES = re.compile(r"(?<![\w'\"])(?:''|\"\")(?![\w'\"])")
 _REQUEST = re.compile(r"\b(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT) <URL>")
 
 
@@ -309,6 +310,8 @@ def pattern(template: str) -> tuple:
     out: list[str] = []
     if "<URL>" in template:     # a request line's method names the request: one kind word
         template = _REQUEST.sub(r"\1-request", template)
+    if "''" in template or '""' in template:   # an empty quoted value is a value, like <Q>
+        template = _EMPTY_QUOTES.sub("0", template)
     for token in _TOKEN.findall(_ADDRESS.sub("0", _MASK.sub("0", template))):
         if token in _PUNCT:
             out.append(token)
