@@ -631,8 +631,7 @@ SYSTEMS: dict[str, dict[str, str]] = {
         "usb_product": "usb {d:3}-{d:9}: Product: {pick:USB Receiver|DataTraveler 3.0|Keyboard|USB2.0 Hub}",
         "acpi_irq": "ACPI: PCI Interrupt {pci}[{pick:A|B|C|D}] -> GSI {d:99} (level, low) -> IRQ {d:255}",
         "acpi_error": "ACPI Error: No handler for Region [{pick:ECOR|SYSI|IPMI}] ({hex:16}) [{pick:EmbeddedControl|SystemIO|IPMI}] (20{d:99}0{d:9}{d:9}/evregion-{n:3})",
-        "promisc_enter": "device {iface} entered promiscuous mode",
-        "promisc_left": "device {iface} left promiscuous mode",
+        "promisc": "device {iface} {pick:entered|left} promiscuous mode",   # one printk, "entered" : "left"
         "bridge_state": "br0: port {d:9}({iface}) entered {pick:blocking|forwarding|disabled|learning} state",
         "audit": "audit: type={n:4} audit({n:10}.{n:3}:{n:5}): apparmor=\"{pick:DENIED|ALLOWED|STATUS}\" operation=\"{pick:open|exec|capable}\" profile=\"{word}\" name=\"{path}\" pid={pid} comm=\"{word}\"",
         "ucode": "microcode: {cpu} sig={hex:5}, pf={hex:1}, revision={hex:3}",
