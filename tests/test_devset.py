@@ -214,3 +214,12 @@ def test_an_empty_quoted_value_is_a_value():
     assert pattern("Tomcat started on port(s): <NUM> (http) with context path ''") == \
         pattern("Tomcat started on port(s): <NUM> (http) with context path <Q>")
     assert pattern("it''s") == ("it", "'", "'", "s")
+
+
+def test_a_group_that_a_busier_group_matches_joins_it():
+    """`device lo left` alone reads `left` as a kind word; the busier `device <*> <*> promiscuous
+    mode`, which saw the position vary, matches it: one kind."""
+    templates = [f"device {iface} {verb} promiscuous mode" for iface in ("eth0", "ib0", "en1", "lo")
+                 for verb in ("entered", "left")]
+    assert kinds(templates) == 1
+    assert kinds(["Cannot open: No such file", "Cannot mkdir: No such file"]) == 2   # no wildcard: apart

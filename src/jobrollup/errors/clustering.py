@@ -445,6 +445,22 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
             parameter.update(i for i in few if i not in head and i not in phrase)
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
+        # a group that a busier group of the skeleton matches, its parameters matching anything
+        # (`device lo left` / `device <*> <*>`), is that group: the busier one saw the positions vary
+        found = list(dict.fromkeys(result[s] for s in members))
+        if len(found) > 1:
+            general = [g for g in found if WILD in g]
+            into = {}
+            for shape in found:
+                for other in general:
+                    if other != shape and all(x == y or x == WILD for x, y in zip(other, shape)):
+                        into[shape] = other
+                        break
+            for s in members:
+                seen = set()
+                while result[s] in into and result[s] not in seen:
+                    seen.add(result[s])
+                    result[s] = into[result[s]]
     return result
 
 
