@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_errors.py                   # both parts
     .venv/bin/python bench/bench_errors.py --skip-speed      # quality only (about a minute)
     .venv/bin/python bench/bench_errors.py --messages 200000 # a smaller speed run
+    .venv/bin/python bench/bench_errors.py --skip-quality --skip-speed --memory 100000,1000000
 
 Quality: each labelled set is written as a JSON-lines file and clustered by the real command
 (`bin/cluster-errors --messages FILE --out FILE`: its two-pass code,
@@ -24,6 +25,10 @@ through the same code; printed: seconds, messages per second (wall clock and CPU
 process: on a shared machine the CPU time is the fairer "one core" figure), peak RSS of this
 process, and a reference loop's time to compare machines; Drain3's time on the same messages is
 printed beside it as a reference.
+
+Memory (--memory SIZES): the dev set's lines (fixed templates) repeated to each size, through the
+same code in a process of its own: peak RSS must not grow with the number of messages (it grows
+with the number of distinct templates, which the registry holds, as in the speed run).
 """
 
 from __future__ import annotations
@@ -139,6 +144,24 @@ def speed(n: int, workdir: Path, threshold: float, with_drain3: bool) -> None:
               f"jobrollup / Drain3 time {seconds / d3:.2f}")
 
 
+def memory(sizes: list[int], workdir: Path, threshold: float) -> None:
+    """Peak memory against the number of messages when the templates are fixed: the dev set's
+    lines (22 systems x 2,000, seed 0) repeated to each size, each size in a process of its own."""
+    from jobrollup.errors import devset
+    lines = [row["message"] for system in devset.all_systems() for row in devset.labelled(system, 2000, 0)]
+    print(f"\nmemory: the dev set's {len(lines):,} lines repeated")
+    for n in sizes:
+        source, out = workdir / "memory.jsonl", workdir / "memory-out.jsonl"
+        with open(source, "w", encoding="utf-8") as handle:
+            for i in range(n):
+                handle.write(json.dumps({"message": lines[i % len(lines)]}) + "\n")
+        done = subprocess.run([sys.executable, "-c", _SPEED_CHILD, str(ROOT / "src"), str(source), str(out),
+                               str(threshold)], capture_output=True, text=True, check=True)
+        measured = json.loads(done.stdout)
+        print(f"  {n:>10,} messages: peak RSS {measured['peak_mb']:,.0f} MB, CPU {measured['cpu']:.1f} s, "
+              f"{n / measured['cpu']:,.0f} messages per CPU second")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages for the speed run")
@@ -146,6 +169,7 @@ def main() -> int:
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--no-drain3-speed", action="store_true", help="do not time Drain3 on the speed set")
+    parser.add_argument("--memory", help="sizes, e.g. 100000,1000000: peak memory on the dev set's lines repeated")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-errors-") as tmp:
         workdir = Path(tmp)
@@ -156,6 +180,8 @@ def main() -> int:
             bench_devset.table(2000, 0, args.threshold)
         if not args.skip_speed:
             speed(args.messages, workdir, args.threshold, not args.no_drain3_speed)
+        if args.memory:
+            memory([int(n) for n in args.memory.split(",")], workdir, args.threshold)
     print(f"\nmachine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     return 0
 

@@ -36,8 +36,8 @@ def clustered(rows, tmp_path, model=None):
 
 def test_the_dev_set_is_wide_and_deterministic():
     systems = devset.all_systems()
-    assert len(systems) >= 15
-    assert sum(len(devset.SYSTEMS[s]) for s in systems) >= 280
+    assert len(systems) >= 22
+    assert sum(len(devset.SYSTEMS[s]) for s in systems) >= 490
     assert devset.labelled("sshd", 50, seed=3) == devset.labelled("sshd", 50, seed=3)
     assert devset.labelled("sshd", 50, seed=3) != devset.labelled("sshd", 50, seed=4)
 
@@ -182,3 +182,44 @@ def test_the_number_mask_matches_what_it_says():
     for _ in range(20000):
         text = "".join(rng.choice("0123456789ab_-+ .:\u0663Z") for _ in range(rng.randint(1, 30)))
         assert fast.sub("<NUM>", text) == reference.sub("<NUM>", text), text
+
+
+def test_a_severity_label_does_not_end_the_head():
+    """`file:line: error: #error ...`: the head is what follows `error:` (spack's hand labels call
+    `size_t` / `ssize_t` two kinds), while a colon after the event's name still ends it."""
+    assert kinds([f"<PATH>:<NUM>:<NUM>: error: #error Unable to determine size of {t}"
+                  for t in ("size_t", "ssize_t")]) == 2
+    assert kinds([f"WARNING: {w} is calling TSMGetInputSourceProperty" for w in ("Safari", "Mail")]) == 2
+    assert kinds([f"nodes: <NUM> {state}" for state in ("down", "timeout", "unreachable")]) == 1
+
+
+def test_words_that_vary_independently_keep_a_kind_word_of_the_head():
+    """Every combination of two positions' words: values, unless one is in the head, which
+    then stays a kind word (`Cache hit|miss ... region users|orders|catalog`)."""
+    assert kinds([f"Cache {verb} for key user:<NUM> in region {region}"
+                  for verb in ("hit", "miss") for region in ("users", "orders", "catalog")]) == 2
+    assert kinds([f"PSU status ( {a} {b} )" for a in ("on", "off") for b in ("on", "off")]) == 1
+    assert kinds([f"usb <NUM>-<NUM>: new {speed} speed USB device using {hcd}"
+                  for speed in ("low", "full", "high") for hcd in ("uhci_hcd", "ehci_hcd")]) == 1
+
+
+def test_an_http_method_names_a_request_line_only():
+    assert kinds([f"Started {m} <Q> for <NUM>.<NUM>.<NUM>.<NUM> at <TS>"
+                  for m in ("GET", "POST", "PUT", "DELETE")]) == 1
+    assert kinds([f"[req-<UUID>] <NUM>.<NUM>.<NUM>.<NUM> {m} <URL> status: <NUM> len: <NUM>"
+                  for m in ("GET", "POST", "DELETE")]) == 3
+
+
+def test_an_empty_quoted_value_is_a_value():
+    assert pattern("Tomcat started on port(s): <NUM> (http) with context path ''") == \
+        pattern("Tomcat started on port(s): <NUM> (http) with context path <Q>")
+    assert pattern("it''s") == ("it", "'", "'", "s")
+
+
+def test_a_group_that_a_busier_group_matches_joins_it():
+    """`device lo left` alone reads `left` as a kind word; the busier `device <*> <*> promiscuous
+    mode`, which saw the position vary, matches it: one kind."""
+    templates = [f"device {iface} {verb} promiscuous mode" for iface in ("eth0", "ib0", "en1", "lo")
+                 for verb in ("entered", "left")]
+    assert kinds(templates) == 1
+    assert kinds(["Cannot open: No such file", "Cannot mkdir: No such file"]) == 2   # no wildcard: apart

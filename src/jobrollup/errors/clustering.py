@@ -11,16 +11,21 @@ function that a Spark UDF can run):
    fields; a word with a digit, a mask, a path or an address, and the value of `key=value`, is
    a parameter (`<*>`); a run of parameters with only separators between them (`ip:port`,
    `1 2 3`, a number and its unit) is one parameter, so that variable-length lists of numbers
-   keep one shape.
+   keep one shape. An empty quoted value (`''`) is a parameter like a masked quote; the method
+   of an HTTP request line (`"GET <URL>"`, which messages keeps) is one kind word with its URL,
+   while a method elsewhere (`Started GET <Q> for <ip>`) is an enum value like any other.
 2. Variability (`merge_variable_positions`), in the manner of Drain's parse tree but over the
    whole night's templates at once: patterns of one length and the same punctuation that differ
    in few words (at most a third) gather, busiest first, known templates first. In a gathering,
    a position that takes MIN_VALUES (5) words or more, or words and parameters, holds a
    parameter; so does a position whose words are all value-like (enum constants such as
    LOOKING or SIGTERM, booleans, dotted names) and two positions whose words come in every
-   combination (they vary independently). A position that takes fewer words holds a kind word
+   combination (they vary independently: one of them at least is a value; when one is in the
+   message's head and the other is not, the head's word stays a kind word, `Cache hit|miss for
+   key <*> in region users|orders`). A position that takes fewer words holds a kind word
    only in the head of the message (`_head`: its words up to its first parameter or colon, after
-   a leading run of parameters and bracketed fields that hold one): `Accepted` / `Failed password
+   a leading run of parameters and bracketed fields that hold one, and after a severity label,
+   `error:` or `WARNING:`, which names no event): `Accepted` / `Failed password
    for <user>`, `Cannot open` / `mkdir` / `utime`, `<ip>:Served` / `Transmitted block`. After the
    head a word with few values is a value (`nodes: <node> down|timeout|unreachable`,
    `in executable kernel|extension loaded`, `resource: memory|ephemeral-storage`), as Drain reads
@@ -28,7 +33,10 @@ function that a Spark UDF can run):
    (`expected <*> at end of input` / `before end of line`; parts of one value joined by
    punctuation, `boost::shared_ptr`, are not a phrase). The first word of a message is always
    read as a kind word when it has few values (Drain starts its tree there too). Templates whose
-   patterns end up alike form a group.
+   patterns end up alike form a group; a group that the pattern of a busier group of the same
+   skeleton matches, its parameters matching anything (`device lo left promiscuous mode` and
+   `device <*> <*> promiscuous mode`, where `lo` has no digit and kept the small gathering
+   apart), joins it, as a Drain template matches a line: the busier group saw those positions vary.
 3. Clusters: a group that holds a known template joins that template's cluster (the busiest
    such cluster): the stable ids. A group of new templates only asks river's DBSTREAM (each
    cluster's first LEARNED_SHAPES patterns as bags of words and word pairs, presence only) for
@@ -87,6 +95,74 @@ fault|Killed`), which change a message's length, as they do for Drain3.
     spack: 0.8933 / 0.9774: 6 messages fewer than before, `#error Unable to determine size of
     size_t|ssize_t` and `#error You do not have strdup|strncasecmp`, which the hand labels
     call different kinds and the head (it ends at `error:`) reads as values.
+
+Third round (issue 17): spark's `Changing view|modify acls` are two statements in Spark's
+SecurityManager, and the dev set now labels them so (a kind is one printing statement: its
+labels were checked against that rule, see jobrollup.errors.devset); the rules were right.
+The spack loss is gone: a severity label (`error:`, `WARNING:`) does not end the head, so
+`#error ... size_t|ssize_t` is read in a head again (spack 0.8946, 6 messages back; skipping
+every `word:` label was worse, see above). Then three systems of shapes the dev set lacked,
+written before measuring them (kernel: kind words with digits, `EXT4-fs`, `IPv6`, `e1000e`;
+desktop: long free text, values of several words, glued durations; webapp: URLs, tabs,
+durations, parameters of many shapes, access lines, stack frames). Their first measurement,
+seeds 0-4, ours / Drain3: kernel 0.8905 0.8805 0.9650 0.9595 0.9655 / 0.8655 0.6135 0.7530
+0.7830 0.8895, desktop 0.8250 0.7885 0.6225 0.8475 0.7685 / 0.8150 0.7830 0.8515 0.8385
+0.7190, webapp 0.7700 0.5680 0.4935 0.7140 0.8100 / 0.7890 0.5880 0.5155 0.7100 0.8260. Some
+of their labels broke the statement rule (HikariCP's `Starting...` / `Start completed.` are two
+statements, resilience4j's `changed state from <a> to <b>` one, an access line's protocol a
+value, `nw_path_..._block_invoke` another function, the kernel's `entered|left promiscuous mode`
+one printk) and were corrected; four rules came from what was left, each general: the severity
+label; a head word that varies independently of a value stays a kind word (`Cache hit|miss ...
+region users|orders`; before, both became values); an HTTP method is a value outside a request
+line (`Started GET <Q>`); an empty quote is a value; a group that a busier group matches joins
+it. Tried and dropped: a colon followed by a space ending a run of parameters (`e1000e: eth0`)
+split tar's `<path>: <dir>: Cannot mkdir` into a new length that `_variant` then merged with
+`Cannot open` (spack 0.8170); not counting a word against a parameter when gathering (Drain's
+wildcard match) merged webapp's stack frames with access lines.
+
+The final measurement, 22 systems x 2,000 lines, mean over seeds 0-4 (and 0-9 in brackets):
+
+    PYTHONPATH=src .venv/bin/python bench/bench_devset.py --seeds 0-4
+    system      GA      ARI     | Drain3 GA  ARI
+    android     0.8885  0.9531  | 0.4819  0.6999
+    apache      1.0000  1.0000  | 1.0000  1.0000
+    bgl         0.7602  0.9226  | 0.6174  0.6943
+    desktop     0.8091  0.9749  | 0.7812  0.9661   (below Drain3 on seed 7 of 0-9)
+    hadoop      1.0000  1.0000  | 0.8365  0.9544
+    hdfs        1.0000  1.0000  | 0.8049  0.9228
+    healthapp   1.0000  1.0000  | 0.7244  0.9318
+    hpc         1.0000  1.0000  | 0.9090  0.8988
+    k8s         0.8802  0.9533  | 0.8478  0.9470
+    kernel      0.9217  0.9852  | 0.8135  0.8770
+    mac         0.9533  0.9920  | 0.8695  0.9802
+    nginx       0.9724  0.9985  | 0.6840  0.9455
+    openstack   0.9294  0.9916  | 0.4636  0.7901
+    postgres    0.8025  0.8905  | 0.7428  0.8612
+    proxy       0.8055  0.9447  | 0.4064  0.7182
+    spark       1.0000  1.0000  | 0.8390  0.9766
+    sshd        1.0000  1.0000  | 1.0000  1.0000
+    syslog      0.9529  0.9840  | 0.7111  0.7500
+    systemd     0.7433  0.8992  | 0.3714  0.6219
+    webapp      0.9299  0.9928  | 0.7713  0.8916
+    windows     0.9701  0.9960  | 0.7936  0.9679
+    zookeeper   0.9459  0.9906  | 0.9459  0.9906
+    mean        0.9211  0.9759  | 0.7461  0.8812   (0-9: 0.9196 0.9737 | 0.7591 0.8966)
+    per seed    0.9306 0.9108 0.9262 0.9108 0.9273 (Drain3 0.7295 0.7132 0.7724 0.7538 0.7620)
+    the code before this round on the same 22 systems, seeds 0-9: 0.9139 / 0.9724, below
+    Drain3: desktop (7), kernel (9), webapp (4, 7, 8)
+    generated kinds: 1.0000 / 1.0000; spack: 0.8946 / 0.9774 (bench/bench_errors.py --skip-speed)
+    speed (bench/bench_errors.py, 1M messages, 131,810 templates, a shared machine at load 5-8):
+    55,696 and 67,425 messages per CPU second, the code before this round 56,471 in the same
+    series; peak RSS 220 MB there, and 65 MB for both 100,000 and 1,000,000 messages of fixed
+    templates (bench_errors.py --memory 100000,1000000): memory follows templates, not messages
+
+Below Drain3 on seeds 0-9: desktop on seed 7 only (0.5720 against 0.7880): `Roaming scan
+started|completed|aborted on <iface>`, one statement whose value of three words sits in the
+head and is read as kind words, the other face of `Cannot open|mkdir|utime` and `Accepted|Failed
+password`, which are separate statements; one message cannot tell them apart and the rule
+keeps the commoner reading. Still weak, for us and Drain3 alike: values of several words
+(systemd's unit descriptions, usb product names, `Completed 404 Not Found in <dur>`) and free
+text after a colon (`Caused by: <exc>: <any words>`), which change a message's length.
 
 The steps on the dev set (mean GA, seed 0): patterns + variability with river's merges as before
 0.66; requiring river's proposals to be variants of one kind 0.80-0.84; gathering by words
@@ -294,6 +370,8 @@ _TOKEN = re.compile(r"<[A-Z]+>|[^\s=:,;()\[\]{}\"'|#<>]+|[=:,;()\[\]{}\"'|#<>]")
 _MASK = re.compile(r"<[A-Z]+>")
 _ADDRESS = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")  # IPv6, MAC
 _PARAMETER = re.compile(r"\d|[/\\@]")
+_EMPTY_QUOTES = re.compile(r"(?<![\w'\"])(?:''|\"\")(?![\w'\"])")
+_REQUEST = re.compile(r"\b(GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS|CONNECT) <URL>")
 
 
 LEARNED_SHAPES = 32  # patterns of a cluster that DBSTREAM learns
@@ -306,6 +384,10 @@ def pattern(template: str) -> tuple:
     digit, a mask, a path, an address, a dotted name, the value of `key=value`; a run of
     parameters with only separators between them (`host:port`, a list of numbers) is one."""
     out: list[str] = []
+    if "<URL>" in template:     # a request line's method names the request: one kind word
+        template = _REQUEST.sub(r"\1-request", template)
+    if "''" in template or '""' in template:   # an empty quoted value is a value, like <Q>
+        template = _EMPTY_QUOTES.sub("0", template)
     for token in _TOKEN.findall(_ADDRESS.sub("0", _MASK.sub("0", template))):
         if token in _PUNCT:
             out.append(token)
@@ -353,17 +435,16 @@ def _variant(a: tuple, b: tuple) -> bool:
 
 
 _ENUM = re.compile(r"[A-Z][A-Z0-9_]+$")
-_HTTP_METHODS = frozenset("GET HEAD POST PUT DELETE PATCH OPTIONS CONNECT".split())
 _DOTTED = re.compile(r"[A-Za-z]\.[A-Za-z]")
 _BOOLEAN = frozenset("true false True False TRUE FALSE yes no on off null none None NULL enabled disabled "
                      "up down ok OK".split())
 
 
 def _value_like(word: str) -> bool:
-    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM), booleans and
-    dotted names (hosts, packages, classes)."""
-    if word in _HTTP_METHODS:           # the method names an HTTP request (messages keeps it too)
-        return False
+    """Words that are values, not kind words: enum constants (LOOKING, SIGTERM, an HTTP method
+    outside a request line: `Started GET <Q> for <ip>`), booleans and dotted names (hosts,
+    packages, classes). The method of a request line (`"GET <URL>"`, which messages keeps) is
+    one kind word with its URL (`pattern`)."""
     return word in _BOOLEAN or bool(_ENUM.match(word)) or bool(_DOTTED.search(word))
 
 
@@ -423,12 +504,15 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
                 if len(seen) >= MIN_VALUES or WILD in seen or (i and all(map(value_like, seen))):
                     parameter.add(i)
             # two positions whose words come in every combination vary independently: values
-            # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest
+            # (usb "low|full|high speed ... using uhci|ehci"); kind words decide the rest. When
+            # one is in the message's head and the other is not, the head's word is a kind word
+            # and the other the value (`Cache hit|miss for key <*> in region users|orders`)
             few = [i for i in varying if i and i not in parameter]
+            head = _head(gathered[0], parameter)
             for a, b in itertools.combinations(few, 2):
                 pairs = {(s[a], s[b]) for s in gathered}
                 if len(pairs) == len({p[0] for p in pairs}) * len({p[1] for p in pairs}) >= 4:
-                    parameter.update((a, b))
+                    parameter.update(i for i in (a, b) if i not in head or (a in head) == (b in head))
             # kind words are in a message's head; after it, a word with few values is a value,
             # unless it changes with another word (a phrase: `at end of input` / `before end of line`)
             head = _head(gathered[0], parameter)
@@ -437,6 +521,22 @@ def merge_variable_positions(shapes: list[tuple]) -> dict[tuple, tuple]:
             parameter.update(i for i in few if i not in head and i not in phrase)
             for s in gathered:
                 result[s] = tuple(WILD if i in parameter else t for i, t in enumerate(s))
+        # a group that a busier group of the skeleton matches, its parameters matching anything
+        # (`device lo left` / `device <*> <*>`), is that group: the busier one saw the positions vary
+        found = list(dict.fromkeys(result[s] for s in members))
+        if len(found) > 1:
+            general = [g for g in found if WILD in g]
+            into = {}
+            for shape in found:
+                for other in general:
+                    if other != shape and all(x == y or x == WILD for x, y in zip(other, shape)):
+                        into[shape] = other
+                        break
+            for s in members:
+                seen = set()
+                while result[s] in into and result[s] not in seen:
+                    seen.add(result[s])
+                    result[s] = into[result[s]]
     return result
 
 
@@ -451,6 +551,7 @@ def _covary(gathered: list[tuple], a: int, b: int) -> bool:
 
 
 _OPENS = {"[": "]", "(": ")", "{": "}"}
+_LEVELS = frozenset("error warning warn fatal note info debug notice critical crit alert emerg severe trace".split())
 
 
 def _neutral(token: str) -> bool:
@@ -482,6 +583,11 @@ def _head(shape: tuple, parameter: set) -> range:
         if not (is_parameter(i) or _neutral(shape[i])):
             break
         i += 1
+    # a severity label (`error:`, `WARNING:`) is not the event's name: the head is what follows it
+    while i + 1 < n and shape[i].lower() in _LEVELS and shape[i + 1] == ":":
+        i += 2
+        while i < n and _neutral(shape[i]) and shape[i] not in _OPENS:
+            i += 1
     start = i
     while i < n and not is_parameter(i) and not (shape[i] == ":" and i > start):
         i += 1
