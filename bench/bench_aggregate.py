@@ -443,7 +443,7 @@ def main(argv=None) -> int:
             f"{len(plan.required_folders)} required + {len(plan.optional_folders)} lateness folders")
         cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
         began = time.perf_counter()
-        result = aggregate_job.run(spark, plan, store, progress=progress)
+        result = aggregate_job.run(spark, plan, store)
         spark_wall = time.perf_counter() - began
         cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
         spark_cpu_s = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}

@@ -419,8 +419,8 @@ class TimedStore(MongoStore):
     def ping(self):
         return self._setup(super().ping)
 
-    def ensure_indexes(self, source):
-        return self._setup(super().ensure_indexes, source)
+    def ensure_indexes(self, *a, **kw):
+        return self._setup(super().ensure_indexes, *a, **kw)
 
     def begin_run(self, *a, **kw):
         return self._setup(super().begin_run, *a, **kw)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import executor_faults
 import pytest
 from helpers import plan_for
 
@@ -224,15 +225,14 @@ def test_too_many_rejects_refuse_the_run_and_write_nothing(spark, store, conf, t
     assert store.db.runs.find_one({"status": "refused"})["records"]["rejected"] == 5
 
 
-def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch,
-                                                         kill_at_write):
+def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch, tmp_path):
     run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour")
-    calls = kill_at_write(2)
-    with pytest.raises(KeyboardInterrupt):
+    writes = executor_faults.arm(monkeypatch, tmp_path / "writes", kill_at=2)   # in an executor's second batch
+    with pytest.raises(Exception) as killed:
         run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour", write_batch=20)
     monkeypatch.undo()
-    assert calls["n"] == 2
-    assert store.db.runs.count_documents({"status": "interrupted"}) == 1
+    assert executor_faults.was_killed(killed.value, executor_faults.ExecutorKilled) and writes.n >= 2
+    assert store.db.runs.count_documents({"status": "failed"}) == 1
     plan, result = run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour")
     docs = stored(store, "hour")
     reference.assert_documents_equal(docs, expected_for(plan, result))
