@@ -42,6 +42,7 @@ class RunResult:
     folders: list[str] = field(default_factory=list)
     files: int = 0
     views: dict = field(default_factory=dict)   # view name -> {written, removed}
+    writes: dict = field(default_factory=dict)  # partitions written by executors, their seconds in MongoDB
     inputs: dict = field(default_factory=dict)    # skipped and unreadable paths, missing days
 
 
@@ -103,15 +104,16 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             # window is not held by this run (a kill before leaves it for the next run to repair).
             store.mark_buckets(source, window, out.totals, entry.run_id, "aggregate", view_tallies,
                                missing_days=[dt.date.fromisoformat(d) for d in missing_days])
+            writes = {"partitions": out.partitions, "seconds_in_mongodb": round(out.write_s, 3)}
             entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
-                                views=view_counts)
+                                views=view_counts, writes=writes)
         finally:
             entry.fields["timings"] = clock.laps
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
                      folders, files.count - len([u for u in unreadable if not u["at_listing"]]),
-                     views=view_counts, inputs=inputs)
+                     views=view_counts, inputs=inputs, writes=writes)
 
 
 def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:

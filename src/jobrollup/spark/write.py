@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import time
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
@@ -34,11 +35,14 @@ DOCUMENTS = ""     # the `view` of the documents themselves in the rows written
 class Written:
     """What the executors wrote: documents, and per view its documents written; the ledger's
     tallies ({bucket start: {count, <counters>, documents}} of the documents, {view: {bucket
-    start: documents}} of the views)."""
+    start: documents}} of the views); the seconds they were blocked in MongoDB, over how many
+    partitions (the journal's `writes`)."""
     documents: int = 0
     views: dict[str, int] = field(default_factory=dict)
     totals: dict[dt.datetime, dict] = field(default_factory=dict)
     view_documents: dict[str, dict[dt.datetime, int]] = field(default_factory=dict)
+    write_s: float = 0.0    # seconds the executors spent blocked in MongoDB writes, summed over partitions
+    partitions: int = 0
 
 
 def rows_to_write(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
@@ -64,8 +68,10 @@ def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precis
         raise
     out = Written(views={name: 0 for name in views}, view_documents={name: {} for name in views})
     errors = []
+    out.partitions = len(results)
     for result in results:
         store.written += result["written"]
+        out.write_s += result["write_s"]
         if result["error"]:
             errors.append(result["error"])
         for (view, epoch), tally in result["tallies"].items():
@@ -105,7 +111,21 @@ def _write_partition(writer: PartitionWriter, source_name: str, precision: str, 
             tally["documents"] += 1
             yield doc
 
+    waited = [0.0]   # seconds spent waiting for rows and building documents, not in MongoDB
+
+    def timed(docs):
+        docs = iter(docs)
+        while True:
+            began = time.perf_counter()
+            doc = next(docs, None)
+            waited[0] += time.perf_counter() - began
+            if doc is None:
+                return
+            yield doc
+
+    began = time.perf_counter()
     groups = ((view, (row.asDict() for row in same)) for view, same in itertools.groupby(rows, key=lambda r: r["view"]))
-    written, error = writer.write((view_collection(collection, view) if view else collection, tallied(view, dicts))
-                                  for view, dicts in groups)
-    yield {"written": written, "error": error, "tallies": tallies}
+    written, error = writer.write((view_collection(collection, view) if view else collection,
+                                   timed(tallied(view, dicts))) for view, dicts in groups)
+    yield {"written": written, "error": error, "tallies": tallies,
+           "write_s": time.perf_counter() - began - waited[0]}
