@@ -610,7 +610,7 @@ def main(argv=None) -> int:
                 f"{cpu / duck_cpu_s if cpu is not None else float('nan'):>12.2f}")
         say("rows/s = input lines / wall seconds; jobs/s = jobs aggregated (in the window) / wall seconds. "
             "CPU s = user + sys of the JVM and this Python process (DuckDB runs in it), MongoDB server excluded; "
-            "the JVM's includes its Python workers (documents, pymongo) while they live. Load average during the Spark run {spark_load[0]:.1f} -> "
+            f"the JVM's includes its Python workers (documents, pymongo) while they live. Load average during the Spark run {spark_load[0]:.1f} -> "
             f"{spark_load[1]:.1f}, during DuckDB {duck_load[0]:.1f} -> {duck_load[1]:.1f} on {cores} cores.")
         say(f"ratio Spark without MongoDB writes / DuckDB: {spark_cpu_no_write / duck_cpu_s:.2f} in CPU seconds, "
             f"{spark_no_write / duck['seconds']:.2f} in wall seconds (goal: 3)")
