@@ -17,7 +17,6 @@ as stored and as it was before a metric of one job was stored as n and sum alone
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time

@@ -576,10 +576,10 @@ class PartitionWriter:
         were written, and the MongoDB error that stopped the writes (`portable`) or None."""
         store = None
         try:
-            store = self.open()
             for collection, docs in groups:
+                store = store or self.open()    # an empty partition opens no connection
                 store.replace_documents(collection, docs, self.batch)
-            return store.written, None
+            return (store.written if store else 0), None
         except PyMongoError as error:
             return (store.written if store else 0), portable(error)
         finally:
