@@ -64,17 +64,9 @@ def reference_documents(records: list[dict], window, run_id: str) -> tuple[list[
                      "scope": {**scope, "start_date": start, "end_date": next_start(start, window.precision),
                                "timeframe_precision": window.precision},
                      "count": value["count"], "events": value["events"],
-                     "performance": as_stored(value["performance"]),
+                     "performance": reference.as_stored(value["performance"]),
                      "run_id": run_id})
     return docs, bucket_totals(docs)
-
-
-def as_stored(performance: dict) -> dict:
-    """Statistics as documents keep them (docs/job-records.md): one value (n == 1) as n and sum
-    (and its sketch), its min, max and sumsq being the sum, the sum and its square."""
-    return {group: {metric: ({k: v for k, v in stats.items() if k not in ("min", "max", "sumsq")}
-                             if stats["n"] == 1 else stats) for metric, stats in metrics.items()}
-            for group, metrics in performance.items()}
 
 
 def bucket_totals(docs: list[dict]) -> dict:
