@@ -229,6 +229,8 @@ def _statistics_row(doc: dict) -> list:
     row = []
     for group, metric, _ in METRIC_COLUMNS:
         stats = (performance.get(group) or {}).get(metric) or {}
+        if stats.get("n") == 1 and "min" not in stats:   # one value is stored as n and sum
+            stats = {**stats, "min": stats["sum"], "max": stats["sum"], "sumsq": stats["sum"] * stats["sum"]}
         row += [stats.get(s) for s in STATISTICS]
     return row
 
@@ -418,6 +420,7 @@ def main(argv=None) -> int:
                 return 2
             raise
         startup_s = time.perf_counter() - began
+        spark_cores = spark.sparkContext.defaultParallelism
         jvm_heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
         say(f"SparkSession {spark.version} ({args.master}, {spark.sparkContext.defaultParallelism} cores) "
             f"in {startup_s:.1f} s; JVM max heap {jvm_heap / 2**30:.2f} GiB "
@@ -443,7 +446,7 @@ def main(argv=None) -> int:
             f"{len(plan.required_folders)} required + {len(plan.optional_folders)} lateness folders")
         cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
         began = time.perf_counter()
-        result = aggregate_job.run(spark, plan, store, progress=progress)
+        result = aggregate_job.run(spark, plan, store)
         spark_wall = time.perf_counter() - began
         cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
         spark_cpu_s = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
@@ -539,7 +542,13 @@ def main(argv=None) -> int:
         # 5. results ----------------------------------------------------------------------------
         t = result.timings
         lines, jobs = c["lines"], c["in_window"]
-        write_s = store.write_s
+        # The executors write in parallel: their seconds blocked in MongoDB, summed over the
+        # partitions, over the cores writing at once, is the wall time the writes held the run.
+        cores = os.cpu_count() or 1
+        writers = max(1, min(result.writes.get("partitions", 1), spark_cores))
+        write_s = result.writes.get("seconds_in_mongodb", 0.0) / writers
+        all_docs = result.written + sum(v["written"] for v in result.views.values())
+        write_lap = t.get("aggregate_and_write", 0.0)
         spark_total = t["total"]
         spark_no_write = spark_total - write_s
         read_s = t.get("read", 0.0) + t.get("rejects", 0.0)
@@ -556,17 +565,20 @@ def main(argv=None) -> int:
         say(f"Spark run wall time    {spark_total:.1f} s = " +
             " + ".join(f"{k} {v:.1f} s" for k, v in t.items() if k != "total")
             + f"   (aggregate_job.run returned after {spark_wall:.1f} s)")
-        say(f"  inside aggregate_and_write: {store.produce_s:.1f} s waiting for documents "
-            f"(Spark aggregation via toLocalIterator + building documents; first after "
-            f"{store.first_doc_s or 0:.1f} s), {store.replace_s - store.produce_s:.1f} s in MongoDB bulk "
-            f"writes + run heartbeats, {store.remove_s:.1f} s removing stale documents "
+        say(f"  inside aggregate_and_write: the executors, {result.writes.get('partitions', 0)} partitions, were "
+            f"blocked {result.writes.get('seconds_in_mongodb', 0.0):.1f} s in MongoDB writes (summed; "
+            f"{write_s:.1f} s over {writers} writing at once); {store.remove_s:.1f} s removing stale documents "
             f"(before reading: {store.setup_s:.1f} s of MongoDB ping, indexes, run journal)")
+        say(f"MongoDB writes         {all_docs:,} documents (documents and views) in aggregate_and_write "
+            f"{write_lap:.1f} s: {all_docs / write_lap if write_lap else 0:,.0f} documents/s, "
+            f"{all_docs / write_lap / writers if write_lap else 0:,.0f} per writing core ({writers}); "
+            f"{all_docs / result.writes['seconds_in_mongodb'] if result.writes.get('seconds_in_mongodb') else 0:,.0f} "
+            f"documents per second blocked in MongoDB per writer")
         say(f"jobs per second        {jobs / spark_total:,.0f} jobs/s with the MongoDB writes; "
             f"{jobs / spark_no_write:,.0f} jobs/s without the time spent blocked in MongoDB writes "
             f"({spark_no_write:.1f} s)")
         say(f"peak memory, Spark run driver JVM {mib(peaks.get('jvm', 0))}, Python {mib(peaks.get('python', 0))}, "
             f"together {mib(peaks.get('total', 0))} (MongoDB server {mib(peaks.get('mongo', 0))}, not included)")
-        cores = os.cpu_count() or 1
         say(f"CPU used, Spark run    JVM {spark_cpu_s['jvm']:,.0f} s + Python {spark_cpu_s['python']:,.0f} s "
             f"(+ MongoDB server {spark_cpu_s['mongo']:,.0f} s) in {spark_wall:,.0f} s wall on {cores} cores; "
             f"1-min load average {spark_load[0]:.1f} before, {spark_load[1]:.1f} after")
@@ -581,7 +593,7 @@ def main(argv=None) -> int:
             for name, p in sampler.peaks.items() if name != "start"))
         say("")
         spark_cpu_total = spark_cpu_s["jvm"] + spark_cpu_s["python"]
-        spark_cpu_no_write = spark_cpu_total - store.write_cpu_s
+        spark_cpu_no_write = spark_cpu_total   # the executors' pymongo CPU is in their Python workers
         rows = [
             ("Spark: aggregate_job.run, all (read, rejects, aggregate + MongoDB write)", spark_total, spark_cpu_total),
             ("Spark: the same minus time blocked in MongoDB writes", spark_no_write, spark_cpu_no_write),
@@ -598,8 +610,7 @@ def main(argv=None) -> int:
                 f"{cpu / duck_cpu_s if cpu is not None else float('nan'):>12.2f}")
         say("rows/s = input lines / wall seconds; jobs/s = jobs aggregated (in the window) / wall seconds. "
             "CPU s = user + sys of the JVM and this Python process (DuckDB runs in it), MongoDB server excluded; "
-            "Spark's CPU without writes also leaves out this process's CPU inside pymongo writes "
-            f"({store.write_cpu_s:.1f} s). Load average during the Spark run {spark_load[0]:.1f} -> "
+            f"the JVM's includes its Python workers (documents, pymongo) while they live. Load average during the Spark run {spark_load[0]:.1f} -> "
             f"{spark_load[1]:.1f}, during DuckDB {duck_load[0]:.1f} -> {duck_load[1]:.1f} on {cores} cores.")
         say(f"ratio Spark without MongoDB writes / DuckDB: {spark_cpu_no_write / duck_cpu_s:.2f} in CPU seconds, "
             f"{spark_no_write / duck['seconds']:.2f} in wall seconds (goal: 3)")

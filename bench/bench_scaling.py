@@ -824,7 +824,7 @@ def local_child(spec_path: Path) -> int:
                                  dt.date.fromisoformat(spec["last"]), spec["precision"], Path(spec["rejects"]),
                                  spec["database"])
         began = time.perf_counter()
-        result = aggregate_job.run(spark, plan, store, progress=False)
+        result = aggregate_job.run(spark, plan, store)
         out["pipeline_s"] = round(time.perf_counter() - began, 1)
         say(aggregate_job.summary(plan, result))
         out.update(status="ok", produce_s=round(store.produce_s, 1), write_s=round(store.write_s, 1),

@@ -24,6 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+# Spark's Python workers (the executors' document writes) import this src/ too, not whatever
+# jobrollup the environment has installed.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -419,8 +422,8 @@ class TimedStore(MongoStore):
     def ping(self):
         return self._setup(super().ping)
 
-    def ensure_indexes(self, source):
-        return self._setup(super().ensure_indexes, source)
+    def ensure_indexes(self, *a, **kw):
+        return self._setup(super().ensure_indexes, *a, **kw)
 
     def begin_run(self, *a, **kw):
         return self._setup(super().begin_run, *a, **kw)

@@ -12,6 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import executor_faults
 import pytest
 from helpers import plan_for
 
@@ -151,9 +152,8 @@ def test_a_single_record(spark, store, conf, tmp_path):
     assert doc["count"] == 1 and doc["events"] == 100
     assert doc["scope"]["exitCode"] == 8021 and doc["scope"]["exitStep"] == "cmsRun1"
     assert (doc["scope"]["start_date"], doc["scope"]["end_date"]) == (dt.datetime(2026, 2, 1), dt.datetime(2026, 3, 1))
-    assert doc["performance"]["cpu"]["TotalJobCPU"] == {
-        "n": 1, "sum": 100.0, "min": 100.0, "max": 100.0, "sumsq": 10000.0,
-        "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}   # 1.02**232 < 100 <= 1.02**233
+    assert doc["performance"]["cpu"]["TotalJobCPU"] == {     # one value: min, max and sumsq follow from sum
+        "n": 1, "sum": 100.0, "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}   # 1.02**232 < 100 <= 1.02**233
     reference.assert_documents_equal([doc], expected_for(plan, result))
 
 
@@ -224,15 +224,14 @@ def test_too_many_rejects_refuse_the_run_and_write_nothing(spark, store, conf, t
     assert store.db.runs.find_one({"status": "refused"})["records"]["rejected"] == 5
 
 
-def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch,
-                                                         kill_at_write):
+def test_interrupted_run_then_rerun_counts_nothing_twice(spark, store, conf, boundary_data, monkeypatch, tmp_path):
     run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour")
-    calls = kill_at_write(2)
-    with pytest.raises(KeyboardInterrupt):
+    writes = executor_faults.arm(monkeypatch, tmp_path / "writes", kill_at=2)   # in an executor's second batch
+    with pytest.raises(Exception) as killed:
         run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour", write_batch=20)
     monkeypatch.undo()
-    assert calls["n"] == 2
-    assert store.db.runs.count_documents({"status": "interrupted"}) == 1
+    assert executor_faults.was_killed(killed.value, executor_faults.ExecutorKilled) and writes.n >= 2
+    assert store.db.runs.count_documents({"status": "failed"}) == 1
     plan, result = run(spark, store, conf, boundary_data, D(2025, 12, 30), precision="hour")
     docs = stored(store, "hour")
     reference.assert_documents_equal(docs, expected_for(plan, result))

@@ -102,8 +102,16 @@ def workspace(tmp_path_factory, mongo_server):
     """One small input and database shared by the module's tests (each spark-submit costs ~20 s)."""
     tmp_path = tmp_path_factory.mktemp("cluster-workspace")
     database = f"cluster_{tmp_path.name[-10:]}".replace("-", "_")
+    # pymongo for the executors' writes (bin/aggregate, bin/cleanup --spark), shipped as an archive
+    deps = tmp_path / "deps"
+    # pymongo and what it imports, copied from our environment (same Python): what a site
+    # would `pip install --target` into the archive, without the download
+    for package in ("pymongo", "bson", "gridfs", "dns"):
+        shutil.copytree(Path(__import__(package).__file__).parent, deps / package)
+    archive = shutil.make_archive(str(tmp_path / "executor-deps"), "gztar", deps)
     settings = {"mongo": {"database": database}, "aggregate": {"rejects_dir": str(tmp_path / "rejects")},
-                "errors": {"errors_dir": str(tmp_path / "errors")}}
+                "errors": {"errors_dir": str(tmp_path / "errors")},
+                "spark": {"executor_archives": [f"{archive}#deps"]}}
     conf = write_conf(tmp_path / "jobrollup.toml", settings)
     data = tmp_path / "fwjr"
     generate.generate(data, dt.date(2026, 4, 5), 2, 1500, seed=21, workers=1)
@@ -150,13 +158,6 @@ def test_aggregation_on_the_cluster_equals_the_reference(workspace, aggregated_o
 def test_cleanup_on_the_cluster_ships_pymongo_to_executors(cluster, workspace, aggregated_on_the_cluster):
     master, bare_python, ui = cluster
     hour_jobs = sum(d["count"] for d in aggregated_on_the_cluster.values())
-    deps = workspace["tmp"] / "deps"
-    # pymongo and what it imports, copied from our environment (same Python): what a site
-    # would `pip install --target` into the archive, without the download
-    for package in ("pymongo", "bson", "gridfs", "dns"):
-        shutil.copytree(Path(__import__(package).__file__).parent, deps / package)
-    archive = shutil.make_archive(str(workspace["tmp"] / "executor-deps"), "gztar", deps)
-    write_conf(workspace["conf"], {**workspace["settings"], "spark": {"executor_archives": [f"{archive}#deps"]}})
     done = subprocess.run([str(ROOT / "bin" / "cleanup"), "--spark", "--master", master, "--now", "2026-04-20T00:00:00",
                            "--retention", "hour=2 days"], env={**workspace["env"], "PYSPARK_PYTHON": bare_python},
                           capture_output=True, text=True, timeout=600)

@@ -6,26 +6,28 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import logging
-import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from .. import documents, views
+from .. import views
 from ..exits import InputError, RunRefused
 from ..plan import Plan
 from ..store.mongo import MongoStore, view_collection
-from . import job, readers
-from .aggregate import aggregate_jobs, in_window, regroup_views
+from . import job, readers, write
+from .aggregate import aggregate_jobs, in_window
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
+# How often the driver shows life in the journal while the executors write (LEASE is 15 min).
+HEARTBEAT_S = 60.0
 
 
 @dataclass
@@ -40,11 +42,13 @@ class RunResult:
     folders: list[str] = field(default_factory=list)
     files: int = 0
     views: dict = field(default_factory=dict)   # view name -> {written, removed}
+    writes: dict = field(default_factory=dict)  # partitions written by executors, their seconds in MongoDB
     inputs: dict = field(default_factory=dict)    # skipped and unreadable paths, missing days
 
 
-def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = False) -> RunResult:
-    """Carry out `plan`: read, normalise, aggregate and rewrite the window in MongoDB."""
+def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
+    """Carry out `plan`: read, normalise, aggregate and rewrite the window in MongoDB (the
+    executors write the documents: Spark's stage progress shows the writes)."""
     source = plan.definition
     window = plan.window
     clock = _Clock()
@@ -80,60 +84,36 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, progress: bool = Fal
                                   plan.precision, source)
             if wanted_views:  # the views regroup these rows: aggregate the jobs once
                 rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
-            docs = documents.to_documents(rows.toLocalIterator(prefetchPartitions=True), source, plan.precision,
-                                          entry.run_id)
-            totals: dict[dt.datetime, dict] = {}
-            with _progress_bar(progress, "documents") as bar:
-                written = store.replace_documents(
-                    plan.collection, _tallied(docs, totals, source.counters), batch=plan.write_batch,
-                    on_batch=lambda n: (bar.update(n), store.update_run(entry.run_id)))
-            removed = store.remove_stale(plan.collection, window, entry.run_id)
-            clock.lap("aggregate_and_write")
-            view_tallies, view_counts = _write_views(store, plan, wanted_views, rows, entry.run_id)
+            # The executors write the documents and views; the driver only waits (and keeps the
+            # run's heartbeat) until every partition has succeeded.
+            with _heartbeat(store, entry.run_id):
+                out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
+                                  plan.collection, {view.name: view.keys for view in wanted_views})
+            written = out.documents
             if wanted_views:
                 rows.unpersist()
-                clock.lap("views")
+            clock.lap("aggregate_and_write")
+            removed = store.remove_stale(plan.collection, window, entry.run_id)
+            view_counts = {}
+            for view in wanted_views:   # a view without rows (an empty window) is still rewritten: emptied
+                view_counts[view.name] = {"written": out.views[view.name], "removed": store.remove_stale(
+                    view_collection(plan.collection, view.name), window, entry.run_id)}
+            clock.lap("remove_stale")
+            view_tallies = {view.name: (view.keys, out.view_documents[view.name]) for view in wanted_views}
             # One ledger entry covers the documents and their views: until it is written, the
             # window is not held by this run (a kill before leaves it for the next run to repair).
-            store.mark_buckets(source, window, totals, entry.run_id, "aggregate", view_tallies,
+            store.mark_buckets(source, window, out.totals, entry.run_id, "aggregate", view_tallies,
                                missing_days=[dt.date.fromisoformat(d) for d in missing_days])
+            writes = {"partitions": out.partitions, "seconds_in_mongodb": round(out.write_s, 3)}
             entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
-                                views=view_counts)
+                                views=view_counts, writes=writes)
         finally:
             entry.fields["timings"] = clock.laps
             if jobs is not None:
                 jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
                      folders, files.count - len([u for u in unreadable if not u["at_listing"]]),
-                     views=view_counts, inputs=inputs)
-
-
-def _write_views(store: MongoStore, plan: Plan, wanted, rows: DataFrame, run_id: str) -> tuple[dict, dict]:
-    """Write each view of the plan from the aggregated rows, replacing its window; returns
-    (name -> (keys, documents per bucket start)) for the ledger and the counts for the journal."""
-    source, tallies, counts = plan.definition, {}, {}
-    if not wanted:
-        return tallies, counts
-    keys_of = {view.name: view.keys for view in wanted}
-    every_row = regroup_views(rows, keys_of, source).toLocalIterator(prefetchPartitions=True)
-    for name, view_rows in itertools.groupby(every_row, key=lambda row: row["view"]):
-        per_bucket: dict[dt.datetime, int] = tallies.setdefault(name, (keys_of[name], {}))[1]
-        docs = documents.to_documents(view_rows, source, plan.precision, run_id, keys_of[name])
-        written = store.replace_documents(view_collection(plan.collection, name), _counted(docs, per_bucket),
-                                          batch=plan.write_batch, on_batch=lambda n: store.update_run(run_id))
-        counts.setdefault(name, {"written": 0, "removed": 0})["written"] += written
-    for view in wanted:   # a view without rows (an empty window) is still rewritten: emptied
-        tallies.setdefault(view.name, (view.keys, {}))
-        counts.setdefault(view.name, {"written": 0, "removed": 0})
-        counts[view.name]["removed"] = store.remove_stale(view_collection(plan.collection, view.name), plan.window, run_id)
-    return tallies, counts
-
-
-def _counted(docs, per_bucket: dict):
-    for doc in docs:
-        start = doc["scope"]["start_date"]
-        per_bucket[start] = per_bucket.get(start, 0) + 1
-        yield doc
+                     views=view_counts, inputs=inputs, writes=writes)
 
 
 def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:
@@ -188,19 +168,6 @@ def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: Mon
         counts["lines"] += len(unreadable)
     counts["unreadable_files"] = len(unreadable)
     return jobs, counts, unreadable
-
-
-def _tallied(docs, totals: dict, counters: tuple[str, ...]):
-    """Pass documents through, adding up jobs, counters and documents per bucket start."""
-    for doc in docs:
-        tally = totals.setdefault(doc["scope"]["start_date"],
-                                  {"count": 0, **{c: 0 for c in counters}, "documents": 0})
-        tally["count"] += doc["count"]
-        for c in counters:
-            tally[c] += doc[c]
-        tally["documents"] += 1
-        yield doc
-
 
 
 def input_folders(spark: SparkSession, plan: Plan) -> tuple[list[str], list[str]]:
@@ -268,9 +235,25 @@ class _Clock:
         self.last = now
 
 
-def _progress_bar(enabled: bool, unit: str):
-    from tqdm import tqdm
-    return tqdm(unit=f" {unit}", desc="writing", file=sys.stderr, mininterval=1.0, disable=not enabled)
+@contextmanager
+def _heartbeat(store: MongoStore, run_id: str, every_s: float = HEARTBEAT_S):
+    """Show the run alive in the journal while the driver waits for the executors' writes: a
+    run silent for the lease is taken as dead by a run on another host."""
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(every_s):
+            try:
+                store.update_run(run_id)
+            except Exception as error:   # the writes themselves will say what is wrong
+                log.warning("could not update the run's heartbeat: %s", str(error).splitlines()[0][:200])
+    thread = threading.Thread(target=beat, name="jobrollup-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def summary(plan: Plan, result: RunResult) -> str:
@@ -329,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         spark = spark_session(f"jobrollup-aggregate-{plan.precision}-{plan.first_day}")
         spark.sparkContext.setLogLevel("WARN")
         with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store, store.failures():
-            result = run(spark, plan, store, progress=args.progress)
+            result = run(spark, plan, store)
         spark.stop()
         return summary(plan, result)
     return job.run("jobs/aggregate.py", argv, body)

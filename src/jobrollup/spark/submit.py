@@ -2,8 +2,9 @@
 
 The same command runs on `local[*]` and against a cluster master: the library goes to the
 driver and executors as a zip (--py-files). The transformations are Spark SQL expressions
-(no Python UDFs), so executors need no Python package beyond what PySpark itself needs; the
-driver, which writes to MongoDB, runs with this environment's Python.
+(no Python UDFs); the executors' Python writes the documents with pymongo (the cluster's, or
+one shipped with --archives: conf [spark] executor_archives). The driver, which writes the
+ledger and the journal, runs with this environment's Python.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def command(job: str, job_args: list[str], *, master: str, app_name: str, spark_
         aliases = [a.rsplit("#", 1)[1] for a in archives if "#" in a]
         spark_conf = {"spark.executorEnv.PYTHONPATH": ":".join(aliases), **spark_conf}
     spark_conf = dict(spark_conf)
-    # The driver writes to MongoDB: it always runs this environment's Python, whatever Python
+    # The driver writes the journal: it always runs this environment's Python, whatever Python
     # a profile gives the executors (spark.pyspark.python would otherwise apply to both).
     spark_conf.setdefault("spark.pyspark.driver.python", sys.executable)
     log_conf = project_home() / "conf" / "log4j2.properties"

@@ -15,6 +15,7 @@ import getpass
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from contextlib import contextmanager
@@ -157,6 +158,7 @@ class MongoStore:
     def __init__(self, uri: str, database: str, timeout_ms: int = 5000):
         check_uri(uri)
         self.uri = uri
+        self.timeout_ms = timeout_ms
         self.written = 0          # documents this store has written (replace_documents)
         self.answered = False     # the server has answered once: a later silence is a lost server
         # An unreachable server fails within timeout_ms (server selection). The heartbeat's
@@ -329,6 +331,10 @@ class MongoStore:
         if on_batch:
             on_batch(len(docs))
         return len(docs)
+
+    def partition_writer(self, batch: int = 1000) -> "PartitionWriter":
+        """What an executor needs to write documents into this database (see PartitionWriter)."""
+        return PartitionWriter(self.uri, self.database, self.timeout_ms, batch)
 
     def remove_stale(self, collection: str, window: Window, run_id: str) -> int:
         """Delete the window's documents that the run `run_id` did not write."""
@@ -547,6 +553,57 @@ class MongoStore:
         """The last day any experiment scored (bin/predict --score-builds); None before the first."""
         latest = self.db[MODEL_PREDICTIONS].find_one({}, {"day": 1}, sort=[("day", -1)])
         return latest["day"] if latest else None
+
+
+@dataclass(frozen=True)
+class PartitionWriter:
+    """Writes documents from a Spark executor (one partition of a run's documents at a time).
+
+    Picklable: it holds the URI, database, timeout and batch size, and opens its own MongoStore
+    per partition, because a client must not cross processes. A MongoDB error does not fail the
+    task (Spark would retry it, then end the run with a Java stack trace): `write` returns it as
+    plain data (`portable`), and the driver raises it as its own failure, one line, exit 4."""
+    uri: str
+    database: str
+    timeout_ms: int
+    batch: int = 1000
+
+    def open(self) -> MongoStore:
+        return MongoStore(self.uri, self.database, self.timeout_ms)
+
+    def write(self, groups: Iterable[tuple[str, Iterable[dict]]]) -> tuple[int, dict | None]:
+        """Replace every document by `_id`, from (collection, documents) pairs; returns how many
+        were written, and the MongoDB error that stopped the writes (`portable`) or None."""
+        store = None
+        try:
+            for collection, docs in groups:
+                store = store or self.open()    # an empty partition opens no connection
+                store.replace_documents(collection, docs, self.batch)
+            return (store.written if store else 0), None
+        except PyMongoError as error:
+            return (store.written if store else 0), portable(error)
+        finally:
+            if store is not None:
+                store.close()
+
+
+def portable(error: PyMongoError) -> dict:
+    """A MongoDB error as plain data, for an executor to hand to the driver (pymongo's
+    exceptions lose their code and details when pickled)."""
+    kinds = (InvalidURI, ConfigurationError, ConnectionFailure, OperationFailure)
+    kind = next((k.__name__ for k in kinds if isinstance(error, k)), "PyMongoError")
+    details = getattr(error, "details", None)
+    return {"kind": kind, "message": _first_line(error), "code": getattr(error, "code", None),
+            "details": details if isinstance(details, dict) else None}
+
+
+def from_portable(data: dict) -> PyMongoError:
+    """The error `portable` described, as the class `failure` tells apart."""
+    if data["kind"] == "OperationFailure":
+        return OperationFailure(data["message"], data["code"], data["details"])
+    kind = {"InvalidURI": InvalidURI, "ConfigurationError": ConfigurationError,
+            "ConnectionFailure": ConnectionFailure}.get(data["kind"], PyMongoError)
+    return kind(data["message"])
 
 
 def _predictions_query(start: dt.datetime, end: dt.datetime, experiment: str | None, surprises_only: bool,

@@ -1,0 +1,131 @@
+"""The documents and views of a run, written by the Spark executors in parallel.
+
+Each partition of the aggregated rows becomes documents on its executor (jobrollup.documents)
+and is written there through the store (store.mongo.PartitionWriter: its own connection per
+partition), so no single process carries every document. What the driver gets back per
+partition is small: how many documents were written, the ledger's tallies per bucket, and the
+MongoDB error that stopped it, if any. The driver writes nothing of the window's state until
+every partition has succeeded: stale documents, the ledger and the journal come after
+(spark.aggregate_job), so a run killed half-way is repaired by the next one as before.
+
+Executors need pymongo (the cluster's Python, or an archive: bin/pack-executor-deps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import time
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from ..exits import UsageError
+from ..sources import Source
+from ..store.mongo import MongoStore, PartitionWriter, from_portable, view_collection
+from .aggregate import regroup_views
+
+EPOCH = dt.datetime(1970, 1, 1)
+DOCUMENTS = ""     # the `view` of the documents themselves in the rows written
+
+
+@dataclass
+class Written:
+    """What the executors wrote: documents, and per view its documents written; the ledger's
+    tallies ({bucket start: {count, <counters>, documents}} of the documents, {view: {bucket
+    start: documents}} of the views); the seconds they were blocked in MongoDB, over how many
+    partitions (the journal's `writes`)."""
+    documents: int = 0
+    views: dict[str, int] = field(default_factory=dict)
+    totals: dict[dt.datetime, dict] = field(default_factory=dict)
+    view_documents: dict[str, dict[dt.datetime, int]] = field(default_factory=dict)
+    write_s: float = 0.0    # seconds the executors spent blocked in MongoDB writes, summed over partitions
+    partitions: int = 0
+
+
+def rows_to_write(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
+    """The aggregated rows and every view's rows, one DataFrame with a `view` column (""
+    for the documents): one Spark job writes them all."""
+    out = rows.withColumn("view", F.lit(DOCUMENTS))
+    return out.unionByName(regroup_views(rows, views, source)) if views else out
+
+
+def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
+          collection: str, views: dict[str, tuple[str, ...]]) -> Written:
+    """Write `rows_to_write(rows, views)` from the executors; raise the first MongoDB failure
+    an executor met (one line, exit 4) once every partition has ended."""
+    task = functools.partial(_write_partition, store.partition_writer(batch), source.name, precision, run_id,
+                             collection, views)
+    try:
+        results = rows_to_write(rows, views, source).rdd.mapPartitions(task).collect()
+    except Exception as error:
+        if "No module named 'pymongo'" in str(error):
+            raise UsageError("the Spark executors cannot import pymongo, which they write to MongoDB with: "
+                             "install it in their Python, or pack it with bin/pack-executor-deps and set conf "
+                             "[spark] executor_archives") from None
+        raise
+    out = Written(views={name: 0 for name in views}, view_documents={name: {} for name in views})
+    errors = []
+    out.partitions = len(results)
+    for result in results:
+        store.written += result["written"]
+        out.write_s += result["write_s"]
+        if result["error"]:
+            errors.append(result["error"])
+        for (view, epoch), tally in result["tallies"].items():
+            start = EPOCH + dt.timedelta(seconds=epoch)
+            if view == DOCUMENTS:
+                into = out.totals.setdefault(start, dict.fromkeys(tally, 0))
+                for key, value in tally.items():
+                    into[key] += value
+                out.documents += tally["documents"]
+            else:
+                out.view_documents[view][start] = out.view_documents[view].get(start, 0) + tally["documents"]
+                out.views[view] += tally["documents"]
+    if errors:
+        raise store.failure(from_portable(errors[0]))
+    return out
+
+
+def _write_partition(writer: PartitionWriter, source_name: str, precision: str, run_id: str, collection: str,
+                     views: dict[str, tuple[str, ...]], rows):
+    """On an executor: one partition's rows -> documents written; yields one summary."""
+    from .. import documents, sources
+
+    source = sources.get(source_name)
+    tallies: dict[tuple[str, int], dict] = {}
+
+    def tallied(view: str, rows):
+        keys = views[view] if view else None
+        for row in rows:
+            doc = documents.to_document(row, source, precision, run_id, keys)
+            epoch = int(row["bucket_epoch"])
+            tally = tallies.get((view, epoch))
+            if tally is None:
+                tally = tallies[(view, epoch)] = {"count": 0, **{c: 0 for c in source.counters}, "documents": 0}
+            tally["count"] += doc["count"]
+            for counter in source.counters:
+                tally[counter] += doc[counter]
+            tally["documents"] += 1
+            yield doc
+
+    waited = [0.0]   # seconds spent waiting for rows and building documents, not in MongoDB
+
+    def timed(docs):
+        docs = iter(docs)
+        while True:
+            began = time.perf_counter()
+            doc = next(docs, None)
+            waited[0] += time.perf_counter() - began
+            if doc is None:
+                return
+            yield doc
+
+    began = time.perf_counter()
+    groups = ((view, (row.asDict() for row in same)) for view, same in itertools.groupby(rows, key=lambda r: r["view"]))
+    written, error = writer.write((view_collection(collection, view) if view else collection,
+                                   timed(tallied(view, dicts))) for view, dicts in groups)
+    yield {"written": written, "error": error, "tallies": tallies,
+           "write_s": time.perf_counter() - began - waited[0]}
