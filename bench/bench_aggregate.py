@@ -229,8 +229,6 @@ def _statistics_row(doc: dict) -> list:
     row = []
     for group, metric, _ in METRIC_COLUMNS:
         stats = (performance.get(group) or {}).get(metric) or {}
-        if stats.get("n") == 1 and "min" not in stats:   # one value is stored as n and sum
-            stats = {**stats, "min": stats["sum"], "max": stats["sum"], "sumsq": stats["sum"] * stats["sum"]}
         row += [stats.get(s) for s in STATISTICS]
     return row
 

@@ -28,7 +28,7 @@ import psutil
 
 import harness  # first: it puts src/ on sys.path
 from harness import ROOT, say
-from jobrollup import config, documents, statistics
+from jobrollup import config, documents
 from jobrollup.spark import aggregate_job, readers, write
 from jobrollup.spark.aggregate import aggregate_jobs
 from jobrollup.store.mongo import MongoStore
@@ -84,12 +84,8 @@ def main(argv=None) -> int:
 
         sample = [documents.to_document(r.asDict(), source, plan.precision, "r") for r in rows.limit(2000).collect()]
         stored = sum(len(bson.encode(d)) for d in sample) / len(sample)
-        before = sum(len(bson.encode({**d, "performance": {g: {m: statistics.full(s) for m, s in ms.items()}
-                                                            for g, ms in d["performance"].items()}}))
-                     for d in sample) / len(sample)
         jobs_per_doc = sum(d["count"] for d in sample) / len(sample)
-        say(f"bytes per document (BSON, mean of {len(sample):,}, {jobs_per_doc:.2f} jobs each): {before:,.0f} with "
-            f"min/max/sumsq of one value, {stored:,.0f} as stored now ({stored / before:.0%})")
+        say(f"bytes per document (BSON, mean of {len(sample):,}, {jobs_per_doc:.2f} jobs each): {stored:,.0f}")
 
         results: dict[str, list[tuple[float, float]]] = {"driver": [], "executors": []}
         for round_number in range(1, args.rounds + 1):

@@ -63,8 +63,7 @@ def reference_documents(records: list[dict], window, run_id: str) -> tuple[list[
         docs.append({"_id": documents.document_id(fwjr, window.precision, start, scope),
                      "scope": {**scope, "start_date": start, "end_date": next_start(start, window.precision),
                                "timeframe_precision": window.precision},
-                     "count": value["count"], "events": value["events"],
-                     "performance": reference.as_stored(value["performance"]),
+                     "count": value["count"], "events": value["events"], "performance": value["performance"],
                      "run_id": run_id})
     return docs, bucket_totals(docs)
 

@@ -632,14 +632,9 @@ def _compare_stats(got: Any, exp: dict, rel: float) -> list[str]:
     if not isinstance(got, dict):
         return [f"not a sub-document: {got!r}"]
     problems = []
-    # One value (n == 1) is stored as n and sum: its min, max and sumsq are the sum, the sum
-    # and its square (docs/job-records.md), and are then compared as such.
-    kept = ("n", "sum") if exp["n"] == 1 else _STAT_KEYS
-    wanted = set(kept) | ({"sketch"} if "sketch" in exp else set())
+    wanted = set(_STAT_KEYS) | ({"sketch"} if "sketch" in exp else set())
     if set(got) != wanted:
         problems.append(f"fields {sorted(got)} instead of {sorted(wanted)}")
-    if exp["n"] == 1 and _is_number(got.get("sum")):
-        got = {**got, "min": got["sum"], "max": got["sum"], "sumsq": got["sum"] * got["sum"]}
     if "sketch" in exp and got.get("sketch") != exp["sketch"]:
         problems.append(f"sketch {got.get('sketch')!r} expected {exp['sketch']!r}")
     n = got.get("n")
@@ -657,18 +652,10 @@ def _compare_stats(got: Any, exp: dict, rel: float) -> list[str]:
     return problems
 
 
-def as_stored(performance: dict) -> dict:
-    """Statistics as documents keep them (docs/job-records.md): one value (n == 1) as n and sum
-    (and its sketch), its min, max and sumsq being the sum, the sum and its square."""
-    return {group: {metric: ({k: v for k, v in stats.items() if k not in ("min", "max", "sumsq")}
-                             if stats["n"] == 1 else stats) for metric, stats in metrics.items()}
-            for group, metrics in performance.items()}
-
-
 def _compare_performance(got: Any, exp: dict, rel: float) -> list[str]:
     """Reading: a document without `performance` is taken as `performance: {}`."""
     got = {} if got is None else got
-    if got == as_stored(exp):  # the common case, checked fast
+    if got == exp:  # the common case, checked fast
         return []
     if not isinstance(got, dict):
         return [f"performance is not a sub-document: {got!r}"]

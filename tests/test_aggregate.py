@@ -152,8 +152,9 @@ def test_a_single_record(spark, store, conf, tmp_path):
     assert doc["count"] == 1 and doc["events"] == 100
     assert doc["scope"]["exitCode"] == 8021 and doc["scope"]["exitStep"] == "cmsRun1"
     assert (doc["scope"]["start_date"], doc["scope"]["end_date"]) == (dt.datetime(2026, 2, 1), dt.datetime(2026, 3, 1))
-    assert doc["performance"]["cpu"]["TotalJobCPU"] == {     # one value: min, max and sumsq follow from sum
-        "n": 1, "sum": 100.0, "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}   # 1.02**232 < 100 <= 1.02**233
+    assert doc["performance"]["cpu"]["TotalJobCPU"] == {
+        "n": 1, "sum": 100.0, "min": 100.0, "max": 100.0, "sumsq": 10000.0,
+        "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}   # 1.02**232 < 100 <= 1.02**233
     reference.assert_documents_equal([doc], expected_for(plan, result))
 
 

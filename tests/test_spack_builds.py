@@ -110,8 +110,8 @@ def documents_per_key(docs: list[dict], key: str) -> dict:
         if stats:
             row["n"] += stats["n"]
             row["sum"] += stats["sum"]
-            row["min"] = min(row["min"], stats.get("min", stats["sum"]))   # one value: n and sum only
-            row["max"] = max(row["max"], stats.get("max", stats["sum"]))
+            row["min"] = min(row["min"], stats["min"])
+            row["max"] = max(row["max"], stats["max"])
     return {k: _clean(row) for k, row in out.items()}
 
 

@@ -66,10 +66,9 @@ def regrouped(docs, keys) -> dict:
                                                                        "zeros": 0, "sketched": 0, "parts": 0})
                 slot["n"] += stats["n"]
                 slot["sum"] += stats["sum"]
-                # one value (n == 1) is stored as n and sum (docs/job-records.md)
-                slot["sumsq"] += stats.get("sumsq", stats["sum"] * stats["sum"])
-                slot["min"] = min(slot["min"], stats.get("min", stats["sum"]))
-                slot["max"] = max(slot["max"], stats.get("max", stats["sum"]))
+                slot["sumsq"] += stats["sumsq"]
+                slot["min"] = min(slot["min"], stats["min"])
+                slot["max"] = max(slot["max"], stats["max"])
                 slot["parts"] += 1
                 if "sketch" in stats:
                     slot["sketched"] += 1

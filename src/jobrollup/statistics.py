@@ -16,31 +16,10 @@ STATISTICS = ("n", "sum", "min", "max", "sumsq")
 SKETCH_GAMMA = 1.02
 
 
-# What a document keeps of one job's value (n == 1): min, max and sumsq are sum, sum and sum²,
-# so they are left out (about half of a one-job document); readers take them from `sum`.
-IMPLIED_BY_ONE = ("min", "max", "sumsq")
-
-
-def stored(stats: dict) -> dict:
-    """A statistic as documents keep it: without what n == 1 implies (see IMPLIED_BY_ONE)."""
-    if stats["n"] == 1:
-        return {k: v for k, v in stats.items() if k not in IMPLIED_BY_ONE}
-    return stats
-
-
-def full(stats: dict) -> dict:
-    """A stored statistic with min, max and sumsq, whether or not the document left them out."""
-    if "min" in stats:
-        return stats
-    value = stats["sum"]
-    return {**stats, "min": value, "max": value, "sumsq": value * value}
-
-
 def merge(into: dict, other: dict) -> dict:
-    """Merge two {n, sum, min, max, sumsq[, sketch]} statistics (stored ones too): counts and
-    sums add, extremes extend, sketch bins add. A sketch survives only when both sides have
-    one: half a sketch would give wrong percentiles."""
-    into, other = full(into), full(other)
+    """Merge two {n, sum, min, max, sumsq[, sketch]} statistics: counts and sums add, extremes
+    extend, sketch bins add. A sketch survives only when both sides have one: half a sketch
+    would give wrong percentiles."""
     merged = {
         "n": into["n"] + other["n"],
         "sum": into["sum"] + other["sum"],

@@ -78,16 +78,6 @@ def needed_statistics(metric: Metric) -> list[str]:
     return list(dict.fromkeys(s for stat in metric.statistics for s in _NEEDS[stat]))
 
 
-def stored_statistic(path: str, stat: str):
-    """A statistic of a metric at `path`: a document of one value leaves out min, max and sumsq
-    (jobrollup.statistics.IMPLIED_BY_ONE), which are then its sum, sum and sum²."""
-    if stat in ("min", "max"):
-        return {"$ifNull": [f"{path}.{stat}", f"{path}.sum"]}
-    if stat == "sumsq":
-        return {"$ifNull": [f"{path}.sumsq", {"$multiply": [f"{path}.sum", f"{path}.sum"]}]}
-    return f"{path}.{stat}"
-
-
 def group_stage(query: Query, segment_precision: str) -> dict:
     group: dict[str, Any] = {"_id": group_id(query, segment_precision), "count": {"$sum": "$count"}}
     names = {m.name for m in query.metrics}
@@ -102,7 +92,7 @@ def group_stage(query: Query, segment_precision: str) -> dict:
         path = f"$performance.{m.group}.{m.metric}"
         for stat in needed_statistics(m):
             op = {"min": "$min", "max": "$max"}.get(stat, "$sum")
-            group[f"{m.field}__{stat}"] = {op: stored_statistic(path, stat)}
+            group[f"{m.field}__{stat}"] = {op: f"{path}.{stat}"}
         if any(s in PERCENTILES for s in m.statistics):
             group[f"{m.field}__valued"] = {"$sum": {"$cond": [{"$gt": [f"{path}.n", 0]}, 1, 0]}}
             group[f"{m.field}__nosketch"] = {"$sum": {"$cond": [
