@@ -57,7 +57,7 @@ def _main(argv: list[str] | None) -> int:
                     lateness_days=args.lateness, max_reject_share=args.max_reject_share)
     checks.share_setting(plan.max_reject_share, "conf [aggregate] max_reject_share")
     master, spark_conf = common.spark_settings(args, conf)
-    job_args = ["--plan", plan.to_json()] + (["--progress"] if sys.stderr.isatty() else [])
+    job_args = ["--plan", plan.to_json()]   # in a terminal, Spark's stage progress shows the read and the writes
     app_name = f"jobrollup-aggregate-{plan.precision}-{plan.first_day}"
     # Everything that can fail before Spark starts is checked here, not after the input is read.
     checks.writable_folder(plan.rejects_dir, "rejects folder", create=not args.dry_run)

@@ -32,7 +32,6 @@ def run(prog: str, argv: list[str] | None, body: Callable[[argparse.Namespace, s
     parser = argparse.ArgumentParser(prog=prog, description="A jobrollup Spark job (submitted by bin/*).")
     parser.add_argument("--plan", required=True, help="the run as JSON, as the submitting command wrote it")
     parser.add_argument("--status-file", help="where to write the one-line reason of a failure")
-    parser.add_argument("--progress", action="store_true", help="show progress bars")
     if add_arguments:
         add_arguments(parser)
     args = parser.parse_args(argv)
