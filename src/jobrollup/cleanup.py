@@ -22,6 +22,7 @@ from the raw reports) and disagrees with its fine buckets, the more recent compu
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -30,9 +31,9 @@ import time
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
-from . import documents
+from . import documents, error_counts
 from .sources import Source
 from .statistics import merge
 from .store.mongo import MongoStore, utcnow, view_collection
@@ -73,13 +74,44 @@ def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
     return now.replace(year=year, month=month + 1, day=day)
 
 
+# -- what is rolled up ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Family:
+    """One kind of tiered documents with a bucket ledger: a source's aggregates (and their
+    views), or its error counts (jobrollup.error_counts). `source` is Source-shaped: its
+    collection, ledger, scope keys, counters and metrics are what the cleanup reads."""
+
+    name: str                                   # reports and the summary: "" or "errors"
+    source: Source
+    writers: tuple[tuple[str, str], ...]        # (journal source, job) of the runs that write it
+    views: bool = True                          # has views (jobrollup.views)
+    error_counts: bool = False                  # _id, first/last seen and `cluster` as error counts
+
+    @classmethod
+    def documents(cls, source: Source) -> "Family":
+        return cls("", source, ((source.name, "aggregate"),))
+
+    @classmethod
+    def errors(cls, source: Source) -> "Family":
+        return cls("errors", error_counts.definition(source),
+                   ((error_counts.LOCK_SOURCE, error_counts.clustering_job(source)),), views=False, error_counts=True)
+
+    def document_id(self, precision: str, start: dt.datetime, scope: dict, keys: tuple[str, ...]) -> str:
+        if self.error_counts:
+            return error_counts.document_id(self.source, precision, start, scope)
+        return documents.document_id(self.source, precision, start, scope, keys)
+
+
 # -- pure roll-up ---------------------------------------------------------------------------
 
 def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str,
-           keys: tuple[str, ...] | None = None) -> list[dict]:
+           keys: tuple[str, ...] | None = None, family: Family | None = None) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
     scope keys keep their values. The `_id`s are those an aggregation at `precision` gives.
-    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone."""
+    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone.
+    `family` (default: the source's aggregates) says how ids and extra fields are made."""
+    family = family or Family.documents(source)
     keys = source.scope_keys if keys is None else keys
     merged: dict[tuple, dict] = {}
     for doc in fine_docs:
@@ -89,14 +121,24 @@ def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: st
         into = merged.get(key)
         if into is None:
             merged[key] = into = {
-                "_id": documents.document_id(source, precision, start, scope, keys),
+                "_id": family.document_id(precision, start, scope, keys),
                 "scope": {**{k: scope.get(k) for k in keys}, "start_date": start,
                           "end_date": next_start(start, precision), "timeframe_precision": precision},
-                "count": 0, **{c: 0 for c in source.counters}, "performance": {}, "run_id": run_id,
+                "count": 0, **{c: 0 for c in source.counters}, "run_id": run_id,
             }
+            if family.error_counts:
+                into["cluster"] = scope.get("cluster")
+                into.update({name: doc.get(name) for name in error_counts.EXTREMES})
+            else:
+                into["performance"] = {}
         into["count"] += doc["count"]
         for c in source.counters:
             into[c] += doc.get(c, 0)
+        if family.error_counts:
+            for name, pick in error_counts.EXTREMES.items():
+                if doc.get(name) is not None:
+                    into[name] = doc[name] if into[name] is None else pick(into[name], doc[name])
+            continue
         for group, metrics in doc.get("performance", {}).items():
             target = into["performance"].setdefault(group, {})
             for metric, stats in metrics.items():
@@ -193,9 +235,12 @@ class Cleanup:
     """One cleanup run over one source's collection. `dry_run` plans and counts without writing."""
 
     def __init__(self, store: MongoStore, source: Source, retention: dict[str, str],
-                 now: dt.datetime | None = None, dry_run: bool = False):
-        self.store, self.source, self.dry_run = store, source, dry_run
-        self.collection = source.collection
+                 now: dt.datetime | None = None, dry_run: bool = False, family: Family | None = None):
+        self.store, self.dry_run = store, dry_run
+        self.origin = source                   # the source asked for: its documents, then its error counts
+        self.family = family or Family.documents(source)
+        self.source = self.family.source       # Source-shaped: the family's collection, ledger, keys
+        self.collection = self.source.collection
         self.now = now or utcnow()
         self.horizons = {tier: horizon(retention.get(tier, "forever"), self.now) for tier in PRECISIONS}
         self.run_id = "dry-run"
@@ -228,7 +273,7 @@ class Cleanup:
         for tier in tiers:
             lo = floor(start, tier)
             self._ledger_cache[tier] = (lo, end, self._entries(tier, lo, end))
-        self._live_cache = (start, end, self.store.live_runs(self.source.name, "aggregate", start, end))
+        self._live_cache = (start, end, self._live_writers(start, end))
 
     def forget(self) -> None:
         self._ledger_cache, self._live_cache = {}, None
@@ -252,10 +297,14 @@ class Cleanup:
 
     # Busy windows ----------------------------------------------------------------------------
 
+    def _live_writers(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
+        """Live runs writing this family's documents in [start, end) (aggregations, clusterings)."""
+        return [run for name, job in self.family.writers for run in self.store.live_runs(name, job, start, end)]
+
     def _busy(self, start: dt.datetime, end: dt.datetime) -> bool:
         if self._live_cache is not None and self._live_cache[0] <= start and end <= self._live_cache[1]:
             return any(run["window"]["start"] < end and run["window"]["end"] > start for run in self._live_cache[2])
-        return bool(self.store.live_runs(self.source.name, "aggregate", start, end))
+        return bool(self._live_writers(start, end))
 
     def _consistent_docs(self, entries: dict[dt.datetime, dict], docs: list[dict]) -> bool:
         """`_consistent`, from the fine documents already read for the roll-up (no second pass)."""
@@ -283,7 +332,8 @@ class Cleanup:
         coarse_entry = self._coarse_entry(coarse, start)
         coarse_held = coarse_entry is not None and coarse_entry["state"] == "held"
         if self._busy(start, end):
-            report.skipped["an aggregation is writing it"] += 1
+            report.skipped["a clustering run is writing it" if self.family.error_counts
+                           else "an aggregation is writing it"] += 1
             return False
         if coarse_held:
             if not complete or not self._consistent(fine, held, start, end):
@@ -313,7 +363,7 @@ class Cleanup:
         in as plain inserts (about three times faster than replacements)."""
         if fine_docs is None:
             fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
-        coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id)
+        coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id, family=self.family)
         report.built[coarse] += 1
         report.built_docs[coarse] += len(coarse_docs)
         report.span(start, end)
@@ -388,7 +438,7 @@ class Cleanup:
             self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
             report.deleted += self.store.delete_documents(self.collection, window)
             if self._views is None:
-                self._views = self.store.view_names(self.collection)
+                self._views = self.store.view_names(self.collection) if self.family.views else []
             for name in self._views:
                 self.store.delete_documents(view_collection(self.collection, name), window)
             self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
@@ -403,11 +453,12 @@ class Cleanup:
             self.run_id = self.store.begin_run(self.source.name, "cleanup", Window("*", dt.datetime(1970, 1, 1), reach),
                                                {"retention_horizons": self.horizons})
         try:
-            self._finish_retiring()
-            for fine, coarse_tiers in ROLLUPS.items():
-                self._roll(fine, coarse_tiers)
-            for tier, covering in DROP_WHEN_HELD.items():
-                self._drop(tier, covering)
+            self._clean()
+            if self.origin.error_scope and self.family.name == "":
+                # The same rules for the source's error counts (bin/cluster-errors), in this run.
+                errors = self.for_family(Family.errors(self.origin))
+                errors._clean()
+                self.reports.update({f"{errors.collection} {fine}": r for fine, r in errors.reports.items()})
         except BaseException as error:
             if not self.dry_run:
                 status = "failed" if isinstance(error, Exception) else "interrupted"
@@ -417,6 +468,20 @@ class Cleanup:
         if not self.dry_run:
             self.store.finish_run(self.run_id, "succeeded", tiers={k: r.as_dict() for k, r in self.reports.items()})
         return self.reports
+
+    def _clean(self) -> None:
+        self._finish_retiring()
+        for fine, coarse_tiers in ROLLUPS.items():
+            self._roll(fine, coarse_tiers)
+        for tier, covering in DROP_WHEN_HELD.items():
+            self._drop(tier, covering)
+
+    def for_family(self, family: Family) -> "Cleanup":
+        """This run (same store, run id, horizons) over another family of documents."""
+        other = copy.copy(self)
+        other.family, other.source, other.collection = family, family.source, family.source.collection
+        other.reports, other._ledger_cache, other._live_cache, other._views = {}, {}, None, None
+        return other
 
     def _finish_retiring(self) -> None:
         """A run killed while deleting fine documents left them `retiring`: finish them first."""
@@ -513,11 +578,12 @@ def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datet
 def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
     verb = "would" if dry_run else "did"
     lines = [f"jobrollup cleanup ({'dry run: nothing written' if dry_run else 'run ' + run_id})"]
-    for fine, r in reports.items():
+    for name, r in reports.items():
+        fine = r.fine
         built = ", ".join(f"{n} {tier} bucket(s) ({r.built_docs[tier]:,} documents)" for tier, n in r.built.items()) or "none"
         kept = ", ".join(f"{n} {tier}" for tier, n in r.kept.items()) or "none"
         span = f"{r.first:%Y-%m-%d %H:%M} .. {r.last:%Y-%m-%d %H:%M}" if r.first else "-"
-        lines.append(f"  {fine:<6} {verb} build {built}; already held: {kept}")
+        lines.append(f"  {name:<6} {verb} build {built}; already held: {kept}")
         lines.append(f"         {verb} retire {r.retired:,} {fine} bucket(s), deleting {r.deleted:,} documents; span {span}")
         for reason, n in r.skipped.items():
             lines.append(f"         skipped {n} bucket(s): {reason}")
@@ -547,7 +613,7 @@ class SparkCleanup(Cleanup):
     def ensure_all(self, fine, targets, report):
         if not targets:
             return []
-        settings = (self.uri, self.database, self.source.name, self.run_id, self.dry_run, self.now)
+        settings = (self.uri, self.database, self.origin.name, self.family.name, self.run_id, self.dry_run, self.now)
         slices = min(len(targets), self.spark.sparkContext.defaultParallelism * 4)
         results = (self.spark.sparkContext.parallelize(targets, slices)
                    .mapPartitions(lambda part: _ensure_partition(settings, fine, list(part)))
@@ -561,9 +627,11 @@ class SparkCleanup(Cleanup):
 
 def _ensure_partition(settings, fine: str, targets: list):
     from . import sources
-    uri, database, source, run_id, dry_run, now = settings
+    uri, database, source, family, run_id, dry_run, now = settings
     store = MongoStore(uri, database)
-    job = Cleanup(store, sources.get(source), {}, now=now, dry_run=dry_run)
+    origin = sources.get(source)
+    job = Cleanup(store, origin, {}, now=now, dry_run=dry_run,
+                  family=Family.errors(origin) if family == "errors" else None)
     job.run_id = run_id
     try:
         for coarse, start in targets:
