@@ -43,7 +43,13 @@ log = logging.getLogger("jobrollup")
 PROGRESS_EVERY_S = 10.0
 HEARTBEAT_EVERY_S = 5.0
 # Coarse documents are written in batches of this many (one insert_many each).
-WRITE_BATCH = 5000
+WRITE_BATCH = 10_000
+# Fine documents are read by one cursor per chunk of coarse buckets, at most about this many
+# (by the ledger) in memory at once, in batches of READ_BATCH per round trip.
+CHUNK_DOCUMENTS = 40_000
+READ_BATCH = 5_000
+# Fine buckets retired by one range delete at most (a heartbeat between two).
+RETIRE_BUCKETS = 400
 
 # fine tier -> the coarser tiers it is rolled up into (built from it): the tiers it nests in
 ROLLUPS = {fine: coarse for fine, coarse in NESTS_IN.items() if coarse}
@@ -325,6 +331,19 @@ class Cleanup:
 
     def ensure(self, fine: str, coarse: str, start: dt.datetime, report: TierReport) -> bool:
         """Make the coarse bucket at `start` held and right; True when it is."""
+        decided = self._decide(fine, coarse, start, report)
+        if not isinstance(decided, dict):
+            return decided
+        end = next_start(start, coarse)
+        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
+        if not self._consistent_docs(decided, fine_docs):
+            report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
+            return False
+        return self._build(fine, coarse, start, end, report, decided, fine_docs, replacing=False)
+
+    def _decide(self, fine: str, coarse: str, start: dt.datetime, report: TierReport) -> bool | dict:
+        """True or False when the coarse bucket needs no building (held and right already, or
+        it cannot be built now); otherwise the held fine entries it is to be built from."""
         end = next_start(start, coarse)
         fine_entries = self._entries(fine, start, end)
         held = {s: e for s, e in fine_entries.items() if e["state"] == "held"}
@@ -347,11 +366,119 @@ class Cleanup:
         elif not complete:
             report.skipped[f"not every {fine} of the {coarse} is held"] += 1
             return False
-        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
-        if not self._consistent_docs(held, fine_docs):
-            report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
-            return False
-        return self._build(fine, coarse, start, end, report, held, fine_docs, replacing=False)
+        return held
+
+    # The batched path: every fine document read once, coarse documents written in bulk -------
+
+    def ensure_batched(self, fine: str, targets: list[tuple[str, dt.datetime]], report: TierReport) \
+            -> list[tuple[tuple[str, dt.datetime], bool]]:
+        """`ensure` for many coarse buckets at once. The fine documents of a chunk of targets are
+        read by one cursor (a day is read once for its week and its month), merged in memory,
+        and each coarse tier's new documents and views are written by large unordered inserts
+        into windows emptied by one range delete per run of neighbouring buckets, checked by one
+        server-side sum per run, and recorded by one ledger write per run. Kill-safe as
+        `ensure`: the ledger entry of a coarse bucket is written only after its documents and
+        views are in and checked; until then no query reads them and the next run empties them.
+        A coarse bucket already held (an aggregation wrote it) is rebuilt in place by `ensure`."""
+        decided: dict[tuple, bool] = {}
+        to_build: list[tuple[str, dt.datetime, dict]] = []
+        for coarse, start in targets:
+            verdict = self._decide(fine, coarse, start, report)
+            if isinstance(verdict, dict):
+                entry = self._coarse_entry(coarse, start)
+                if entry is not None and entry["state"] == "held":
+                    decided[(coarse, start)] = self.ensure(fine, coarse, start, report)
+                else:
+                    to_build.append((coarse, start, verdict))
+            else:
+                decided[(coarse, start)] = verdict
+        chunk: list = []
+        for target in sorted(to_build, key=lambda t: (t[1], t[0])):
+            if chunk and sum(e["documents"] for _, _, held in chunk for e in held.values()) \
+                    + sum(e["documents"] for e in target[2].values()) > CHUNK_DOCUMENTS:
+                decided.update(self._build_chunk(fine, chunk, report))
+                chunk = []
+            chunk.append(target)
+        if chunk:
+            decided.update(self._build_chunk(fine, chunk, report))
+        return [(target, decided[target]) for target in targets]
+
+    def _build_chunk(self, fine: str, chunk: list[tuple[str, dt.datetime, dict]], report: TierReport) -> dict:
+        lo = min(start for _, start, _ in chunk)
+        hi = max(next_start(start, coarse) for coarse, start, _ in chunk)
+        by_start: dict[dt.datetime, list[dict]] = defaultdict(list)
+        for doc in self.store.documents(self.collection, Window(fine, lo, hi), batch_size=READ_BATCH):
+            by_start[doc["scope"]["start_date"]].append(doc)
+        outcome: dict[tuple, bool] = {}
+        built: dict[str, dict[dt.datetime, tuple]] = defaultdict(dict)   # coarse -> start -> (docs, totals, held)
+        for coarse, start, held in chunk:
+            end = next_start(start, coarse)
+            fine_docs = [d for s in self._fine_starts(fine, start, end) for d in by_start.get(s, ())]
+            if not self._consistent_docs(held, fine_docs):
+                report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
+                outcome[(coarse, start)] = False
+                continue
+            coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id, family=self.family)
+            fine_totals = totals_of(fine_docs, self.source.counters)
+            problems = fine_totals.differences(totals_of(coarse_docs, self.source.counters))
+            if problems:
+                raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
+            built[coarse][start] = (coarse_docs, fine_totals, held)
+            report.built[coarse] += 1
+            report.built_docs[coarse] += len(coarse_docs)
+            report.span(start, end)
+            outcome[(coarse, start)] = True
+        del by_start
+        if not self.dry_run:
+            for coarse, buckets in built.items():
+                for run in _contiguous(sorted(buckets), coarse):
+                    self._write_run(coarse, {start: buckets[start] for start in run})
+        return outcome
+
+    def _write_run(self, coarse: str, buckets: dict[dt.datetime, tuple]) -> None:
+        """Write the documents and views of neighbouring coarse buckets no query reads yet,
+        check them, and record them held."""
+        starts = sorted(buckets)
+        window = Window(coarse, starts[0], next_start(starts[-1], coarse))
+        counters = self.source.counters
+        wanted = fine_entries_views(e for _, _, held in buckets.values() for e in held.values()) \
+            if self.family.views else {}
+        # left by a run cut short: emptied with one range delete each (nothing to do, usually)
+        for collection in (self.collection, *(view_collection(self.collection, name) for name in wanted)):
+            self.store.delete_documents(collection, window)
+        self.store.replace_documents(self.collection, (d for docs, _, _ in buckets.values() for d in docs),
+                                     batch=WRITE_BATCH)
+        sums = self.store.bucket_totals(self.collection, window, self.source)
+        for start, (_, fine_totals, _) in buckets.items():
+            found = Totals.from_sums(sums.get(start, {"count": 0, "counters": {}, "metrics": {}}))
+            problems = fine_totals.differences(found)
+            if problems:
+                raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its fine buckets: {problems[0]}")
+        written_views = {}
+        for name, keys in wanted.items():
+            per_bucket, view_docs = {}, []
+            for start, (docs, fine_totals, _) in buckets.items():
+                regrouped = rollup(docs, self.source, coarse, self.run_id, keys)
+                problems = fine_totals.differences(totals_of(regrouped, counters))
+                if problems:
+                    raise VerificationError(f"view {name} of {coarse} {start:%Y-%m-%d} does not add up to its "
+                                            f"documents: {problems[0]}")
+                per_bucket[start] = len(regrouped)
+                view_docs += regrouped
+            written = self.store.replace_documents(view_collection(self.collection, name), view_docs,
+                                                   batch=WRITE_BATCH)
+            if written != len(view_docs):
+                raise VerificationError(f"view {name}: {written} of {len(view_docs)} documents written")
+            written_views[name] = (keys, per_bucket)
+        tallies = {start: {"count": sum(d["count"] for d in docs), **{c: sum(d[c] for d in docs) for c in counters},
+                           "documents": len(docs)} for start, (docs, _, _) in buckets.items()}
+        self.store.mark_buckets(self.source, window, tallies, self.run_id, "cleanup", written_views)
+        cached = self._ledger_cache.get(coarse)
+        for start, tally in tallies.items():
+            if cached is not None:   # what mark_buckets wrote, for the rest of this pass
+                cached[2][start] = {"precision": coarse, "start": start, "end": next_start(start, coarse),
+                                    "state": "held", "run_id": self.run_id, **tally}
+        self._heartbeat()
 
     def _build(self, fine: str, coarse: str, start, end, report: TierReport, held: dict,
                fine_docs: list[dict] | None = None, replacing: bool = True) -> bool:
@@ -424,25 +551,31 @@ class Cleanup:
     # Retiring fine buckets -------------------------------------------------------------------
 
     def retire(self, fine: str, starts: list[dt.datetime], report: TierReport) -> None:
-        """Drop the fine buckets at `starts` (their coarse buckets are held and checked)."""
+        """Drop the fine buckets at `starts` (their coarse buckets are held and checked): per run
+        of at most RETIRE_BUCKETS neighbouring buckets, one ledger update, one range delete per
+        collection (documents, each view) and one ledger update."""
         for run in _contiguous(sorted(starts), fine):
-            start, end = run[0], next_start(run[-1], fine)
-            window = Window(fine, start, end)
-            report.retired += len(run)
-            report.span(start, end)
-            if self.dry_run:
-                report.deleted += self.store.count_documents(self.collection, window)
-                continue
-            # Marked first: a kill after this point leaves buckets that no query counts and
-            # that the next run finishes deleting.
-            self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
-            report.deleted += self.store.delete_documents(self.collection, window)
-            if self._views is None:
-                self._views = self.store.view_names(self.collection) if self.family.views else []
-            for name in self._views:
-                self.store.delete_documents(view_collection(self.collection, name), window)
-            self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
-            self.store.update_run(self.run_id)
+            for first in range(0, len(run), RETIRE_BUCKETS):
+                self._retire_run(fine, run[first:first + RETIRE_BUCKETS], report)
+
+    def _retire_run(self, fine: str, run: list[dt.datetime], report: TierReport) -> None:
+        start, end = run[0], next_start(run[-1], fine)
+        window = Window(fine, start, end)
+        report.retired += len(run)
+        report.span(start, end)
+        if self.dry_run:
+            report.deleted += self.store.count_documents(self.collection, window)
+            return
+        # Marked first: a kill after this point leaves buckets that no query counts and
+        # that the next run finishes deleting.
+        self.store.set_ledger_state_between(self.source, fine, start, end, "retiring", retired_by=self.run_id)
+        report.deleted += self.store.delete_documents(self.collection, window)
+        if self._views is None:
+            self._views = self.store.view_names(self.collection) if self.family.views else []
+        for name in self._views:
+            self.store.delete_documents(view_collection(self.collection, name), window)
+        self.store.set_ledger_state_between(self.source, fine, start, end, "rolled_up", updated_at=utcnow())
+        self.store.update_run(self.run_id)
 
     # The whole run ---------------------------------------------------------------------------
 
@@ -458,7 +591,8 @@ class Cleanup:
                 # The same rules for the source's error counts (bin/cluster-errors), in this run.
                 errors = self.for_family(Family.errors(self.origin))
                 errors._clean()
-                self.reports.update({f"{errors.collection} {fine}": r for fine, r in errors.reports.items()})
+                self.reports.update({f"{errors.collection} {fine}": r for fine, r in errors.reports.items()
+                                     if r.built or r.kept or r.retired or r.skipped})
         except BaseException as error:
             if not self.dry_run:
                 status = "failed" if isinstance(error, Exception) else "interrupted"
@@ -518,11 +652,17 @@ class Cleanup:
             self.prefetch([fine, *{c for c, _ in targets}], min(s for _, s in targets),
                           max(next_start(s, c) for c, s in targets))
         try:
-            for number, (coarse, start) in enumerate(targets, 1):
-                results.append(((coarse, start), self.ensure(fine, coarse, start, report)))
-                if time.monotonic() - shown > PROGRESS_EVERY_S or number == len(targets):
+            # by month of the coarse buckets, so that progress shows
+            by_month: dict[dt.datetime, list] = defaultdict(list)
+            for coarse, start in targets:
+                by_month[floor(start, "month")].append((coarse, start))
+            done = 0
+            for month in sorted(by_month):
+                results += self.ensure_batched(fine, by_month[month], report)
+                done += len(by_month[month])
+                if time.monotonic() - shown > PROGRESS_EVERY_S or done == len(targets):
                     log.info("%s -> %s: %d of %d buckets checked, %d built", fine,
-                             "/".join(sorted({c for c, _ in targets})), number, len(targets), sum(report.built.values()))
+                             "/".join(sorted({c for c, _ in targets})), done, len(targets), sum(report.built.values()))
                     shown = time.monotonic()
         finally:
             self.forget()
