@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 
 from . import documents, error_counts
 from .sources import Source
-from .statistics import merge
+from .statistics import merge_into
 from .store.mongo import MongoStore, utcnow, view_collection
 from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
 
@@ -148,7 +148,7 @@ def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: st
         for group, metrics in doc.get("performance", {}).items():
             target = into["performance"].setdefault(group, {})
             for metric, stats in metrics.items():
-                target[metric] = merge(target[metric], stats) if metric in target else dict(stats)
+                target[metric] = merge_into(target.get(metric), stats)
     return list(merged.values())
 
 
