@@ -379,17 +379,20 @@ class Cleanup:
         server-side sum per run, and recorded by one ledger write per run. Kill-safe as
         `ensure`: the ledger entry of a coarse bucket is written only after its documents and
         views are in and checked; until then no query reads them and the next run empties them.
-        A coarse bucket already held (an aggregation wrote it) is rebuilt in place by `ensure`."""
+        A coarse bucket already held but older than its fine buckets is retired, then built."""
         decided: dict[tuple, bool] = {}
         to_build: list[tuple[str, dt.datetime, dict]] = []
         for coarse, start in targets:
             verdict = self._decide(fine, coarse, start, report)
             if isinstance(verdict, dict):
                 entry = self._coarse_entry(coarse, start)
-                if entry is not None and entry["state"] == "held":
-                    decided[(coarse, start)] = self.ensure(fine, coarse, start, report)
-                else:
-                    to_build.append((coarse, start, verdict))
+                if entry is not None and entry["state"] == "held" and not self.dry_run:
+                    # Held, but older than its fine buckets: dropped first as a fine bucket is
+                    # (retiring, deleted, rolled up), so that no query reads it half rewritten;
+                    # its fine buckets answer meanwhile, and a kill is finished by the next run.
+                    self.retire(coarse, [start], TierReport(coarse))
+                    self._ledger_cache.get(coarse, (None, None, {}))[2].pop(start, None)
+                to_build.append((coarse, start, verdict))
             else:
                 decided[(coarse, start)] = verdict
         chunk: list = []
