@@ -7,13 +7,27 @@ Writes synthetic hour documents (shaped like the aggregation's, with all 27 metr
 ledger entries straight into the embedded MongoDB (<workdir>/mongo, a fresh database), then runs
 `cleanup.Cleanup` as of three days after the last day, with the default retention (hours 2 days,
 days 8 weeks, weeks 1 year). Prints documents per second and the total time, and checks that
-the held buckets still add up to every job written. The database is dropped at the end, and
-the server stopped if this run started it.
+the held buckets still add up to every job written, and what the time went to by kind of
+MongoDB call. The database is dropped at the end, and the server stopped if this run started it.
+
+Measured 2026-12-03 on the shared 2-core machine (load average 3-6 from other work), a year at
+--hour-docs-per-day 190 (65,135 hour documents; 83,043 fine documents read and deleted, 58,113
+coarse written):
+  with the default views   401.6 s: range deletes 158.4 s (the hour views are 2.2 times the hour
+                           documents, and every one is deleted), inserts 152.1 s, reads 25.2 s,
+                           check sums 23.2 s, ledger writes 15.0 s, Python 23.4 s
+  --no-views               159.5 s: inserts 54.0 s, deletes 50.9 s, check sums 19.0 s, reads 15.7 s,
+                           ledger writes 10.7 s, Python 7.8 s
+The server's own cost per document dominates (it indexes and deletes document by document, in
+Python): on the same machine an insert_many of these documents ran at 1,269 documents/s into
+a collection without secondary indexes and 377/s with the 8 of `fwjr`; a range delete at
+1,632/s and 521/s. Round trips are no longer the cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import random
 import sys
@@ -57,6 +71,40 @@ def hour_documents(day: dt.date, per_day: int, rng: random.Random, run_id: str):
             for stats in metrics.values():
                 stats["n"] = doc["count"]
     return list(docs.values())
+
+
+# What the cleanup's time goes to: MongoStore calls by kind (a cursor's time is its iteration).
+CALLS = {"read fine documents": ("documents",), "insert coarse documents and views": ("replace_documents",),
+         "range deletes": ("delete_documents",), "check sums ($group)": ("bucket_totals", "window_totals"),
+         "ledger writes": ("mark_buckets", "set_ledger_state_between", "set_ledger_state"),
+         "ledger and journal reads": ("ledger", "ledger_in_state", "live_runs", "view_names", "update_run")}
+
+
+@contextlib.contextmanager
+def timed_store_calls():
+    """{kind: [seconds, calls]} of the MongoStore calls made inside the block."""
+    spent: dict[str, list] = {}
+    saved = []
+    for kind, names in CALLS.items():
+        for name in names:
+            real = getattr(MongoStore, name)
+            saved.append((name, real))
+
+            def wrapped(self, *args, _real=real, _kind=kind, **kwargs):
+                slot = spent.setdefault(_kind, [0.0, 0])
+                slot[1] += 1
+                started = time.monotonic()
+                result = _real(self, *args, **kwargs)
+                if _kind == "read fine documents":
+                    result = list(result)
+                slot[0] += time.monotonic() - started
+                return result
+            setattr(MongoStore, name, wrapped)
+    try:
+        yield spent
+    finally:
+        for name, real in saved:
+            setattr(MongoStore, name, real)
 
 
 def main() -> int:
@@ -120,7 +168,8 @@ def run(store: MongoStore, args) -> int:
     now = dt.datetime.combine(args.first_day + dt.timedelta(days=args.days + 3), dt.time())
     started = time.monotonic()
     job = cleanup.Cleanup(store, FWJR, RETENTION, now=now)
-    reports = job.run()
+    with timed_store_calls() as spent:
+        reports = job.run()
     cleanup_s = time.monotonic() - started
     print(cleanup.summary(reports, False, job.run_id))
     written = sum(sum(r.built_docs.values()) for r in reports.values())
@@ -135,6 +184,9 @@ def run(store: MongoStore, args) -> int:
           f"written; {(deleted + written) / cleanup_s:,.0f} documents/s ({deleted / cleanup_s:,.0f} fine documents/s)")
     print(f"check      jobs in held months and the days/hours after them: {held_jobs:,} "
           f"({'equal' if held_jobs == total_jobs else 'DIFFERENT'} to the {total_jobs:,} written)")
+    print("time went  " + ", ".join(f"{what} {seconds:.1f} s ({calls} calls)" for what, (seconds, calls)
+                                    in sorted(spent.items(), key=lambda kv: -kv[1][0]))
+          + f"; the rest (Python: merging, checks) {cleanup_s - sum(v[0] for v in spent.values()):.1f} s")
     left = store.aggregate(FWJR.collection, [{"$group": {"_id": "$scope.timeframe_precision", "n": {"$sum": 1}}}])
     print("documents  now: " + ", ".join(f"{r['_id']} {r['n']:,}" for r in sorted(left, key=lambda r: r["_id"])))
     return 0 if held_jobs == total_jobs else 1

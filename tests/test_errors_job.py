@@ -238,3 +238,68 @@ def test_cluster_errors_command_and_query(fwjr_data, tmp_path, mongo_uri):
     finally:
         store.client.drop_database(database)
         store.close()
+
+
+# -- error counts across tiers: rolled up by the cleanup, answered from every tier ----------------
+
+def test_error_counts_roll_up_and_answer_across_tiers(spark, store, conf, fwjr_data, tmp_path):
+    """February clustered at day precision (idle days held empty), March 1 at hour precision;
+    `bin/query --errors` over Feb 1 .. Mar 1 reads days and hours, then, after a cleanup a
+    year later, the month of February and the day of March 1 (hours rolled into it) - each
+    answer equal to a plain-Python count of the errors of the reports."""
+    from helpers import hold_empty_days
+
+    from jobrollup import cleanup
+    from jobrollup.query import errors as queries
+
+    fwjr = sources.get("fwjr")
+    hold_empty_days(fwjr_data, dt.date(2026, 2, 1), dt.date(2026, 3, 1))
+    days = plan_for(conf, fwjr_data, dt.date(2026, 2, 1), dt.date(2026, 2, 28), "day", collection=fwjr.errors_collection,
+                    require_all_days=True, rejects_dir=str(tmp_path / "rejects"))
+    hours = errors_plan(conf, fwjr_data, "fwjr", dt.date(2026, 3, 1), "hour")
+    cluster(spark, store, days, tmp_path)
+    cluster(spark, store, hours, tmp_path)
+    found_days, found_hours = fwjr_errors_by_hand(days), fwjr_errors_by_hand(hours)
+    assert found_days and found_hours
+    keys = fwjr.error_scope
+    clusters = cluster_map(store)
+
+    def by_cluster_and_site(found):
+        want = Counter()
+        for (_, cluster_id, site, *_), n in tally(found, "day", clusters, keys).items():
+            want[(cluster_id, site)] += n
+        return want
+
+    want = by_cluster_and_site(found_days + found_hours)
+
+    def asked():
+        frame = queries.error_clusters(store, source="fwjr", start="2026-02-01", end="2026-03-01", by=["site"],
+                                       now=dt.datetime(2027, 4, 1))
+        return {(r.cluster, r.site): r.errors for r in frame.itertuples()}, frame.attrs
+
+    got, attrs = asked()
+    assert got == want and attrs["tiers"] == ["hour", "day"] and not attrs["unknown"]
+    # a year later: hours -> a day, days -> weeks and months, weeks a year old dropped
+    reports = cleanup.Cleanup(store, fwjr, RETENTION, now=dt.datetime(2027, 4, 1)).run()
+    counts = reports["fwjr_errors hour"]
+    assert counts.built == {"day": 1} and counts.retired == 24
+    assert reports["fwjr_errors day"].built == {"week": 4, "month": 1}
+    assert stored_counts(store, "fwjr", "hour", keys) == Counter()
+    assert stored_counts(store, "fwjr", "month", keys) == tally(found_days, "month", clusters, keys)
+    assert stored_counts(store, "fwjr", "day", keys) == {
+        k: n for k, n in tally(found_days + found_hours, "day", clusters, keys).items()
+        if k[0] in (dt.datetime(2026, 2, 1), dt.datetime(2026, 3, 1))}   # Feb 1's week lacks its January days
+    got, attrs = asked()
+    assert got == want and attrs["tiers"] == ["day", "month"] and not attrs["unknown"]
+    ledger = Counter((e["precision"], e["state"]) for e in store.db.fwjr_errors_buckets.find())
+    assert ledger == {("day", "held"): 2, ("day", "rolled_up"): 27, ("hour", "rolled_up"): 24,
+                      ("week", "held"): 1, ("week", "rolled_up"): 3, ("month", "held"): 1}
+    # first and last seen stay the extremes of the errors they count
+    for doc in store.db.fwjr_errors.find({"scope.timeframe_precision": "month"}):
+        assert doc["first_seen"] <= doc["last_seen"] and doc["first_seen"] >= dt.datetime(2026, 2, 1)
+    # a re-run changes nothing
+    again = cleanup.Cleanup(store, fwjr, RETENTION, now=dt.datetime(2027, 4, 1)).run()
+    assert not any(r.built or r.retired for r in again.values())
+
+
+RETENTION = {"hour": "2 days", "day": "8 weeks", "week": "1 year", "month": "forever"}

@@ -22,6 +22,7 @@ from the raw reports) and disagrees with its fine buckets, the more recent compu
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -30,11 +31,11 @@ import time
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
-from . import documents
+from . import documents, error_counts
 from .sources import Source
-from .statistics import merge
+from .statistics import merge_into
 from .store.mongo import MongoStore, utcnow, view_collection
 from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
 
@@ -42,7 +43,13 @@ log = logging.getLogger("jobrollup")
 PROGRESS_EVERY_S = 10.0
 HEARTBEAT_EVERY_S = 5.0
 # Coarse documents are written in batches of this many (one insert_many each).
-WRITE_BATCH = 5000
+WRITE_BATCH = 10_000
+# Fine documents are read by one cursor per chunk of coarse buckets, at most about this many
+# (by the ledger) in memory at once, in batches of READ_BATCH per round trip.
+CHUNK_DOCUMENTS = 40_000
+READ_BATCH = 5_000
+# Fine buckets retired by one range delete at most (a heartbeat between two).
+RETIRE_BUCKETS = 400
 
 # fine tier -> the coarser tiers it is rolled up into (built from it): the tiers it nests in
 ROLLUPS = {fine: coarse for fine, coarse in NESTS_IN.items() if coarse}
@@ -73,13 +80,44 @@ def horizon(retention: str, now: dt.datetime) -> dt.datetime | None:
     return now.replace(year=year, month=month + 1, day=day)
 
 
+# -- what is rolled up ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Family:
+    """One kind of tiered documents with a bucket ledger: a source's aggregates (and their
+    views), or its error counts (jobrollup.error_counts). `source` is Source-shaped: its
+    collection, ledger, scope keys, counters and metrics are what the cleanup reads."""
+
+    name: str                                   # reports and the summary: "" or "errors"
+    source: Source
+    writers: tuple[tuple[str, str], ...]        # (journal source, job) of the runs that write it
+    views: bool = True                          # has views (jobrollup.views)
+    error_counts: bool = False                  # _id, first/last seen and `cluster` as error counts
+
+    @classmethod
+    def documents(cls, source: Source) -> "Family":
+        return cls("", source, ((source.name, "aggregate"),))
+
+    @classmethod
+    def errors(cls, source: Source) -> "Family":
+        return cls("errors", error_counts.definition(source),
+                   ((error_counts.LOCK_SOURCE, error_counts.clustering_job(source)),), views=False, error_counts=True)
+
+    def document_id(self, precision: str, start: dt.datetime, scope: dict, keys: tuple[str, ...]) -> str:
+        if self.error_counts:
+            return error_counts.document_id(self.source, precision, start, scope)
+        return documents.document_id(self.source, precision, start, scope, keys)
+
+
 # -- pure roll-up ---------------------------------------------------------------------------
 
 def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str,
-           keys: tuple[str, ...] | None = None) -> list[dict]:
+           keys: tuple[str, ...] | None = None, family: Family | None = None) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
     scope keys keep their values. The `_id`s are those an aggregation at `precision` gives.
-    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone."""
+    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone.
+    `family` (default: the source's aggregates) says how ids and extra fields are made."""
+    family = family or Family.documents(source)
     keys = source.scope_keys if keys is None else keys
     merged: dict[tuple, dict] = {}
     for doc in fine_docs:
@@ -89,18 +127,28 @@ def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: st
         into = merged.get(key)
         if into is None:
             merged[key] = into = {
-                "_id": documents.document_id(source, precision, start, scope, keys),
+                "_id": family.document_id(precision, start, scope, keys),
                 "scope": {**{k: scope.get(k) for k in keys}, "start_date": start,
                           "end_date": next_start(start, precision), "timeframe_precision": precision},
-                "count": 0, **{c: 0 for c in source.counters}, "performance": {}, "run_id": run_id,
+                "count": 0, **{c: 0 for c in source.counters}, "run_id": run_id,
             }
+            if family.error_counts:
+                into["cluster"] = scope.get("cluster")
+                into.update({name: doc.get(name) for name in error_counts.EXTREMES})
+            else:
+                into["performance"] = {}
         into["count"] += doc["count"]
         for c in source.counters:
             into[c] += doc.get(c, 0)
+        if family.error_counts:
+            for name, pick in error_counts.EXTREMES.items():
+                if doc.get(name) is not None:
+                    into[name] = doc[name] if into[name] is None else pick(into[name], doc[name])
+            continue
         for group, metrics in doc.get("performance", {}).items():
             target = into["performance"].setdefault(group, {})
             for metric, stats in metrics.items():
-                target[metric] = merge(target[metric], stats) if metric in target else dict(stats)
+                target[metric] = merge_into(target.get(metric), stats)
     return list(merged.values())
 
 
@@ -193,9 +241,12 @@ class Cleanup:
     """One cleanup run over one source's collection. `dry_run` plans and counts without writing."""
 
     def __init__(self, store: MongoStore, source: Source, retention: dict[str, str],
-                 now: dt.datetime | None = None, dry_run: bool = False):
-        self.store, self.source, self.dry_run = store, source, dry_run
-        self.collection = source.collection
+                 now: dt.datetime | None = None, dry_run: bool = False, family: Family | None = None):
+        self.store, self.dry_run = store, dry_run
+        self.origin = source                   # the source asked for: its documents, then its error counts
+        self.family = family or Family.documents(source)
+        self.source = self.family.source       # Source-shaped: the family's collection, ledger, keys
+        self.collection = self.source.collection
         self.now = now or utcnow()
         self.horizons = {tier: horizon(retention.get(tier, "forever"), self.now) for tier in PRECISIONS}
         self.run_id = "dry-run"
@@ -228,7 +279,7 @@ class Cleanup:
         for tier in tiers:
             lo = floor(start, tier)
             self._ledger_cache[tier] = (lo, end, self._entries(tier, lo, end))
-        self._live_cache = (start, end, self.store.live_runs(self.source.name, "aggregate", start, end))
+        self._live_cache = (start, end, self._live_writers(start, end))
 
     def forget(self) -> None:
         self._ledger_cache, self._live_cache = {}, None
@@ -252,10 +303,14 @@ class Cleanup:
 
     # Busy windows ----------------------------------------------------------------------------
 
+    def _live_writers(self, start: dt.datetime, end: dt.datetime) -> list[dict]:
+        """Live runs writing this family's documents in [start, end) (aggregations, clusterings)."""
+        return [run for name, job in self.family.writers for run in self.store.live_runs(name, job, start, end)]
+
     def _busy(self, start: dt.datetime, end: dt.datetime) -> bool:
         if self._live_cache is not None and self._live_cache[0] <= start and end <= self._live_cache[1]:
             return any(run["window"]["start"] < end and run["window"]["end"] > start for run in self._live_cache[2])
-        return bool(self.store.live_runs(self.source.name, "aggregate", start, end))
+        return bool(self._live_writers(start, end))
 
     def _consistent_docs(self, entries: dict[dt.datetime, dict], docs: list[dict]) -> bool:
         """`_consistent`, from the fine documents already read for the roll-up (no second pass)."""
@@ -276,6 +331,19 @@ class Cleanup:
 
     def ensure(self, fine: str, coarse: str, start: dt.datetime, report: TierReport) -> bool:
         """Make the coarse bucket at `start` held and right; True when it is."""
+        decided = self._decide(fine, coarse, start, report)
+        if not isinstance(decided, dict):
+            return decided
+        end = next_start(start, coarse)
+        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
+        if not self._consistent_docs(decided, fine_docs):
+            report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
+            return False
+        return self._build(fine, coarse, start, end, report, decided, fine_docs, replacing=False)
+
+    def _decide(self, fine: str, coarse: str, start: dt.datetime, report: TierReport) -> bool | dict:
+        """True or False when the coarse bucket needs no building (held and right already, or
+        it cannot be built now); otherwise the held fine entries it is to be built from."""
         end = next_start(start, coarse)
         fine_entries = self._entries(fine, start, end)
         held = {s: e for s, e in fine_entries.items() if e["state"] == "held"}
@@ -283,7 +351,8 @@ class Cleanup:
         coarse_entry = self._coarse_entry(coarse, start)
         coarse_held = coarse_entry is not None and coarse_entry["state"] == "held"
         if self._busy(start, end):
-            report.skipped["an aggregation is writing it"] += 1
+            report.skipped["a clustering run is writing it" if self.family.error_counts
+                           else "an aggregation is writing it"] += 1
             return False
         if coarse_held:
             if not complete or not self._consistent(fine, held, start, end):
@@ -297,11 +366,122 @@ class Cleanup:
         elif not complete:
             report.skipped[f"not every {fine} of the {coarse} is held"] += 1
             return False
-        fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
-        if not self._consistent_docs(held, fine_docs):
-            report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
-            return False
-        return self._build(fine, coarse, start, end, report, held, fine_docs, replacing=False)
+        return held
+
+    # The batched path: every fine document read once, coarse documents written in bulk -------
+
+    def ensure_batched(self, fine: str, targets: list[tuple[str, dt.datetime]], report: TierReport) \
+            -> list[tuple[tuple[str, dt.datetime], bool]]:
+        """`ensure` for many coarse buckets at once. The fine documents of a chunk of targets are
+        read by one cursor (a day is read once for its week and its month), merged in memory,
+        and each coarse tier's new documents and views are written by large unordered inserts
+        into windows emptied by one range delete per run of neighbouring buckets, checked by one
+        server-side sum per run, and recorded by one ledger write per run. Kill-safe as
+        `ensure`: the ledger entry of a coarse bucket is written only after its documents and
+        views are in and checked; until then no query reads them and the next run empties them.
+        A coarse bucket already held but older than its fine buckets is retired, then built."""
+        decided: dict[tuple, bool] = {}
+        to_build: list[tuple[str, dt.datetime, dict]] = []
+        for coarse, start in targets:
+            verdict = self._decide(fine, coarse, start, report)
+            if isinstance(verdict, dict):
+                entry = self._coarse_entry(coarse, start)
+                if entry is not None and entry["state"] == "held" and not self.dry_run:
+                    # Held, but older than its fine buckets: dropped first as a fine bucket is
+                    # (retiring, deleted, rolled up), so that no query reads it half rewritten;
+                    # its fine buckets answer meanwhile, and a kill is finished by the next run.
+                    self.retire(coarse, [start], TierReport(coarse))
+                    self._ledger_cache.get(coarse, (None, None, {}))[2].pop(start, None)
+                to_build.append((coarse, start, verdict))
+            else:
+                decided[(coarse, start)] = verdict
+        chunk: list = []
+        for target in sorted(to_build, key=lambda t: (t[1], t[0])):
+            if chunk and sum(e["documents"] for _, _, held in chunk for e in held.values()) \
+                    + sum(e["documents"] for e in target[2].values()) > CHUNK_DOCUMENTS:
+                decided.update(self._build_chunk(fine, chunk, report))
+                chunk = []
+            chunk.append(target)
+        if chunk:
+            decided.update(self._build_chunk(fine, chunk, report))
+        return [(target, decided[target]) for target in targets]
+
+    def _build_chunk(self, fine: str, chunk: list[tuple[str, dt.datetime, dict]], report: TierReport) -> dict:
+        lo = min(start for _, start, _ in chunk)
+        hi = max(next_start(start, coarse) for coarse, start, _ in chunk)
+        by_start: dict[dt.datetime, list[dict]] = defaultdict(list)
+        for doc in self.store.documents(self.collection, Window(fine, lo, hi), batch_size=READ_BATCH):
+            by_start[doc["scope"]["start_date"]].append(doc)
+        outcome: dict[tuple, bool] = {}
+        built: dict[str, dict[dt.datetime, tuple]] = defaultdict(dict)   # coarse -> start -> (docs, totals, held)
+        for coarse, start, held in chunk:
+            end = next_start(start, coarse)
+            fine_docs = [d for s in self._fine_starts(fine, start, end) for d in by_start.get(s, ())]
+            if not self._consistent_docs(held, fine_docs):
+                report.skipped[f"{fine} documents do not match the ledger (re-run the aggregation)"] += 1
+                outcome[(coarse, start)] = False
+                continue
+            coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id, family=self.family)
+            fine_totals = totals_of(fine_docs, self.source.counters)
+            problems = fine_totals.differences(totals_of(coarse_docs, self.source.counters))
+            if problems:
+                raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its {fine}s: {problems[0]}")
+            built[coarse][start] = (coarse_docs, fine_totals, held)
+            report.built[coarse] += 1
+            report.built_docs[coarse] += len(coarse_docs)
+            report.span(start, end)
+            outcome[(coarse, start)] = True
+        del by_start
+        if not self.dry_run:
+            for coarse, buckets in built.items():
+                for run in _contiguous(sorted(buckets), coarse):
+                    self._write_run(coarse, {start: buckets[start] for start in run})
+        return outcome
+
+    def _write_run(self, coarse: str, buckets: dict[dt.datetime, tuple]) -> None:
+        """Write the documents and views of neighbouring coarse buckets no query reads yet,
+        check them, and record them held."""
+        starts = sorted(buckets)
+        window = Window(coarse, starts[0], next_start(starts[-1], coarse))
+        counters = self.source.counters
+        wanted = fine_entries_views(e for _, _, held in buckets.values() for e in held.values()) \
+            if self.family.views else {}
+        # left by a run cut short: emptied with one range delete each (nothing to do, usually)
+        for collection in (self.collection, *(view_collection(self.collection, name) for name in wanted)):
+            self.store.delete_documents(collection, window)
+        self.store.replace_documents(self.collection, (d for docs, _, _ in buckets.values() for d in docs),
+                                     batch=WRITE_BATCH)
+        sums = self.store.bucket_totals(self.collection, window, self.source)
+        for start, (_, fine_totals, _) in buckets.items():
+            found = Totals.from_sums(sums.get(start, {"count": 0, "counters": {}, "metrics": {}}))
+            problems = fine_totals.differences(found)
+            if problems:
+                raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its fine buckets: {problems[0]}")
+        written_views = {}
+        for name, keys in wanted.items():
+            per_bucket, view_docs = {}, []
+            for start, (docs, fine_totals, _) in buckets.items():
+                regrouped = rollup(docs, self.source, coarse, self.run_id, keys)
+                problems = fine_totals.differences(totals_of(regrouped, counters))
+                if problems:
+                    raise VerificationError(f"view {name} of {coarse} {start:%Y-%m-%d} does not add up to its "
+                                            f"documents: {problems[0]}")
+                per_bucket[start] = len(regrouped)
+                view_docs += regrouped
+            written = self.store.replace_documents(view_collection(self.collection, name), view_docs,
+                                                   batch=WRITE_BATCH)
+            if written != len(view_docs):
+                raise VerificationError(f"view {name}: {written} of {len(view_docs)} documents written")
+            written_views[name] = (keys, per_bucket)
+        tallies = {start: {"count": sum(d["count"] for d in docs), **{c: sum(d[c] for d in docs) for c in counters},
+                           "documents": len(docs)} for start, (docs, _, _) in buckets.items()}
+        self.store.mark_buckets(self.source, window, tallies, self.run_id, "cleanup", written_views)
+        cached = self._ledger_cache.get(coarse)
+        for start, tally in tallies.items():
+            if cached is not None:   # what mark_buckets wrote, for the rest of this pass
+                cached[2][start] = {"precision": coarse, "start": start, "end": next_start(start, coarse),
+                                    "state": "held", "run_id": self.run_id, **tally}
+        self._heartbeat()
 
     def _build(self, fine: str, coarse: str, start, end, report: TierReport, held: dict,
                fine_docs: list[dict] | None = None, replacing: bool = True) -> bool:
@@ -313,7 +493,7 @@ class Cleanup:
         in as plain inserts (about three times faster than replacements)."""
         if fine_docs is None:
             fine_docs = list(self.store.documents(self.collection, Window(fine, start, end)))
-        coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id)
+        coarse_docs = rollup(fine_docs, self.source, coarse, self.run_id, family=self.family)
         report.built[coarse] += 1
         report.built_docs[coarse] += len(coarse_docs)
         report.span(start, end)
@@ -374,25 +554,31 @@ class Cleanup:
     # Retiring fine buckets -------------------------------------------------------------------
 
     def retire(self, fine: str, starts: list[dt.datetime], report: TierReport) -> None:
-        """Drop the fine buckets at `starts` (their coarse buckets are held and checked)."""
+        """Drop the fine buckets at `starts` (their coarse buckets are held and checked): per run
+        of at most RETIRE_BUCKETS neighbouring buckets, one ledger update, one range delete per
+        collection (documents, each view) and one ledger update."""
         for run in _contiguous(sorted(starts), fine):
-            start, end = run[0], next_start(run[-1], fine)
-            window = Window(fine, start, end)
-            report.retired += len(run)
-            report.span(start, end)
-            if self.dry_run:
-                report.deleted += self.store.count_documents(self.collection, window)
-                continue
-            # Marked first: a kill after this point leaves buckets that no query counts and
-            # that the next run finishes deleting.
-            self.store.set_ledger_state(self.source, fine, run, "retiring", retired_by=self.run_id)
-            report.deleted += self.store.delete_documents(self.collection, window)
-            if self._views is None:
-                self._views = self.store.view_names(self.collection)
-            for name in self._views:
-                self.store.delete_documents(view_collection(self.collection, name), window)
-            self.store.set_ledger_state(self.source, fine, run, "rolled_up", updated_at=utcnow())
-            self.store.update_run(self.run_id)
+            for first in range(0, len(run), RETIRE_BUCKETS):
+                self._retire_run(fine, run[first:first + RETIRE_BUCKETS], report)
+
+    def _retire_run(self, fine: str, run: list[dt.datetime], report: TierReport) -> None:
+        start, end = run[0], next_start(run[-1], fine)
+        window = Window(fine, start, end)
+        report.retired += len(run)
+        report.span(start, end)
+        if self.dry_run:
+            report.deleted += self.store.count_documents(self.collection, window)
+            return
+        # Marked first: a kill after this point leaves buckets that no query counts and
+        # that the next run finishes deleting.
+        self.store.set_ledger_state_between(self.source, fine, start, end, "retiring", retired_by=self.run_id)
+        report.deleted += self.store.delete_documents(self.collection, window)
+        if self._views is None:
+            self._views = self.store.view_names(self.collection) if self.family.views else []
+        for name in self._views:
+            self.store.delete_documents(view_collection(self.collection, name), window)
+        self.store.set_ledger_state_between(self.source, fine, start, end, "rolled_up", updated_at=utcnow())
+        self.store.update_run(self.run_id)
 
     # The whole run ---------------------------------------------------------------------------
 
@@ -403,11 +589,13 @@ class Cleanup:
             self.run_id = self.store.begin_run(self.source.name, "cleanup", Window("*", dt.datetime(1970, 1, 1), reach),
                                                {"retention_horizons": self.horizons})
         try:
-            self._finish_retiring()
-            for fine, coarse_tiers in ROLLUPS.items():
-                self._roll(fine, coarse_tiers)
-            for tier, covering in DROP_WHEN_HELD.items():
-                self._drop(tier, covering)
+            self._clean()
+            if self.origin.error_scope and self.family.name == "":
+                # The same rules for the source's error counts (bin/cluster-errors), in this run.
+                errors = self.for_family(Family.errors(self.origin))
+                errors._clean()
+                self.reports.update({f"{errors.collection} {fine}": r for fine, r in errors.reports.items()
+                                     if r.built or r.kept or r.retired or r.skipped})
         except BaseException as error:
             if not self.dry_run:
                 status = "failed" if isinstance(error, Exception) else "interrupted"
@@ -417,6 +605,20 @@ class Cleanup:
         if not self.dry_run:
             self.store.finish_run(self.run_id, "succeeded", tiers={k: r.as_dict() for k, r in self.reports.items()})
         return self.reports
+
+    def _clean(self) -> None:
+        self._finish_retiring()
+        for fine, coarse_tiers in ROLLUPS.items():
+            self._roll(fine, coarse_tiers)
+        for tier, covering in DROP_WHEN_HELD.items():
+            self._drop(tier, covering)
+
+    def for_family(self, family: Family) -> "Cleanup":
+        """This run (same store, run id, horizons) over another family of documents."""
+        other = copy.copy(self)
+        other.family, other.source, other.collection = family, family.source, family.source.collection
+        other.reports, other._ledger_cache, other._live_cache, other._views = {}, {}, None, None
+        return other
 
     def _finish_retiring(self) -> None:
         """A run killed while deleting fine documents left them `retiring`: finish them first."""
@@ -453,11 +655,17 @@ class Cleanup:
             self.prefetch([fine, *{c for c, _ in targets}], min(s for _, s in targets),
                           max(next_start(s, c) for c, s in targets))
         try:
-            for number, (coarse, start) in enumerate(targets, 1):
-                results.append(((coarse, start), self.ensure(fine, coarse, start, report)))
-                if time.monotonic() - shown > PROGRESS_EVERY_S or number == len(targets):
+            # by month of the coarse buckets, so that progress shows
+            by_month: dict[dt.datetime, list] = defaultdict(list)
+            for coarse, start in targets:
+                by_month[floor(start, "month")].append((coarse, start))
+            done = 0
+            for month in sorted(by_month):
+                results += self.ensure_batched(fine, by_month[month], report)
+                done += len(by_month[month])
+                if time.monotonic() - shown > PROGRESS_EVERY_S or done == len(targets):
                     log.info("%s -> %s: %d of %d buckets checked, %d built", fine,
-                             "/".join(sorted({c for c, _ in targets})), number, len(targets), sum(report.built.values()))
+                             "/".join(sorted({c for c, _ in targets})), done, len(targets), sum(report.built.values()))
                     shown = time.monotonic()
         finally:
             self.forget()
@@ -513,11 +721,12 @@ def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datet
 def summary(reports: dict[str, TierReport], dry_run: bool, run_id: str) -> str:
     verb = "would" if dry_run else "did"
     lines = [f"jobrollup cleanup ({'dry run: nothing written' if dry_run else 'run ' + run_id})"]
-    for fine, r in reports.items():
+    for name, r in reports.items():
+        fine = r.fine
         built = ", ".join(f"{n} {tier} bucket(s) ({r.built_docs[tier]:,} documents)" for tier, n in r.built.items()) or "none"
         kept = ", ".join(f"{n} {tier}" for tier, n in r.kept.items()) or "none"
         span = f"{r.first:%Y-%m-%d %H:%M} .. {r.last:%Y-%m-%d %H:%M}" if r.first else "-"
-        lines.append(f"  {fine:<6} {verb} build {built}; already held: {kept}")
+        lines.append(f"  {name:<6} {verb} build {built}; already held: {kept}")
         lines.append(f"         {verb} retire {r.retired:,} {fine} bucket(s), deleting {r.deleted:,} documents; span {span}")
         for reason, n in r.skipped.items():
             lines.append(f"         skipped {n} bucket(s): {reason}")
@@ -547,7 +756,7 @@ class SparkCleanup(Cleanup):
     def ensure_all(self, fine, targets, report):
         if not targets:
             return []
-        settings = (self.uri, self.database, self.source.name, self.run_id, self.dry_run, self.now)
+        settings = (self.uri, self.database, self.origin.name, self.family.name, self.run_id, self.dry_run, self.now)
         slices = min(len(targets), self.spark.sparkContext.defaultParallelism * 4)
         results = (self.spark.sparkContext.parallelize(targets, slices)
                    .mapPartitions(lambda part: _ensure_partition(settings, fine, list(part)))
@@ -561,9 +770,11 @@ class SparkCleanup(Cleanup):
 
 def _ensure_partition(settings, fine: str, targets: list):
     from . import sources
-    uri, database, source, run_id, dry_run, now = settings
+    uri, database, source, family, run_id, dry_run, now = settings
     store = MongoStore(uri, database)
-    job = Cleanup(store, sources.get(source), {}, now=now, dry_run=dry_run)
+    origin = sources.get(source)
+    job = Cleanup(store, origin, {}, now=now, dry_run=dry_run,
+                  family=Family.errors(origin) if family == "errors" else None)
     job.run_id = run_id
     try:
         for coarse, start in targets:

@@ -36,6 +36,32 @@ def merge(into: dict, other: dict) -> dict:
     return merged
 
 
+def merge_into(into: dict | None, other: dict) -> dict:
+    """`merge(into, other)` in place (into is a statistic this fold owns; None starts one from a
+    copy of `other`): the same values, in the same order of additions, without a new dict per
+    step. `other` is never changed."""
+    if into is None:
+        into = dict(other)
+        if "sketch" in other:
+            into["sketch"] = {**other["sketch"], "bins": dict(other["sketch"]["bins"])}
+        return into
+    into["n"] += other["n"]
+    into["sum"] += other["sum"]
+    into["min"] = min(into["min"], other["min"])
+    into["max"] = max(into["max"], other["max"])
+    into["sumsq"] += other["sumsq"]
+    if "sketch" in into:
+        if "sketch" in other:
+            mine, theirs = into["sketch"], other["sketch"]
+            bins = mine["bins"]
+            for index, count in theirs["bins"].items():
+                bins[index] = bins.get(index, 0) + count
+            mine["zeros"] += theirs["zeros"]
+        else:
+            del into["sketch"]
+    return into
+
+
 def sketch(bins: list[int], zeros: int) -> dict:
     """The stored form of a sketch from the bin index of every positive value."""
     counts: dict[str, int] = {}

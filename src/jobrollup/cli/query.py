@@ -98,8 +98,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(fwjr) or package (spack) and cluster; --by those keys")
     parser.add_argument("--source", choices=sources.names(),
                         help="which source (default: conf [aggregate] source; with --errors: fwjr)")
-    parser.add_argument("--precision", default="day", choices=PRECISIONS,
-                        help="with --errors: the tier of the counts (default: day)")
+    parser.add_argument("--precision", choices=PRECISIONS,
+                        help="with --errors: read only this tier's counts (default: every tier, each range from "
+                             "the finest tier holding it, as the cleanup left them)")
     parser.add_argument("--explain", action="store_true",
                         help="print the tiers, the collection chosen (a view or the documents), the documents it "
                              "will read and the pipelines; run no aggregation")
@@ -227,8 +228,11 @@ def _errors(args, conf) -> int:
     else:
         first, last = frame.attrs["span"]
         filters = ", ".join(frame.attrs["filters"]) or "none"
+        tiers = "/".join(frame.attrs["tiers"]) or "no"
         print(f"error clusters of {args.source} errors, {when(first)} .. {when(last)} UTC "
-              f"({args.precision} counts), filters: {filters}: {frame.attrs['errors']:,} errors in {total} rows")
+              f"({tiers} counts), filters: {filters}: {frame.attrs['errors']:,} errors in {total} rows")
+        for note in frame.attrs["notes"]:
+            print(f"note: {note}")
         if frame.empty:
             print("(no errors)")
         for row in frame.itertuples(index=False):

@@ -37,7 +37,8 @@ from pyspark.sql import DataFrame, SparkSession, Window as W
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..exits import RunRefused
+from .. import error_counts
+from ..exits import RunRefused, WindowBusy
 from ..plan import Plan
 from ..sources import Source
 from ..sources.fwjr import normalise as fwjr_normalise
@@ -52,7 +53,7 @@ from .clustering import DEFAULT_THRESHOLD, TemplateClusterer
 
 log = logging.getLogger("jobrollup")
 
-LOCK_SOURCE = "error-clusters"   # runs journal: one clustering run at a time (the registry)
+LOCK_SOURCE = error_counts.LOCK_SOURCE   # runs journal: one clustering run at a time (the registry)
 TOP_VALUES = 20                  # busiest values of each scope key kept on a cluster document
 
 
@@ -176,13 +177,20 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
         timings[name] = round(time.monotonic() - started - sum(v for k, v in timings.items()), 3)
 
     store.ping()
-    folders, _missing = input_folders(spark, plan)
+    folders, missing_days = input_folders(spark, plan)
     files = readers.list_files(spark, folders)
     for path, problem in files.unreadable:  # named here and in `runs` (inputs.files), not read
         log.warning("unreadable input left out: %s (%s)", path, problem)
     store.ensure_error_indexes(source)
+    store.ensure_indexes(error_counts.definition(source))   # and the ledger of the counts
+    # The cleanup rolls the counts up: never rewrite them under it (it skips windows of live
+    # clustering runs in turn).
+    cleaning = store.live_runs(source.name, "cleanup", *ALL_TIME)
+    if cleaning:
+        raise WindowBusy(f"cleanup run {cleaning[0]['_id']} of {source.name} is rolling up its error counts; "
+                         "run again when it has finished")
     errors = None
-    with store.journal(LOCK_SOURCE, f"cluster-errors-{source.name}", Window("*", *ALL_TIME),
+    with store.journal(LOCK_SOURCE, error_counts.clustering_job(source), Window("*", *ALL_TIME),
                        {"plan": json.loads(plan.to_json()),
                         "inputs": {"folders": folders, "files": files.as_dict()}}) as entry:
         run_id = entry.run_id
@@ -227,7 +235,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore, *, threshold: float 
                 .agg(F.count(F.lit(1)).alias("count"), F.unix_timestamp(F.min("ts")).alias("first"),
                      F.unix_timestamp(F.max("ts")).alias("last"))
                 .withColumn("bucket", F.unix_timestamp("bucket")).collect())]
-            written = _write_counts(store, plan, run_id, per_bucket, keys)
+            written = _write_counts(store, plan, run_id, per_bucket, keys, missing_days)
             assignments_path = f"{errors_dir.rstrip('/')}/{source.name}/{plan.precision}-{window.start:%Y%m%dT%H}"
             _write_assignments_file(assigned, keys, assignments_path)
             written_assignments = _write_assignments(store, plan, run_id, assigned, keys)
@@ -294,18 +302,26 @@ def _scope_doc(plan, start: dt.datetime, cluster: int, keys, row) -> dict:
             "timeframe_precision": plan.precision}
 
 
-def _write_counts(store: MongoStore, plan, run_id: str, rows, keys) -> dict:
-    docs = []
+def _write_counts(store: MongoStore, plan, run_id: str, rows, keys, missing_days=()) -> dict:
+    """The counts of the window, then (last, as the aggregation does) their bucket ledger:
+    every bucket of the window, empty ones too, so the cleanup and the queries tell an hour
+    without errors from an hour nobody clustered."""
+    docs, tallies = [], {}
     for row in rows:
         start = row["bucket"]
         scope = _scope_doc(plan, start, row["cluster"], keys, row)
-        key = json.dumps([plan.precision, start.isoformat(), row["cluster"]] + [row[k] for k in keys])
-        docs.append({"_id": hashlib.sha1(key.encode()).hexdigest(), "scope": scope, "cluster": row["cluster"],
+        docs.append({"_id": error_counts.count_id(plan.precision, start, row["cluster"], [row[k] for k in keys]),
+                     "scope": scope, "cluster": row["cluster"],
                      "count": int(row["count"]), "first_seen": row["first"], "last_seen": row["last"],
                      "run_id": run_id})
+        tally = tallies.setdefault(start, {"count": 0, "documents": 0})
+        tally["count"] += int(row["count"])
+        tally["documents"] += 1
     name = plan.definition.errors_collection
     written = store.replace_documents(name, docs, batch=plan.write_batch)
     removed = store.remove_stale(name, plan.window, run_id)
+    store.mark_buckets(error_counts.definition(plan.definition), plan.window, tallies, run_id, "cluster-errors",
+                       missing_days=[dt.date.fromisoformat(d) for d in missing_days])
     return {"written": written, "removed": removed}
 
 

@@ -7,8 +7,10 @@ import re
 
 import pandas as pd
 
-from .. import sources
+from .. import error_counts, sources
 from ..tiers import PRECISIONS, Window
+from .answer import held_buckets
+from .coverage import cover, segments_of
 from .question import _WHERE, Filter, QueryError, _naive, _show, parse_moment
 
 # -- error clusters (bin/query --errors) -------------------------------------------------------
@@ -59,14 +61,40 @@ def _holds(f: Filter, value) -> bool:
     return found if f.op == "~" else not found
 
 
+def error_windows(store, source: str, first: dt.datetime, last: dt.datetime, precision: str | None) \
+        -> tuple[list[Window], tuple[dt.datetime, dt.datetime], list[str], list[tuple]]:
+    """Which `<source>_errors` documents answer [first, last): (windows to read, the span they
+    answer, notes, unknown ranges). Across tiers as the aggregates are answered (the ledger of
+    the counts: each sub-range from the finest held bucket, never twice, widened to whole
+    buckets); one tier only when `precision` is given; the day tier, as before counts had a
+    ledger, when no bucket of it is held at all."""
+    counts = error_counts.definition(sources.get(source))
+    if precision is None and store.earliest_held(counts) is None:
+        return [Window("day", first, last)], (first, last), [
+            f"no ledger of {counts.collection}: day counts read as they are (re-run bin/cluster-errors "
+            "to record its buckets)"], []
+    if precision is not None:
+        return [Window(precision, first, last)], (first, last), [], []
+    chosen, gaps = cover(held_buckets(store, counts, first, last), first, last, widen=True)
+    span = (min([first] + [b.start for b in chosen]), max([last] + [b.end for b in chosen]))
+    notes = []
+    if span != (first, last):
+        notes.append(f"span widened to whole buckets: {_show(span[0])} .. {_show(span[1])}")
+    notes += [f"unknown: {_show(g0)} .. {_show(g1)} is held by no tier of {counts.collection} (not clustered yet, "
+              "or deleted): not counted, not zero" for g0, g1 in gaps]
+    windows = [Window(s.precision, s.start, s.end) for s in segments_of(chosen) if s.documents > 0]
+    return windows, span, notes, gaps
+
+
 def error_clusters(store, *, source: str = "fwjr", start="7 days ago", end="now", where=(), by=(),
-                   precision: str = "day", now: dt.datetime | None = None) -> pd.DataFrame:
+                   precision: str | None = None, now: dt.datetime | None = None) -> pd.DataFrame:
     """Error clusters ranked by their errors in the span, under the filters: one row per
     cluster (and per value of each `by` key), with the cluster's label, count, share of the
     span's matching errors, and first/last time seen in the span. Counts come from the
-    `<source>_errors` documents of one precision (those of `bin/cluster-errors --precision`)."""
+    `<source>_errors` documents: across tiers (each sub-range from the finest tier holding it,
+    as the cleanup left them), or of one `precision` only."""
     keys = error_keys(source)
-    if precision not in PRECISIONS:
+    if precision is not None and precision not in PRECISIONS:
         raise QueryError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
     filters = [parse_error_where(w, source) for w in where]
     by = [b.strip() for item in by for b in item.split(",") if b.strip()]
@@ -81,10 +109,11 @@ def error_clusters(store, *, source: str = "fwjr", start="7 days ago", end="now"
         raise QueryError(f"empty span: --from {_show(first)} is not before --to {_show(last)}")
     # The indexed window only; the filters are applied here (the embedded server drops its
     # index when a regular expression or $in sits beside the date range).
+    windows, span, notes, unknown = error_windows(store, source, first, last, precision)
     rows: dict[tuple, dict] = {}
     total = 0
-    for doc in store.error_counts(sources.get(source), window=Window(precision, first, last),
-                                  fields={"scope": 1, "cluster": 1, "count": 1, "first_seen": 1, "last_seen": 1}):
+    fields = {"scope": 1, "cluster": 1, "count": 1, "first_seen": 1, "last_seen": 1}
+    for doc in (d for window in windows for d in store.error_counts(sources.get(source), window=window, fields=fields)):
         scope = doc["scope"]
         if not all(_holds(f, doc["cluster"] if f.key == "cluster" else scope.get(f.key)) for f in filters):
             continue
@@ -101,6 +130,8 @@ def error_clusters(store, *, source: str = "fwjr", start="7 days ago", end="now"
                for key, row in rows.items()]
     frame = pd.DataFrame(records, columns=["cluster", *by, "errors", "share", "first_seen", "last_seen", "label"])
     frame = frame.sort_values(["errors", "cluster"], ascending=[False, True], kind="stable").reset_index(drop=True)
-    frame.attrs.update({"span": (first, last), "source": source, "precision": precision,
+    frame.attrs.update({"span": span, "asked": (first, last), "source": source,
+                        "tiers": sorted({w.precision for w in windows}, key=PRECISIONS.index),
+                        "precision": precision, "notes": notes, "unknown": unknown,
                         "filters": [str(f) for f in filters], "errors": total})
     return frame

@@ -353,9 +353,10 @@ class MongoStore:
         prefix = f"{collection}{VIEW_INFIX}"
         return sorted(name[len(prefix):] for name in self.db.list_collection_names() if name.startswith(prefix))
 
-    def documents(self, collection: str, window: Window, fields: dict | None = None) -> Iterator[dict]:
-        """The documents of a window's buckets."""
-        return self.db[collection].find(window_query(window), fields)
+    def documents(self, collection: str, window: Window, fields: dict | None = None,
+                  batch_size: int = 0) -> Iterator[dict]:
+        """The documents of a window's buckets (`batch_size` per round trip; 0: the server's)."""
+        return self.db[collection].find(window_query(window), fields, batch_size=batch_size)
 
     def has_documents(self, collection: str, window: Window) -> bool:
         return self.db[collection].find_one(window_query(window), {"_id": 1}) is not None
@@ -378,6 +379,19 @@ class MongoStore:
         return {"count": row.get("count", 0), "counters": {c: row.get(f"c_{c}", 0) for c in source.counters},
                 "metrics": {(g, m): [row.get(f"n{i}", 0), row.get(f"s{i}", 0.0)]
                             for i, (g, m, _) in enumerate(source.metric_columns)}}
+
+    def bucket_totals(self, collection: str, window: Window, source: Source) -> dict[dt.datetime, dict]:
+        """`window_totals` per bucket start of the window, in one pass of the server."""
+        group: dict = {"_id": "$scope.start_date", "count": {"$sum": "$count"}}
+        group.update({f"c_{c}": {"$sum": f"${c}"} for c in source.counters})
+        for number, (g, m, _) in enumerate(source.metric_columns):
+            group[f"n{number}"] = {"$sum": f"$performance.{g}.{m}.n"}
+            group[f"s{number}"] = {"$sum": f"$performance.{g}.{m}.sum"}
+        return {row["_id"]: {"count": row.get("count", 0),
+                             "counters": {c: row.get(f"c_{c}", 0) for c in source.counters},
+                             "metrics": {(g, m): [row.get(f"n{i}", 0), row.get(f"s{i}", 0.0)]
+                                         for i, (g, m, _) in enumerate(source.metric_columns)}}
+                for row in self.db[collection].aggregate([{"$match": window_query(window)}, {"$group": group}])}
 
     def bucket_tallies(self, collection: str, window: Window) -> dict[dt.datetime, dict]:
         """Per bucket start of the window: jobs, documents and the runs that wrote them."""
@@ -456,6 +470,13 @@ class MongoStore:
             {"$group": {"_id": {"precision": "$precision", "state": "$state"}, "buckets": {"$sum": 1},
                         "first": {"$min": "$start"}, "last": {"$max": "$end"}, "count": {"$sum": "$count"}}},
         ]))
+
+    def set_ledger_state_between(self, source: Source, precision: str, start: dt.datetime, end: dt.datetime,
+                                 state: str, **fields) -> None:
+        """`set_ledger_state` for every bucket of `precision` starting in [start, end): one range
+        of the (precision, start) index (an `_id` `$in` list made the embedded server scan)."""
+        self.db[source.buckets_collection].update_many(
+            {"precision": precision, "start": {"$gte": start, "$lt": end}}, {"$set": {"state": state, **fields}})
 
     def set_ledger_state(self, source: Source, precision: str, starts: list[dt.datetime], state: str,
                          **fields) -> None:

@@ -32,7 +32,7 @@ def errors():
             "precisions": PRECISIONS, "command": form.command()}
     try:
         frame = queries.error_clusters(settings().store, source=form.source, start=form.start, end=form.end,
-                                       where=form.where, by=form.by, precision=form.precision, now=settings().moment())
+                                       where=form.where, by=form.by, precision=form.precision or None, now=settings().moment())
     except QueryError as error:
         return render_template("errors.html", error=str(error), **page), HTTP_BAD_QUESTION
     total = len(frame)

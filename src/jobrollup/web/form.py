@@ -111,7 +111,7 @@ class Errors:
     end: str = "now"
     where: tuple[str, ...] = ()
     by: tuple[str, ...] = ()
-    precision: str = "day"
+    precision: str = ""          # every tier, each range from the finest holding it; or one tier
     limit: int | None = 20
 
     @classmethod
@@ -125,7 +125,8 @@ class Errors:
 
     def params(self) -> list[tuple[str, str]]:
         out = [("source", self.source), ("from", self.start), ("to", self.end)]
-        out += [("w", w) for w in self.where] + [("by", b) for b in self.by] + [("precision", self.precision)]
+        out += [("w", w) for w in self.where] + [("by", b) for b in self.by]
+        out += [("precision", self.precision)] if self.precision else []
         return out + ([("limit", str(self.limit))] if self.limit else [])
 
     def url(self, path: str = "/errors", **changes) -> str:
@@ -137,7 +138,7 @@ class Errors:
             words += ["-w", w]
         if self.by:
             words += ["--by", ",".join(self.by)]
-        if self.precision != "day":
+        if self.precision:
             words += ["--precision", self.precision]
         if self.limit:
             words += ["--limit", str(self.limit)]
