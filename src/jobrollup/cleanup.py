@@ -31,7 +31,7 @@ import time
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 from . import documents, error_counts
 from .sources import Source
