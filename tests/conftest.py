@@ -74,6 +74,23 @@ def store(mongo_uri):
     store.close()
 
 
+@pytest.fixture
+def stores(mongo_uri):
+    """`stores()`: a MongoStore on a new database of its own, dropped at the test's end (for
+    tests that need several stores side by side)."""
+    from jobrollup.store.mongo import MongoStore
+
+    made = []
+
+    def make():
+        made.append(MongoStore(mongo_uri, f"t_{uuid.uuid4().hex[:12]}"))
+        return made[-1]
+    yield make
+    for store in made:
+        store.client.drop_database(store.db.name)
+        store.close()
+
+
 @pytest.fixture(scope="session")
 def conf_with_views():
     """conf/jobrollup.toml as shipped: the runs write the configured views too."""

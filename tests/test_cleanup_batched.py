@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 
 import pytest
 from test_cleanup import (FWJR, RETENTION, START, Killed, assert_answerable_and_exact, assert_same_documents,
@@ -15,23 +14,9 @@ from test_cleanup import (FWJR, RETENTION, START, Killed, assert_answerable_and_
 
 from jobrollup import cleanup
 from jobrollup.statistics import merge, merge_into
-from jobrollup.store.mongo import MongoStore
 
 DAYS = 72                                 # Dec 20 2027 .. Feb 29 2028
 NOW = START + dt.timedelta(days=120)      # hours -> days; days -> weeks and the month of January
-
-
-@pytest.fixture
-def made(mongo_uri):
-    stores = []
-
-    def make() -> MongoStore:
-        stores.append(MongoStore(mongo_uri, f"b_{uuid.uuid4().hex[:12]}"))
-        return stores[-1]
-    yield make
-    for store in stores:
-        store.client.drop_database(store.db.name)
-        store.close()
 
 
 def hours_held(store, records):
@@ -43,9 +28,9 @@ def ledger(store) -> dict:
     return {e["_id"]: (e["state"], e.get("count"), e.get("documents")) for e in store.db.fwjr_buckets.find()}
 
 
-def test_small_chunks_and_short_retire_runs_give_what_one_pass_gives(made, monkeypatch):
+def test_small_chunks_and_short_retire_runs_give_what_one_pass_gives(stores, monkeypatch):
     records = make_records(7, 150)
-    whole, chunked = made(), made()
+    whole, chunked = stores(), stores()
     hourly = hours_held(whole, records)
     hours_held(chunked, records)
     cleanup.Cleanup(whole, FWJR, RETENTION, now=NOW).run()
@@ -64,9 +49,9 @@ def small_chunks(monkeypatch) -> None:
     monkeypatch.setattr(cleanup, "RETIRE_BUCKETS", 200)
 
 
-def test_a_chunked_cleanup_killed_at_any_write_is_finished_by_the_next_run(made, monkeypatch):
+def test_a_chunked_cleanup_killed_at_any_write_is_finished_by_the_next_run(stores, monkeypatch):
     records = make_records(11, 80)
-    reference, store = made(), made()
+    reference, store = stores(), stores()
     hourly = hours_held(reference, records)
     hours_held(store, records)
     start = {name: list(store.db[name].find()) for name in ("fwjr", "fwjr_buckets", "runs")}

@@ -72,19 +72,6 @@ def restore(store, snapshot: dict) -> MongoStore:
     return store
 
 
-@pytest.fixture
-def stores(mongo_uri):
-    made = []
-
-    def make() -> MongoStore:
-        made.append(MongoStore(mongo_uri, f"f_{uuid.uuid4().hex[:12]}"))
-        return made[-1]
-    yield make
-    for store in made:
-        store.client.drop_database(store.db.name)
-        store.close()
-
-
 def aggregate(spark, store, conf, root, precision="hour", first=FIRST, last=LAST):
     plan = plan_for(conf, root, first, last, precision)
     plan.write_batch = 10    # many writes from a small input: kills land in every phase
