@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from ..documents import EPOCH
 from ..exits import UsageError
 from ..sources import Source
 from ..store.mongo import MongoStore, PartitionWriter, from_portable, view_collection
 from .aggregate import regroup_views
 
-EPOCH = dt.datetime(1970, 1, 1)
 DOCUMENTS = ""     # the `view` of the documents themselves in the rows written
 
 
