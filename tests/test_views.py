@@ -273,3 +273,25 @@ def test_explain_through_bin_query_names_the_view_and_its_documents(store, refer
     assert read["view"] == "site_exit" and read["documents"] > 0
     assert query_cli.main(args) == 0
     assert f"read    view site_exit: {read['documents']:,} documents" in capsys.readouterr().out
+
+
+def test_each_collection_keeps_only_the_indexes_its_keys_want(store, conf):
+    """Documents index the selective keys; a view only those it holds. An index an earlier
+    version made and no longer wanted (here on jobstate) is dropped: it slows every write."""
+    stale = [("scope.timeframe_precision", 1), ("scope.jobstate", 1), ("scope.start_date", 1)]
+    store.db[FWJR.collection].create_index(stale)
+    store.db[FWJR.collection].create_index([("run_id", 1)])      # not ours: left alone
+    wanted = configured(conf)
+    store.ensure_indexes(FWJR, wanted)
+
+    def scope_keys_indexed(collection):
+        return {tuple(k.removeprefix("scope.") for k, _ in info["key"]) for name, info in
+                store.db[collection].index_information().items() if name != "_id_"}
+
+    window = ("timeframe_precision", "start_date")
+    assert scope_keys_indexed(FWJR.collection) == {window, ("run_id",)} | {
+        ("timeframe_precision", key, "start_date") for key in FWJR.indexed_keys}
+    for view in wanted:
+        assert scope_keys_indexed(view_collection(FWJR.collection, view.name)) == {window} | {
+            ("timeframe_precision", key, "start_date") for key in FWJR.indexed_keys if key in view.keys}
+    assert "site" in FWJR.indexed_keys and any("site" not in v.keys for v in wanted)   # the test sees both cases

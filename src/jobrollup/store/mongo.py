@@ -206,15 +206,24 @@ class MongoStore:
         """Indexes of the documents, of each view (`jobrollup.views.View`s: the same indexes on
         the keys the view holds), the ledger and the journal."""
         collection = collection or source.collection
-        coll = self.db[collection]
-        for keys in indexes(source):
-            coll.create_index(keys)
+        self._keep_indexes(self.db[collection], indexes(source))
         for view in views:
-            for keys in indexes(source):
-                if all(k.removeprefix("scope.") in view.keys or k in WINDOW_FIELDS for k, _ in keys):
-                    self.db[view_collection(collection, view.name)].create_index(keys)
+            self._keep_indexes(self.db[view_collection(collection, view.name)],
+                               [keys for keys in indexes(source)
+                                if all(k.removeprefix("scope.") in view.keys or k in WINDOW_FIELDS for k, _ in keys)])
         self.db[source.buckets_collection].create_index([("precision", ASCENDING), ("start", ASCENDING)])
         self._ensure_runs_indexes()
+
+    def _keep_indexes(self, coll, wanted: list[list[tuple[str, int]]]) -> None:
+        """Create the `wanted` scope indexes of a collection and drop the scope indexes an
+        earlier version made that are no longer wanted: each one slows every write and delete."""
+        for keys in wanted:
+            coll.create_index(keys)
+        names = {"_".join(f"{k}_{d}" for k, d in keys) for keys in wanted}
+        for name, info in coll.index_information().items():
+            made_by_us = [k for k, _ in info["key"]][:1] == ["scope.timeframe_precision"]
+            if made_by_us and name not in names:
+                coll.drop_index(name)
 
     def _ensure_runs_indexes(self) -> None:
         self.db[RUNS].create_index([("source", ASCENDING), ("status", ASCENDING), ("window.precision", ASCENDING)])

@@ -56,8 +56,10 @@ SOURCE = Source(
     reader="jobrollup.spark.readers:read_lines",
     normaliser="jobrollup.sources.fwjr.normalise:job_records",
     generator="jobrollup.sources.fwjr.generate:main",
-    # most selective first: a query's equality on the first of these goes with the index
-    indexed_keys=("task", "workflow", "site", "acquisitionEra", "exitCode", "jobtype", "jobstate"),
+    # Most selective first: a query's equality on the first of these goes with the index. Only
+    # selective keys: every index slows every write and delete, an index on a key of a few
+    # values (jobstate, jobtype, exitCode) saves few reads, and views answer those questions.
+    indexed_keys=("task", "workflow", "site"),
     integer_keys=("exitCode",),
     error_scope=("site", "exitCode", "step"),
     error_extractor="jobrollup.errors.job:fwjr_errors",
