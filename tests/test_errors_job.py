@@ -279,6 +279,10 @@ def test_error_counts_roll_up_and_answer_across_tiers(spark, store, conf, fwjr_d
 
     got, attrs = asked()
     assert got == want and attrs["tiers"] == ["hour", "day"] and not attrs["unknown"]
+    assignments = lambda: Counter((d["scope"]["timeframe_precision"], d["scope"]["start_date"])
+                                  for d in store.db[fwjr.error_assignments_collection].find({}, {"scope": 1}))
+    held = assignments()
+    assert sum(held.values()) == len(found_days) + len(found_hours)
     # a year later: hours -> a day, days -> weeks and months, weeks a year old dropped
     reports = cleanup.Cleanup(store, fwjr, RETENTION, now=dt.datetime(2027, 4, 1)).run()
     counts = reports["fwjr_errors hour"]
@@ -294,6 +298,8 @@ def test_error_counts_roll_up_and_answer_across_tiers(spark, store, conf, fwjr_d
     ledger = Counter((e["precision"], e["state"]) for e in store.db.fwjr_errors_buckets.find())
     assert ledger == {("day", "held"): 2, ("day", "rolled_up"): 27, ("hour", "rolled_up"): 24,
                       ("week", "held"): 1, ("week", "rolled_up"): 3, ("month", "held"): 1}
+    # an error's assignment goes with the bucket that counts it: kept in the 2 days still held
+    assert assignments() == {k: n for k, n in held.items() if k[0] == "day" and k[1].day == 1}
     # first and last seen stay the extremes of the errors they count
     for doc in store.db.fwjr_errors.find({"scope.timeframe_precision": "month"}):
         assert doc["first_seen"] <= doc["last_seen"] and doc["first_seen"] >= dt.datetime(2026, 2, 1)

@@ -93,6 +93,9 @@ class Family:
     writers: tuple[tuple[str, str], ...]        # (journal source, job) of the runs that write it
     views: bool = True                          # has views (jobrollup.views)
     error_counts: bool = False                  # _id, first/last seen and `cluster` as error counts
+    # Collections of per-record details kept only as long as the bucket that counts them (the
+    # errors' assignments): deleted with the fine buckets the cleanup retires, never rolled up.
+    details: tuple[str, ...] = ()
 
     @classmethod
     def documents(cls, source: Source) -> "Family":
@@ -101,7 +104,8 @@ class Family:
     @classmethod
     def errors(cls, source: Source) -> "Family":
         return cls("errors", error_counts.definition(source),
-                   ((error_counts.LOCK_SOURCE, error_counts.clustering_job(source)),), views=False, error_counts=True)
+                   ((error_counts.LOCK_SOURCE, error_counts.clustering_job(source)),), views=False, error_counts=True,
+                   details=(source.error_assignments_collection,))
 
     def document_id(self, precision: str, start: dt.datetime, scope: dict, keys: tuple[str, ...]) -> str:
         if self.error_counts:
@@ -577,6 +581,8 @@ class Cleanup:
             self._views = self.store.view_names(self.collection) if self.family.views else []
         for name in self._views:
             self.store.delete_documents(view_collection(self.collection, name), window)
+        for name in self.family.details:
+            self.store.delete_documents(name, window)
         self.store.set_ledger_state_between(self.source, fine, start, end, "rolled_up", updated_at=utcnow())
         self.store.update_run(self.run_id)
 
