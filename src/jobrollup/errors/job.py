@@ -69,30 +69,31 @@ def fwjr_errors(spark: SparkSession, files: readers.InputFiles) -> DataFrame:
     """FWJR dump files -> one row per error (`kind` "error": ts, message, site,
     exitCode, step), one per report ("report", to count the input) and one per line that is not
     a valid report ("reject", with `reject_reason`)."""
-    scope = ("site", "exitCode", "step")
     parsed = fwjr_normalise.parse_reports(readers.read_lines(spark, files))
-    rejected = parsed.where(F.col("reject_reason").isNotNull()).select(
-        F.lit("reject").alias("kind"), F.lit(None).cast("timestamp").alias("ts"),
-        F.lit(None).cast("string").alias("message"),
-        *[F.lit(None).cast("string").alias(k) for k in scope],
-        "file", "reject_reason", F.col("value").alias("rejected_line"))
-    good = parsed.where(F.col("reject_reason").isNull())
-    steps = good.select(F.timestamp_seconds(F.expr("try_cast(report.meta_data.ts AS double)")).alias("ts"),
-                        "file", F.posexplode_outer("report.steps").alias("step_index", "s"))
-    errors = steps.select("ts", "file", "step_index", "s.name", "s.site",
-                          F.posexplode("s.errors").alias("error_index", "e"))
-    site = F.when(~F.trim("site").startswith("{") & ~F.trim("site").startswith("[")
-                  & (F.trim("site") != ""), F.col("site"))
-    reports = steps.where(F.col("step_index").isNull() | (F.col("step_index") == 0)).select(
-        F.lit("report").alias("kind"), "ts", F.lit(None).cast("string").alias("message"),
-        *[F.lit(None).cast("string").alias(k) for k in scope], "file",
-        F.lit(None).cast("string").alias("reject_reason"), F.lit(None).cast("string").alias("rejected_line"))
-    found = errors.select(
-        F.lit("error").alias("kind"), "ts", F.col("e.details").alias("message"), site.alias("site"),
-        F.trim("e.exitCode").alias("exitCode"), F.col("name").alias("step"), "file",
-        F.lit(None).cast("string").alias("reject_reason"),
-        F.lit(None).cast("string").alias("rejected_line"))
-    return found.unionByName(reports).unionByName(rejected)
+    nothing = F.lit(None).cast("string")
+
+    def row(kind: str, ts, message=nothing, site=nothing, exit_code=nothing, step=nothing,
+            reason=nothing, line=nothing):
+        return F.struct(F.lit(kind).alias("kind"), ts.alias("ts"), message.alias("message"), site.alias("site"),
+                        exit_code.alias("exitCode"), step.alias("step"), reason.alias("reject_reason"),
+                        line.alias("rejected_line"))
+
+    def site_of(step):
+        site = F.trim(step["site"])
+        return F.when(~site.startswith("{") & ~site.startswith("[") & (site != ""), step["site"])
+
+    ts = F.timestamp_seconds(F.expr("try_cast(report.meta_data.ts AS double)"))
+    errors = F.flatten(F.transform(F.coalesce(F.col("report.steps"), F.array()), lambda s: F.transform(
+        F.coalesce(s["errors"], F.array()),
+        lambda e: row("error", ts, e["details"], site_of(s), F.trim(e["exitCode"]), s["name"]))))
+    # One row per line parsed once, exploded: the reject, or the report and its errors.
+    rows = (F.when(F.col("reject_reason").isNotNull(),
+                   F.array(row("reject", F.lit(None).cast("timestamp"), reason=F.col("reject_reason"),
+                               line=F.col("value"))))
+            .otherwise(F.concat(F.array(row("report", ts)), errors)))
+    return (parsed.select("file", F.explode(rows).alias("r"))
+            .select("r.kind", "r.ts", "r.message", "r.site", "r.exitCode", "r.step", "file", "r.reject_reason",
+                    "r.rejected_line"))
 
 
 # The UDF is jobrollup.messages' own function, pickled by value: executors run it without
