@@ -152,13 +152,12 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
     records = [c for c in jobs.columns if c != "_cms_steps"]
     # Two more projections, which Spark keeps apart because their columns are used several
     # times: the cmsRun filter above runs once per report, and each step's value once.
-    values = {name: step_metrics.step_values(F.col("_cms_steps"), g, m) for g, m, name in METRIC_COLUMNS}
+    values = {name: step_metrics.step_values("_cms_steps", g, m) for g, m, name in METRIC_COLUMNS}
     value_columns = {name: [f"_{name}_{i}" for i in range(len(vs))] for name, vs in values.items()}
     jobs = jobs.select("*", *[v.alias(c) for name, vs in values.items() for v, c in zip(vs, value_columns[name])])
     return jobs.select(
         *records,
-        *[step_metrics.combined(F.col("_cms_steps"), [F.col(c) for c in value_columns[name]], g, m,
-                                METRICS[g][m]).alias(name)
+        *[step_metrics.combined("_cms_steps", value_columns[name], g, m, METRICS[g][m]).alias(name)
           for g, m, name in METRIC_COLUMNS],
     )
 
