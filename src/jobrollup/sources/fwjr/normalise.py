@@ -16,12 +16,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ...spark import readers
-from . import METRICS, SOURCE
+from . import METRICS, SOURCE, step_metrics
 
 # (group, metric, column name of the job record)
 METRIC_COLUMNS = SOURCE.metric_columns
 
-SENTINELS = (-1.0, -2.0)  # -1 stands for "inf", -2 for "-nan": not measurements
 TS_MIN, TS_MAX = 946684800, 4102444800  # [2000-01-01, 2100-01-01)
 
 _S = T.StringType()
@@ -150,10 +149,15 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
         events.cast("long").alias("events"),
         cms_steps.alias("_cms_steps"),
     )
-    # A second projection so that the cmsRun filter above is computed once per report.
+    records = [c for c in jobs.columns if c != "_cms_steps"]
+    # Two more projections, which Spark keeps apart because their columns are used several
+    # times: the cmsRun filter above runs once per report, and each step's value once.
+    values = {name: step_metrics.step_values("_cms_steps", g, m) for g, m, name in METRIC_COLUMNS}
+    value_columns = {name: [f"_{name}_{i}" for i in range(len(vs))] for name, vs in values.items()}
+    jobs = jobs.select("*", *[v.alias(c) for name, vs in values.items() for v, c in zip(vs, value_columns[name])])
     return jobs.select(
-        *[c for c in jobs.columns if c != "_cms_steps"],
-        *[_combined_metric(F.col("_cms_steps"), g, m, METRICS[g][m]).alias(name)
+        *records,
+        *[step_metrics.combined("_cms_steps", value_columns[name], g, m, METRICS[g][m]).alias(name)
           for g, m, name in METRIC_COLUMNS],
     )
 
@@ -177,22 +181,3 @@ def _integer(text: Column) -> Column:
     """An integral number, or a string holding one; else null."""
     number = _finite(text)
     return F.when(number == F.floor(number), number.try_cast("int"))
-
-
-def _combined_metric(cms_steps: Column, group: str, metric: str, rule: str) -> Column:
-    # Written so that each value is parsed once: these 27 expressions make up most of the
-    # generated code of the job, and Java methods are limited to 64 KB.
-    values = F.filter(
-        F.transform(cms_steps, lambda s: _number(s["performance"][group][metric])),
-        lambda v: _is_finite(v) & ~v.isin(*SENTINELS))
-    if rule == "max":
-        return F.array_max(values)
-    if rule == "min":
-        return F.array_min(values)
-    empty = F.struct(F.lit(0.0).alias("sum"), F.lit(0).alias("n"))
-    totals = lambda acc, v: F.struct((acc["sum"] + v).alias("sum"), (acc["n"] + 1).alias("n"))
-    if rule == "sum":
-        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"]))
-    if rule == "mean":
-        return F.aggregate(values, empty, totals, lambda acc: F.when(acc["n"] > 0, acc["sum"] / acc["n"]))
-    raise ValueError(f"unknown combine rule {rule!r} for {group}.{metric}")
