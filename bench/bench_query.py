@@ -331,6 +331,9 @@ def main() -> int:
     parser.add_argument("--no-hours", dest="hours", action="store_false",
                         help="write no hour documents (default: the day before --now as hours too, as the "
                              "cleanup keeps hours 2 days)")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="with --cli, let bin/query write and read .pyc files as an installed package does "
+                             "(drops PYTHONDONTWRITEBYTECODE from its environment; one run first writes them)")
     parser.add_argument("--only", default=None, metavar="TEXT",
                         help="time only the questions whose title holds TEXT (e.g. 'year')")
     parser.add_argument("--no-views", dest="views", action="store_false",
@@ -425,6 +428,8 @@ def main() -> int:
                 say("  DIFFERENT answers with and without views")
     if args.cli:
         env = dict(os.environ, JOBROLLUP_MONGO_URI=server.uri)
+        if args.bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         conf = harness.conf_file(config.load(ROOT / "conf" / "jobrollup.toml"), workdir / "jobrollup.toml",
                                  database=DATABASE)
         base = [str(ROOT / "bin" / "query"), "--conf", str(conf), "--now", NOW.isoformat()]
@@ -447,10 +452,11 @@ def main() -> int:
             if args.only and args.only not in title:
                 continue
             seconds = []
-            for _ in range(args.runs):
+            for run in range(args.runs + 1):   # the first run warms the server's caches (and writes .pyc)
                 begin = time.perf_counter()
                 done = subprocess.run(base + options, env=env, capture_output=True, text=True)
-                seconds.append(time.perf_counter() - begin)
+                if run:
+                    seconds.append(time.perf_counter() - begin)
                 if done.returncode:
                     say(f"bin/query failed: {done.stderr.strip()}")
                     return 1

@@ -228,7 +228,8 @@ def test_a_cleanup_killed_while_writing_views_is_finished_by_the_next_run(store,
 
 QUESTIONS = [
     # (where, by, metrics, the view expected)
-    ([], ["site"], ["count", "failure_rate"], "site_exit"),
+    ([], ["site"], ["count", "failure_rate"], "site"),
+    (["site~^T2_"], ["site"], ["failure_rate"], "site"),
     (["site~^T2_"], ["exitCode"], ["count"], "site_exit"),
     ([], ["jobtype"], ["cpu.TotalJobCPU:mean,min,max,n,std,p50"], "jobtype"),
     (["site=T1_US_FNAL"], ["acquisitionEra", "time:week"], ["count", "events"], "site_jobtype_era"),
