@@ -271,6 +271,6 @@ def test_explain_through_bin_query_names_the_view_and_its_documents(store, refer
             "--by", "site", "-m", "failure_rate", "--now", "2028-03-20T00:00"]
     assert query_cli.main(args + ["--explain"]) == 0
     read = json.loads(capsys.readouterr().out)["read"]
-    assert read["view"] == "site_exit" and read["documents"] > 0
+    assert read["view"] == "site" and read["documents"] > 0
     assert query_cli.main(args) == 0
-    assert f"read    view site_exit: {read['documents']:,} documents" in capsys.readouterr().out
+    assert f"read    view site: {read['documents']:,} documents" in capsys.readouterr().out
