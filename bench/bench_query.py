@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -334,8 +335,9 @@ def main() -> int:
     parser.add_argument("--bytecode", action="store_true",
                         help="with --cli, let bin/query write and read .pyc files as an installed package does "
                              "(drops PYTHONDONTWRITEBYTECODE from its environment; one run first writes them)")
-    parser.add_argument("--only", default=None, metavar="TEXT",
-                        help="time only the questions whose title holds TEXT (e.g. 'year')")
+    parser.add_argument("--only", default=None, metavar="REGEX",
+                        help="time only the questions (and bin/query commands) whose title matches REGEX "
+                             "(e.g. 'year|one day')")
     parser.add_argument("--no-views", dest="views", action="store_false",
                         help="write no views (the questions then read the documents)")
     parser.add_argument("--compare", action="store_true", help="time every question without views too")
@@ -407,7 +409,7 @@ def main() -> int:
              ask(start=day, end=day, by=["site"], metrics=["count", "failure_rate"]), None),
         ]
     if args.only:
-        questions = [q for q in questions if args.only in q[0]]
+        questions = [q for q in questions if re.search(args.only, q[0])]
     say(f"\n== {args.runs} timed runs per question after one warm-up (median, min .. max); "
         f"'read': documents the answer reads (ledger)")
     say(f"{'question':<48} {'median':>8} {'min':>7} {'max':>7} {'rows':>6} {'read':>9}  {'from':<18} first $match")
@@ -449,7 +451,7 @@ def main() -> int:
                       ["--from", "30 days ago", "-w", "site~^T2_", "--by", "site", "-m", "failure_rate"])]
         say(f"\n== bin/query end to end (process start included), {args.runs} runs (median, min .. max)")
         for title, options in commands:
-            if args.only and args.only not in title:
+            if args.only and not re.search(args.only, title):
                 continue
             seconds = []
             for run in range(args.runs + 1):   # the first run warms the server's caches (and writes .pyc)
