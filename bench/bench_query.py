@@ -2,7 +2,11 @@
 """Benchmark ad hoc queries (jobrollup.query) over a year of day-precision documents.
 
     .venv/bin/python bench/bench_query.py [--docs-per-day 2000] [--days 365] [--runs 3]
-        [--workdir var/bench-query] [--rebuild] [--cli]
+        [--workdir var/bench-query] [--rebuild] [--cli] [--days-held 56 [--week-days 7]] [--compare]
+
+Production scale (about 15,000 day documents a day, the tiers the cleanup leaves):
+    .venv/bin/python bench/bench_query.py --docs-per-day 15000 --days 365 --days-held 56 --week-days 1 \
+        --workdir var/bench-query-prod --cli --runs 5
 
 1. starts (or reuses) the embedded SecantusDB server of <workdir>/mongo;
 2. writes synthetic day documents shaped like the aggregation's (scope, count, events, the 27
@@ -26,6 +30,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -62,6 +67,9 @@ SCALE = {"TotalJobCPU": 20000, "TotalJobTime": 25000, "TotalEventCPU": 18000, "T
          "readPercentageOps": 1, "readTotalMB": 3000, "readTotalSecs": 300, "writeTotalMB": 1500, "writeTotalSecs": 20}
 
 
+PERFORMANCE_VARIANTS = 16   # performance blocks drawn per job count, then reused
+
+
 # -- synthetic documents ---------------------------------------------------------------------------
 
 class Pools:
@@ -76,9 +84,21 @@ class Pools:
             self.tasks.append({"task": f"{workflow[15:]}_{jobtype[:4]}_{i}", "workflow": workflow, "jobtype": jobtype,
                                "acquisitionEra": rng.choice(ERAS), "first": first, "last": first + rng.randrange(7, 45)})
         self.site_weights = [1 / (i + 1) ** 0.9 for i in range(len(SITES))]
+        self._performance: dict[int, list[dict]] = {}
 
     def active(self, day: int) -> list[dict]:
         return [t for t in self.tasks if t["first"] <= day <= t["last"]]
+
+    def performance(self, rng: random.Random, count: int) -> dict:
+        """The performance block of a document of `count` jobs: one of a few drawn once per count
+        and shared (documents never change them: merges copy), so a production-scale year is
+        generated in minutes instead of drawing 27 x 8 lognormal values per document."""
+        pool = self._performance.setdefault(count, [])
+        if len(pool) < PERFORMANCE_VARIANTS:
+            pool.append({group: {m: _stats(rng, count - (rng.random() < 0.1 and count > 1), SCALE[m]) for m in metrics}
+                         for group, metrics in FWJR.metrics.items()})
+            return pool[-1]
+        return pool[rng.randrange(PERFORMANCE_VARIANTS)]
 
 
 def _stats(rng: random.Random, n: int, scale: float) -> dict:
@@ -108,8 +128,7 @@ def day_documents(rng: random.Random, pools: Pools, day_index: int, start: dt.da
         count = 1 + int(rng.expovariate(1 / 6))
         performance = {}
         if task["jobtype"] not in ("Cleanup", "LogCollect") and state != "submitfailed":
-            for group, metrics in FWJR.metrics.items():
-                performance[group] = {m: _stats(rng, count - (rng.random() < 0.1 and count > 1), SCALE[m]) for m in metrics}
+            performance = pools.performance(rng, count)
         docs.append({
             "_id": documents.document_id(FWJR, "day", start, scope),
             "scope": {**scope, "start_date": start, "end_date": start + dt.timedelta(days=1), "timeframe_precision": "day"},
@@ -118,12 +137,48 @@ def day_documents(rng: random.Random, pools: Pools, day_index: int, start: dt.da
     return docs
 
 
+def hour_documents(rng: random.Random, day_docs: list[dict], run_id: str) -> list[dict]:
+    """The hour documents of one day: each day document's jobs spread uniformly over the day's
+    24 hours, one hour document per hour that got jobs (about 1.1 jobs each: one job makes about
+    one hour document). Events and statistics are split over the hours; the day documents are
+    then rebuilt from these (bench: build) so that both tiers agree."""
+    out = []
+    for day_doc in day_docs:
+        scope = {k: v for k, v in day_doc["scope"].items() if k not in ("start_date", "end_date", "timeframe_precision")}
+        per_hour: dict[int, int] = {}
+        for _ in range(day_doc["count"]):
+            hour = rng.randrange(24)
+            per_hour[hour] = per_hour.get(hour, 0) + 1
+        for hour, jobs in per_hour.items():
+            start = day_doc["scope"]["start_date"] + dt.timedelta(hours=hour)
+            performance = {}
+            if day_doc["performance"]:
+                performance = {group: {m: {"n": jobs, "sum": s["sum"] / max(s["n"], 1) * jobs, "min": s["min"],
+                                           "max": s["max"], "sumsq": s["sumsq"] / max(s["n"], 1) * jobs}
+                                       for m, s in metrics.items()} for group, metrics in day_doc["performance"].items()}
+            out.append({"_id": documents.document_id(FWJR, "hour", start, scope),
+                        "scope": {**scope, "start_date": start, "end_date": start + dt.timedelta(hours=1),
+                                  "timeframe_precision": "hour"},
+                        "count": jobs, "events": day_doc["events"] // day_doc["count"] * jobs,
+                        "performance": performance, "run_id": run_id})
+    return out
+
+
+def week_day_offsets(week_days: int) -> set[int]:
+    """Which days of a week are generated for a week bucket: `week_days` of 7, spread evenly."""
+    return {round(j * 7 / week_days) for j in range(week_days)}
+
+
 def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: int,
-          wanted: tuple[views.View, ...], days_held: int | None) -> float:
+          wanted: tuple[views.View, ...], days_held: int | None, hour_day: dt.datetime | None = None,
+          week_days: int = 7) -> float:
     """Write the documents, their views and their ledger entries, then the indexes (SecantusDB
     inserts about 5x faster without them); returns seconds spent. With `days_held`, only the last
     `days_held` days stay days: the weeks before are written as week buckets, as the cleanup
-    leaves them (days kept 8 weeks by default, weeks a year)."""
+    leaves them (days kept 8 weeks by default, weeks a year), rolled up from `week_days` generated
+    days of each week (7: every day; fewer builds a production-scale year in less time, with
+    fewer documents per week bucket than production). With `hour_day`, that day (one of the
+    days kept) is written as hour buckets too, and its day documents are their roll-up."""
     started = time.perf_counter()
     for name in [COLLECTION, FWJR.buckets_collection] + store.db.list_collection_names():
         if name == COLLECTION or name == FWJR.buckets_collection or name.startswith(f"{COLLECTION}_view_"):
@@ -134,11 +189,12 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
     written = viewed = 0
     boundary = first + dt.timedelta(days=days - days_held) if days_held is not None else first
     boundary = floor(boundary, "week") if boundary > first else first
+    offsets = week_day_offsets(week_days)
     week: list[dict] = []
 
-    def write(precision: str, start: dt.datetime, docs: list[dict]) -> None:
+    def write(precision: str, start: dt.datetime, docs: list[dict], rolled: bool = False) -> None:
         nonlocal written, viewed
-        if precision != "day":
+        if not rolled and precision != "day":
             docs = cleanup.rollup(docs, FWJR, precision, run_id)
         for chunk in range(0, len(docs), 5000):
             store.db[COLLECTION].insert_many(docs[chunk:chunk + 5000], ordered=False)
@@ -146,25 +202,39 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
         held_views = {}
         for view in wanted:
             view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
-            store.db[view_collection(COLLECTION, view.name)].insert_many(view_docs, ordered=False)
+            for chunk in range(0, len(view_docs), 5000):
+                store.db[view_collection(COLLECTION, view.name)].insert_many(view_docs[chunk:chunk + 5000], ordered=False)
             viewed += len(view_docs)
-            held_views[view.name] = (view.keys, {start: len(view_docs)})
-        tally = {start: {"count": sum(d["count"] for d in docs), "events": sum(d["events"] for d in docs),
-                         "documents": len(docs)}}
-        store.mark_buckets(FWJR, Window(precision, start, next_start(start, precision)), tally, run_id, "bench",
-                           held_views)
+            per_bucket: dict[dt.datetime, int] = {}
+            for d in view_docs:
+                per_bucket[d["scope"]["start_date"]] = per_bucket.get(d["scope"]["start_date"], 0) + 1
+            held_views[view.name] = (view.keys, per_bucket)
+        tally: dict[dt.datetime, dict] = {}
+        for d in docs:
+            t = tally.setdefault(d["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
+            t["count"] += d["count"]
+            t["events"] += d["events"]
+            t["documents"] += 1
+        window_end = next_start(start, "day") if precision == "hour" else next_start(start, precision)
+        store.mark_buckets(FWJR, Window(precision, start, window_end), tally, run_id, "bench", held_views)
 
     for i in range(days):
         start = first + dt.timedelta(days=i)
-        docs = day_documents(rng, pools, i, start, per_day, run_id)
         if start < boundary:   # older than the days kept: a week bucket, whole weeks only
-            week += docs
+            if (start - floor(start, "week")).days in offsets:
+                week += day_documents(rng, pools, i, start, per_day, run_id)
             if next_start(start, "day") == next_start(floor(start, "week"), "week"):
                 if floor(start, "week") >= first:
                     write("week", floor(start, "week"), week)
                 week = []
         else:
-            write("day", start, docs)
+            docs = day_documents(rng, pools, i, start, per_day, run_id)
+            if start == hour_day:
+                hours = hour_documents(rng, docs, run_id)
+                write("hour", start, hours, rolled=True)
+                docs = cleanup.rollup(hours, FWJR, "day", run_id)
+                say(f"  {start:%Y-%m-%d}: {len(hours):,} hour documents for {len(docs):,} day documents")
+            write("day", start, docs, rolled=True)
         if (i + 1) % 30 == 0 or i + 1 == days:
             elapsed = time.perf_counter() - started
             say(f"  {i + 1:>3}/{days} days, {written:,} documents and {viewed:,} view documents, {elapsed:,.0f} s "
@@ -172,6 +242,45 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
     begin = time.perf_counter()
     store.ensure_indexes(FWJR, wanted)
     say(f"  indexes built in {time.perf_counter() - begin:,.0f} s")
+    return time.perf_counter() - started
+
+
+def add_views(store: MongoStore, have: tuple[views.View, ...], wanted: tuple[views.View, ...]) -> float:
+    """Bring the views written before to `wanted` without writing the documents again: a new
+    view is regrouped, bucket by bucket, from the smallest view already held whose keys hold its
+    own (a view of a view is the view of the documents: merges are associative), or from the
+    documents; views no longer wanted are dropped. Their ledger entries follow."""
+    started = time.perf_counter()
+    buckets = store.db[FWJR.buckets_collection]
+    for view in have:
+        if view not in wanted:
+            store.db.drop_collection(view_collection(COLLECTION, view.name))
+            buckets.update_many({}, {"$unset": {f"views.{view.name}": ""}})
+    for view in wanted:
+        if view in have:
+            continue
+        store.db.drop_collection(view_collection(COLLECTION, view.name))
+        supersets = [v for v in have if v in wanted and set(view.keys) <= set(v.keys)]
+        entries = list(buckets.find({"state": "held"}, {"precision": 1, "start": 1, "end": 1, "views": 1}))
+        source = min(supersets, key=lambda v: sum(e["views"][v.name]["documents"] for e in entries)) if supersets else None
+        read = COLLECTION if source is None else view_collection(COLLECTION, source.name)
+        say(f"== view {view.name} {list(view.keys)} from {read}")
+        count = 0
+        for precision in ("hour", "day", "week", "month"):
+            docs = list(store.db[read].find({"scope.timeframe_precision": precision}))
+            rolled = cleanup.rollup(docs, FWJR, precision, "bench-query", view.keys)
+            for chunk in range(0, len(rolled), 5000):
+                store.db[view_collection(COLLECTION, view.name)].insert_many(rolled[chunk:chunk + 5000], ordered=False)
+            per_bucket: dict[dt.datetime, int] = {}
+            for d in rolled:
+                per_bucket[d["scope"]["start_date"]] = per_bucket.get(d["scope"]["start_date"], 0) + 1
+            for e in entries:
+                if e["precision"] == precision:
+                    buckets.update_one({"_id": e["_id"]}, {"$set": {f"views.{view.name}": {
+                        "keys": list(view.keys), "documents": per_bucket.get(e["start"], 0)}}})
+            count += len(rolled)
+        say(f"   {count:,} view documents")
+    store.ensure_indexes(FWJR, wanted)
     return time.perf_counter() - started
 
 
@@ -217,6 +326,18 @@ def main() -> int:
     parser.add_argument("--days-held", type=int, default=None,
                         help="keep only the last N days as days, the weeks before as week buckets (the cleanup's "
                              "tiers; default: every day a day)")
+    parser.add_argument("--week-days", type=int, default=7, choices=range(1, 8), metavar="1..7",
+                        help="with --days-held, roll each week bucket up from this many generated days of the week "
+                             "(default 7: all; fewer builds faster, with fewer documents per week than production)")
+    parser.add_argument("--no-hours", dest="hours", action="store_false",
+                        help="write no hour documents (default: the day before --now as hours too, as the "
+                             "cleanup keeps hours 2 days)")
+    parser.add_argument("--bytecode", action="store_true",
+                        help="with --cli, let bin/query write and read .pyc files as an installed package does "
+                             "(drops PYTHONDONTWRITEBYTECODE from its environment; one run first writes them)")
+    parser.add_argument("--only", default=None, metavar="REGEX",
+                        help="time only the questions (and bin/query commands) whose title matches REGEX "
+                             "(e.g. 'year|one day')")
     parser.add_argument("--no-views", dest="views", action="store_false",
                         help="write no views (the questions then read the documents)")
     parser.add_argument("--compare", action="store_true", help="time every question without views too")
@@ -229,17 +350,27 @@ def main() -> int:
     first = dt.datetime(NOW.year, NOW.month, NOW.day) - dt.timedelta(days=args.days)
     manifest_path = workdir / "manifest.json"
     conf_views = views.configured(config.load(ROOT / "conf" / "jobrollup.toml"), FWJR) if args.views else ()
+    hour_day = dt.datetime(NOW.year, NOW.month, NOW.day) - dt.timedelta(days=1) if args.hours else None
     wanted = {"first": first.isoformat(), "days": args.days, "docs_per_day": args.docs_per_day, "seed": args.seed,
-              "shape": 2, "views": views.as_plan(conf_views), "days_held": args.days_held}
+              "shape": 3, "views": views.as_plan(conf_views), "days_held": args.days_held,
+              "week_days": args.week_days, "hour_day": hour_day.isoformat() if hour_day else None}
     have = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     documents_now = store.db[COLLECTION].estimated_document_count()
     say(f"jobrollup query benchmark: {server.uri} database {DATABASE}, asked at {NOW:%Y-%m-%d %H:%M} UTC")
-    if args.rebuild or {k: v for k, v in (have or {}).items() if k != "build_seconds"} != wanted:
+    same = lambda a, b, but: {k: v for k, v in (a or {}).items() if k not in but} == \
+        {k: v for k, v in b.items() if k not in but}
+    if args.rebuild or not same(have, wanted, ("build_seconds",)) and not same(have, wanted, ("build_seconds", "views")):
         say(f"== writing {args.days} days x {args.docs_per_day:,} day documents "
             f"({first:%Y-%m-%d} .. {first + dt.timedelta(days=args.days - 1):%Y-%m-%d})")
         manifest_path.unlink(missing_ok=True)
-        seconds = build(store, first, args.days, args.docs_per_day, args.seed, conf_views, args.days_held)
+        seconds = build(store, first, args.days, args.docs_per_day, args.seed, conf_views, args.days_held,
+                        hour_day, args.week_days)
         manifest_path.write_text(json.dumps({**wanted, "build_seconds": round(seconds, 1)}))
+    elif not same(have, wanted, ("build_seconds",)):   # the same documents, other views
+        manifest_path.unlink(missing_ok=True)
+        seconds = add_views(store, views.from_plan(have["views"]), conf_views)
+        say(f"   views brought to the configuration in {seconds:,.0f} s")
+        manifest_path.write_text(json.dumps({**wanted, "build_seconds": have.get("build_seconds")}))
     else:
         say(f"== reusing {documents_now:,} documents ({args.days} days x {args.docs_per_day:,}, built in "
             f"{have.get('build_seconds', '?')} s)")
@@ -266,7 +397,19 @@ def main() -> int:
          ask(start="30 days ago", where=["site~^T2_"], by=["site"], metrics=["failure_rate"]), None),
         ("jobs per week and jobtype, whole year",
          ask(start="earliest", by=["jobtype", "time:week"]), None),
+        ("failure rate by site, whole year",
+         ask(start="earliest", by=["site"], metrics=["count", "failure_rate"]), None),
     ]
+    if hour_day:
+        day = hour_day.date().isoformat()
+        questions += [
+            (f"one day ({day}) by time:hour, count,failure_rate",
+             ask(start=day, end=day, by=["time:hour"], metrics=["count", "failure_rate"]), None),
+            (f"one day ({day}) by site, count,failure_rate",
+             ask(start=day, end=day, by=["site"], metrics=["count", "failure_rate"]), None),
+        ]
+    if args.only:
+        questions = [q for q in questions if re.search(args.only, q[0])]
     say(f"\n== {args.runs} timed runs per question after one warm-up (median, min .. max); "
         f"'read': documents the answer reads (ledger)")
     say(f"{'question':<48} {'median':>8} {'min':>7} {'max':>7} {'rows':>6} {'read':>9}  {'from':<18} first $match")
@@ -287,20 +430,41 @@ def main() -> int:
                 say("  DIFFERENT answers with and without views")
     if args.cli:
         env = dict(os.environ, JOBROLLUP_MONGO_URI=server.uri)
+        if args.bytecode:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
         conf = harness.conf_file(config.load(ROOT / "conf" / "jobrollup.toml"), workdir / "jobrollup.toml",
                                  database=DATABASE)
-        command = [str(ROOT / "bin" / "query"), "--conf", str(conf), "--now", NOW.isoformat(),
-                   "--from", "7 days ago", "--by", "site", "-m", "count,failure_rate", "--limit", "5"]
-        seconds = []
-        for _ in range(args.runs):
-            begin = time.perf_counter()
-            done = subprocess.run(command, env=env, capture_output=True, text=True)
-            seconds.append(time.perf_counter() - begin)
-            if done.returncode:
-                say(f"bin/query failed: {done.stderr.strip()}")
-                return 1
-        say(f"{'bin/query, failure rate by site (end to end)':<48} {statistics.median(seconds) * 1000:>6.0f}ms "
-            f"{min(seconds) * 1000:>5.0f}ms {max(seconds) * 1000:>5.0f}ms")
+        base = [str(ROOT / "bin" / "query"), "--conf", str(conf), "--now", NOW.isoformat()]
+        commands = [("bin/query, failure rate by site, last 7 days",
+                     ["--from", "7 days ago", "--by", "site", "-m", "count,failure_rate", "--limit", "5"])]
+        if hour_day:
+            day = hour_day.date().isoformat()
+            commands += [("bin/query, one day by time:hour", ["--from", day, "--to", day, "--by", "time:hour",
+                                                               "-m", "count,failure_rate"]),
+                         ("bin/query, one day by site", ["--from", day, "--to", day, "--by", "site",
+                                                          "-m", "count,failure_rate"])]
+        commands += [("bin/query, failure rate by site, year",
+                      ["--from", "earliest", "--by", "site", "-m", "count,failure_rate", "--limit", "5"]),
+                     ("bin/query, mean CPU per jobtype, year",
+                      ["--from", "earliest", "--by", "jobtype", "-m", "cpu.TotalJobCPU:mean"]),
+                     ("bin/query, failure rate by T2 site, 30 days",
+                      ["--from", "30 days ago", "-w", "site~^T2_", "--by", "site", "-m", "failure_rate"])]
+        say(f"\n== bin/query end to end (process start included), {args.runs} runs (median, min .. max)")
+        for title, options in commands:
+            if args.only and not re.search(args.only, title):
+                continue
+            seconds = []
+            for run in range(args.runs + 1):   # the first run warms the server's caches (and writes .pyc)
+                begin = time.perf_counter()
+                done = subprocess.run(base + options, env=env, capture_output=True, text=True)
+                if run:
+                    seconds.append(time.perf_counter() - begin)
+                if done.returncode:
+                    say(f"bin/query failed: {done.stderr.strip()}")
+                    return 1
+            header = next((line for line in done.stdout.splitlines() if "read" in line), "")
+            say(f"{title:<48} {statistics.median(seconds) * 1000:>6.0f}ms "
+                f"{min(seconds) * 1000:>5.0f}ms {max(seconds) * 1000:>5.0f}ms  {header.strip()}")
     store.close()
     return 0
 

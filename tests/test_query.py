@@ -467,3 +467,34 @@ def test_the_demo_shows_what_was_written(tiered, capsys):
     assert f"Jobs held on 2026-01-01 in {tiered.db.name}.fwjr: {jobs:,}" in out
     assert "Busiest sites" in out and "Most frequent exit codes of failed jobs" in out
     assert "Last run:" in out
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(start="2025-12-29", by=["site"], metrics=["count", "failure_rate"]),
+    dict(start="2026-01-09", by=["time:hour", "site"], metrics=["count", "failure_rate"]),
+    dict(start="2025-12-22", to="2026-01-10", by=["jobtype", "exitStep"], metrics=[f"{CPU}:mean,min,p90"]),
+    dict(start="2026-01-05", by=["time:day"], metrics=["failure_rate", "events"]),
+    dict(start="2026-01-09", by=["host"], where=["site~^T2_"], metrics=["failure_rate"]),
+    dict(start="2026-01-09", by=["site"], where=["site=nowhere"]),
+])
+def test_tables_and_json_printed_without_pandas_equal_the_frames(tiered, kwargs):
+    """bin/query prints text-keyed answers from their rows, sorted in Python: what it prints is
+    what the frame prints (ties of the first metric, NaN rates, null keys, empty answers)."""
+    kwargs = dict(kwargs)
+    end = kwargs.pop("to", "now")
+    start = kwargs.pop("start")
+    q = queries.query(start=None if start == "earliest" else start, end=end, now=NOW, **kwargs)
+    rows = queries.answer_rows(tiered, q)
+    assert rows.plain()
+    frame, table = rows.frame(), rows.table()
+    assert len(table) == len(frame)
+    assert query_cli.render_table(table, len(table)) == query_cli.render_table(frame, len(frame))
+    assert query_cli.render_json(table.head(7)) == query_cli.render_json(frame.head(7))
+    assert query_cli.render_json(table) == query_cli.render_json(frame)
+
+
+def test_bin_query_starts_without_pandas():
+    """Importing pandas was most of bin/query's start: a table or JSON answer never needs it."""
+    done = subprocess.run([os.sys.executable, "-c", "import sys, jobrollup.cli.query; print('pandas' in sys.modules)"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")}, check=True)
+    assert done.stdout.strip() == "False"

@@ -170,10 +170,17 @@ def _main(argv: list[str] | None) -> int:
                 print(json.dumps(queries.explain(store, question, use_views=args.use_views), indent=2,
                                  default=_json_default))
                 return EXIT_OK
-            frame = queries.answer(store, question, use_views=args.use_views) if baseline is None else \
-                compare.compare(store, question, baseline)
+            if baseline is None:
+                frame = queries.answer_rows(store, question, use_views=args.use_views)
+            else:
+                frame = compare.compare(store, question, baseline)
     finally:
         store.close()
+    if isinstance(frame, queries.Rows):
+        # A table or JSON of text keys is printed from the rows themselves: importing pandas
+        # would be most of the command's time (bench/bench_query.py --cli).
+        plain = args.format != "csv" and not (args.sort or args.plot or args.matrix or names is not None)
+        frame = frame.table() if plain and frame.plain() else frame.frame()
     total = len(frame)
     if args.sort:
         ascending = args.sort in question.axes

@@ -11,7 +11,7 @@
 No Spark anywhere here. The names most callers need are gathered below.
 """
 
-from .answer import answer, derive, explain, held_buckets, merge_rows, suggest
+from .answer import Rows, answer, answer_rows, derive, explain, held_buckets, merge_rows, suggest
 from .coverage import Bucket, Coverage, Segment, cover, plan_coverage
 from .errors import error_clusters
 from .exit_codes import ENV_EXIT_CODES, UNKNOWN_CODE, describe_exit_codes, load_exit_codes

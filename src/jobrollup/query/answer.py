@@ -33,9 +33,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from dataclasses import asdict, replace
-from typing import Iterable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Iterable
 
 from ..sources import Source
 from ..tiers import PRECISIONS, ceil, floor
@@ -44,6 +42,9 @@ from .coverage import (MAX_DOCUMENTS_PER_PIPELINE, Bucket, Coverage, Segment, ax
 from . import views
 from .pipelines import pipelines, sketch_pipeline
 from .question import PERCENTILES, Metric, Query, _show, canonical_key
+
+if TYPE_CHECKING:   # pandas is imported where a frame is made: it is most of bin/query's start
+    import pandas as pd
 
 # -- merging partial results (pure) -------------------------------------------------------------
 
@@ -74,6 +75,11 @@ def _key_of(query: Query, ident) -> tuple:
 
 def derive(query: Query, merged: dict[tuple, dict], percentiles: dict | None = None) -> pd.DataFrame:
     """Merged accumulators -> the answer's columns: means from sum / n, std from sumsq."""
+    return to_frame(query, derive_records(query, merged, percentiles))
+
+
+def derive_records(query: Query, merged: dict[tuple, dict], percentiles: dict | None = None) -> list[dict]:
+    """`derive` as plain records (column -> value), one per group, in no order."""
     percentiles = percentiles or {}
     records = []
     for key, acc in merged.items():
@@ -107,6 +113,12 @@ def derive(query: Query, merged: dict[tuple, dict], percentiles: dict | None = N
                     else:
                         record[column] = percentiles.get((m.name, stat), {}).get(key, math.nan)
         records.append(record)
+    return records
+
+
+def to_frame(query: Query, records: list[dict]) -> pd.DataFrame:
+    """Records of `derive_records` as the answer's DataFrame, with its column types."""
+    import pandas as pd
     frame = pd.DataFrame.from_records(records, columns=query.axes + query.columns)
     for column in ("count", *query.source.counters):
         if column in frame:
@@ -254,20 +266,72 @@ def fill_time_axis(query: Query, merged: dict[tuple, dict], coverage: Coverage) 
     return [f"{query.time_axis} {_show(b)} is only partly held (part of it is unknown)" for b in partial]
 
 
+class Rows:
+    """An answer before it becomes a DataFrame: its records (one per group, in no order) and
+    what was used (`attrs`). bin/query prints most answers from these without importing pandas
+    (most of its start): `plain()` says when the rows' sorted order needs no pandas, and
+    `table()` gives them sorted as `frame()` would, with the few members the renderers read
+    (`columns`, `attrs`, `itertuples`, `head`, `len`). `frame()` is the answer's DataFrame."""
+
+    def __init__(self, query: Query, records: list[dict], attrs: dict, labels: dict | None = None):
+        self.query, self.records, self.attrs, self.labels = query, records, attrs, labels
+        self.columns = query.axes + query.columns + (["label"] if labels is not None else [])
+
+    def frame(self) -> pd.DataFrame:
+        frame = sort_frame(to_frame(self.query, self.records), self.query)
+        if self.labels is not None:   # error clusters are read by their label
+            frame["label"] = [self.labels.get(int(c), "") if c == c and c is not None else "" for c in frame["cluster"]]
+        frame.attrs.update(self.attrs)
+        return frame
+
+    def plain(self) -> bool:
+        """True when every key value is text or null: then a frame sorts them as text, and
+        `table` sorts the same way (numbers and other types: ask `frame`)."""
+        return self.labels is None and all(isinstance(r[k], str) or r[k] is None
+                                           for r in self.records for k in self.query.keys)
+
+    def table(self) -> "Rows":
+        """The rows sorted as `sort_frame` sorts plain rows (time axis: by time, then keys;
+        otherwise by the first metric, largest first and NaN last, then keys); text keys
+        compare as text, nulls last."""
+        assert self.plain()
+        text = lambda r: tuple((r[k] is None, "None" if r[k] is None else r[k]) for k in self.query.keys)
+        if self.query.time_axis:
+            order = lambda r: (r[self.query.time_axis], *text(r))
+        else:
+            first = self.query.columns[0]
+            order = lambda r: ((r[first] != r[first], 0, *text(r)) if r[first] != r[first]
+                               else (False, -r[first], *text(r)))
+        return Rows(self.query, sorted(self.records, key=order), self.attrs)
+
+    def head(self, n: int) -> "Rows":
+        return Rows(self.query, self.records[:n], self.attrs, self.labels)
+
+    def itertuples(self, index: bool = False):
+        return (tuple(r.get(c) for c in self.columns) for r in self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
 def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE,
            use_views: bool = True) -> pd.DataFrame:
     """The answer to `query`, one row per group; `frame.attrs` holds what was used:
     asked and answered span, tiers per sub-range, unknown ranges, notes, pipelines run, and the
     view read (the smallest that holds the question, jobrollup.query.views) with its documents."""
+    return answer_rows(store, query, max_documents, use_views).frame()
+
+
+def answer_rows(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE,
+                use_views: bool = True) -> Rows:
+    """`answer` before its DataFrame is made (see Rows)."""
     start = query.start
     if start is None:
         start = store.earliest_held(query.source)
         if start is None or start >= query.end:
-            frame = derive(query, {})
-            frame.attrs.update(_attrs(query, Coverage((None, query.end), (None, query.end), [], [],
-                                      [f"nothing is held in {query.source.buckets_collection} before "
-                                       f"{_show(query.end)}: run bin/aggregate first"]), 0))
-            return frame
+            return Rows(query, [], _attrs(query, Coverage((None, query.end), (None, query.end), [], [],
+                                          [f"nothing is held in {query.source.buckets_collection} before "
+                                           f"{_show(query.end)}: run bin/aggregate first"]), 0))
     lo, hi = (floor(start, query.time_axis), ceil(query.end, query.time_axis)) if query.time_axis else (start, query.end)
     buckets = held_buckets(store, query.source, lo, hi)
     coverage = plan_coverage(query, buckets, start)
@@ -280,15 +344,16 @@ def answer(store, query: Query, max_documents: int = MAX_DOCUMENTS_PER_PIPELINE,
     coverage.notes.extend(notes)
     if query.time_axis:
         coverage.notes.extend(fill_time_axis(query, merged, coverage))
-    frame = sort_frame(derive(query, merged, percentiles), query)
-    if "cluster" in query.keys and len(frame):   # error clusters are read by their label
-        labels = store.cluster_labels(sorted({int(c) for c in frame["cluster"] if c == c and c is not None}))
-        frame["label"] = [labels.get(int(c), "") if c == c and c is not None else "" for c in frame["cluster"]]
-    frame.attrs.update(_attrs(query, coverage, ran, choice))
+    records = derive_records(query, merged, percentiles)
+    labels = None
+    if "cluster" in query.keys and records:   # error clusters are read by their label
+        labels = store.cluster_labels(sorted({int(r["cluster"]) for r in records
+                                              if r["cluster"] == r["cluster"] and r["cluster"] is not None}))
+    attrs = _attrs(query, coverage, ran, choice)
     if query.time_axis:
         whole, partial = axis_buckets(coverage, query.time_axis)
-        frame.attrs["axis_buckets"] = sorted(whole + partial)
-    return frame
+        attrs["axis_buckets"] = sorted(whole + partial)
+    return Rows(query, records, attrs, labels)
 
 
 def explain(store, query: Query, use_views: bool = True) -> dict:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import error_counts, sources
 from ..tiers import PRECISIONS, Window
 from .answer import held_buckets
 from .coverage import cover, segments_of
 from .question import _WHERE, Filter, QueryError, _naive, _show, parse_moment
+
+if TYPE_CHECKING:   # imported where the frame is made: bin/query's other answers never load pandas
+    import pandas as pd
 
 # -- error clusters (bin/query --errors) -------------------------------------------------------
 
@@ -128,6 +130,7 @@ def error_clusters(store, *, source: str = "fwjr", start="7 days ago", end="now"
                 "share": row["count"] / total if total else 0.0, "first_seen": row["first_seen"],
                 "last_seen": row["last_seen"], "label": labels.get(key[0], "")}
                for key, row in rows.items()]
+    import pandas as pd
     frame = pd.DataFrame(records, columns=["cluster", *by, "errors", "share", "first_seen", "last_seen", "label"])
     frame = frame.sort_values(["errors", "cluster"], ascending=[False, True], kind="stable").reset_index(drop=True)
     frame.attrs.update({"span": span, "asked": (first, last), "source": source,

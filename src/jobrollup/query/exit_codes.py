@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 import os
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .. import config
 from .question import QueryError
+
+if TYPE_CHECKING:   # imported where a frame is described: bin/query's other answers never load pandas
+    import pandas as pd
 
 # -- exit codes ----------------------------------------------------------------------------------
 
@@ -41,6 +43,7 @@ def describe_exit_codes(frame: pd.DataFrame, names: dict[int, str]) -> pd.DataFr
     listed as unknown, never dropped."""
     if "exitCode" not in frame.columns or "description" in frame.columns:
         return frame
+    import pandas as pd
     out = frame.copy()
     out.insert(out.columns.get_loc("exitCode") + 1, "description",
                [NO_CODE if c is None or (isinstance(c, float) and math.isnan(c)) or c is pd.NA
