@@ -18,6 +18,7 @@ import math
 import os
 import subprocess
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -391,6 +392,29 @@ def test_the_planner_takes_the_finest_tier_and_never_a_range_twice():
     assert [(b.precision, b.start) for b in chosen] == [("week", T(2026, 1, 26)), ("week", T(2026, 2, 2))]
     # nothing held: all of it unknown
     assert queries.cover([], T(2026, 1, 1), T(2026, 1, 2), widen=True) == ([], [(T(2026, 1, 1), T(2026, 1, 2))])
+
+
+
+def test_a_coarser_bucket_written_after_the_finer_ones_answers_for_them():
+    def at(held, minute):
+        return [replace(b, written_at=T(2026, 1, 6, 3, minute)) for b in held]
+    hours, day = buckets("hour", T(2026, 1, 5), 24), buckets("day", T(2026, 1, 5), 1)
+    asked = lambda held, end=T(2026, 1, 6): [(b.precision, b.start) for b in
+                                              queries.cover(held, T(2026, 1, 5), end, widen=True)[0]]
+    every_hour = [("hour", T(2026, 1, 5, h)) for h in range(24)]
+    # the day run came last: it saw the newest input and is one bucket instead of 24
+    assert asked(at(hours, 0) + at(day, 5)) == [("day", T(2026, 1, 5))]
+    # one hour re-run after the day: the hours are the newest computation
+    assert asked(at(hours[:23], 0) + at(hours[23:], 9) + at(day, 5)) == every_hour
+    # no times in the ledger (older entries): the finest tier, as before
+    assert asked(hours + day) == every_hour
+    # a span that holds only part of the day is not widened for it
+    assert asked(at(hours, 0) + at(day, 5), T(2026, 1, 5, 12)) == every_hour[:12]
+    # a week written after its days answers for them, the days around it stay
+    days, week = buckets("day", T(2026, 1, 4), 9), buckets("week", T(2026, 1, 5), 1)
+    chosen, gaps = queries.cover(at(days, 0) + at(week, 1), T(2026, 1, 4), T(2026, 1, 13), widen=True)
+    assert [(b.precision, b.start) for b in chosen] == [("day", T(2026, 1, 4)), ("week", T(2026, 1, 5)),
+                                                        ("day", T(2026, 1, 12))] and gaps == []
 
 
 # -- percentiles ---------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ How a span is answered
      holds is unknown (reported, never taken for zero).
   2. `plan_coverage` (jobrollup.query.coverage) picks, for every part of the span, exactly one
      held bucket: the choice leaves as little of the span unanswered as possible, then reaches
-     as little past the span as possible, then uses the finest tiers. No range is ever counted
-     twice.
+     as little past the span as possible, then uses the finest tiers, except where a coarser
+     bucket inside the span was written after the finer ones it holds (it saw the newest input
+     and holds fewer documents). No range is ever counted twice.
   3. A coarse bucket cannot be split. When the span starts or ends inside the only bucket that
      holds that range, the span is widened to the whole bucket (`partial="widen"`, the
      default, reported in the notes and in attrs["span"]) or the question is refused with the
@@ -201,11 +202,12 @@ def held_buckets(store, source: Source, start: dt.datetime, end: dt.datetime) ->
     out = []
     for precision in PRECISIONS:
         for e in store.ledger(source, precision, start - _LONGEST[precision], end,
-                              {"start": 1, "end": 1, "state": 1, "documents": 1, "views": 1}):
+                              {"start": 1, "end": 1, "state": 1, "documents": 1, "views": 1, "updated_at": 1}):
             if e.get("state") == "held" and e["end"] > start:
                 held_views = tuple((name, tuple(v["keys"]), int(v["documents"]))
                                    for name, v in sorted((e.get("views") or {}).items()))
-                out.append(Bucket(precision, e["start"], e["end"], int(e.get("documents", 1)), held_views))
+                out.append(Bucket(precision, e["start"], e["end"], int(e.get("documents", 1)), held_views,
+                                  e.get("updated_at")))
     return out
 
 

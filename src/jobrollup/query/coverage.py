@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -20,6 +21,7 @@ class Bucket:
     documents: int = 1   # documents the ledger says it holds (0: held, no jobs)
     # the views it holds, as the ledger says: (name, keys, documents) (jobrollup.query.views)
     views: tuple = field(default=(), compare=False)
+    written_at: dt.datetime | None = field(default=None, compare=False)   # the ledger's updated_at
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,40 @@ def _seconds(delta: dt.timedelta) -> float:
     return delta.total_seconds()
 
 
+def superseded(buckets: list[Bucket], start: dt.datetime, end: dt.datetime) -> set[tuple[str, dt.datetime]]:
+    """(precision, start) of the finer buckets that a coarser bucket inside [start, end) was
+    written after (the ledger's `updated_at`): the coarser one should answer for them.
+
+    Two tiers hold the same range when an aggregation ran at both precisions, or while the
+    cleanup rolls fine buckets up. The one written last saw the newest input, and a coarser
+    bucket reads far fewer documents (a day's site view instead of 24 hours of it). If any
+    finer bucket inside it is newer, the finer ones are preferred, as before. Buckets without
+    a time are never superseded.
+    """
+    by_tier: dict[str, list[Bucket]] = defaultdict(list)
+    for b in sorted(buckets, key=lambda b: b.start):
+        by_tier[b.precision].append(b)
+    starts = {tier: [b.start for b in held] for tier, held in by_tier.items()}
+    out: set[tuple[str, dt.datetime]] = set()
+    for coarse in buckets:
+        if coarse.written_at is None or coarse.start < start or coarse.end > end:
+            continue
+        inside = []
+        for tier, held in by_tier.items():
+            if RANK[tier] < RANK[coarse.precision]:
+                first, last = bisect_left(starts[tier], coarse.start), bisect_left(starts[tier], coarse.end)
+                inside += [b for b in held[first:last] if b.end <= coarse.end]
+        if inside and all(b.written_at is not None and b.written_at <= coarse.written_at for b in inside):
+            out.update((b.precision, b.start) for b in inside)
+    return out
+
+
 def cover(buckets: Iterable[Bucket], start: dt.datetime, end: dt.datetime, *, widen: bool) \
         -> tuple[list[Bucket], list[tuple[dt.datetime, dt.datetime]]]:
     """Non-overlapping held buckets answering [start, end), and the gaps left.
+
+    A finer bucket `superseded` by a newer coarser one costs more than any tier, so the coarser
+    one answers wherever it can be used without counting a range twice.
 
     A shortest path over the bucket boundaries: each bucket is an edge start -> end, each stretch
     between two neighbouring boundaries inside the span a gap edge. The cost, compared in order:
@@ -66,6 +99,8 @@ def cover(buckets: Iterable[Bucket], start: dt.datetime, end: dt.datetime, *, wi
     if not widen:
         candidates = [b for b in candidates if b.start >= start and b.end <= end]
     points = sorted({start, end} | {b.start for b in candidates} | {b.end for b in candidates})
+    older = superseded(candidates, start, end)
+    rank = lambda b: len(RANK) if (b.precision, b.start) in older else RANK[b.precision]
     inside = [p for p in points if start <= p <= end]
     next_inside = dict(zip(inside, inside[1:]))
     from_point = defaultdict(list)
@@ -79,7 +114,7 @@ def cover(buckets: Iterable[Bucket], start: dt.datetime, end: dt.datetime, *, wi
         if p not in best:
             continue
         cost = best[p][0]
-        edges = [(b.end, (cost[0], cost[1], cost[2] + _seconds(b.end - b.start) * RANK[b.precision]), b)
+        edges = [(b.end, (cost[0], cost[1], cost[2] + _seconds(b.end - b.start) * rank(b)), b)
                  for b in from_point[p]]
         if p in next_inside:
             q = next_inside[p]
