@@ -175,7 +175,8 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
     """Write the documents, their views and their ledger entries, then the indexes (SecantusDB
     inserts about 5x faster without them); returns seconds spent. With `days_held`, only the last
     `days_held` days stay days: the weeks before are written as week buckets, as the cleanup
-    leaves them (days kept 8 weeks by default, weeks a year), rolled up from `week_days` generated
+    leaves them (days kept 8 weeks by default, weeks a year, and the whole months before the days
+    kept as months, written after their weeks as the cleanup does), rolled up from `week_days` generated
     days of each week (7: every day; fewer builds a production-scale year in less time, with
     fewer documents per week bucket than production). With `hour_day`, that day (one of the
     days kept) is written as hour buckets too, and its day documents are their roll-up."""
@@ -191,6 +192,7 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
     boundary = floor(boundary, "week") if boundary > first else first
     offsets = week_day_offsets(week_days)
     week: list[dict] = []
+    month: list[dict] = []   # the cleanup also rolls the days into months (kept forever)
 
     def write(precision: str, start: dt.datetime, docs: list[dict], rolled: bool = False) -> None:
         nonlocal written, viewed
@@ -222,11 +224,17 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
         start = first + dt.timedelta(days=i)
         if start < boundary:   # older than the days kept: a week bucket, whole weeks only
             if (start - floor(start, "week")).days in offsets:
-                week += day_documents(rng, pools, i, start, per_day, run_id)
+                generated = day_documents(rng, pools, i, start, per_day, run_id)
+                week += generated
+                month += generated
             if next_start(start, "day") == next_start(floor(start, "week"), "week"):
                 if floor(start, "week") >= first:
                     write("week", floor(start, "week"), week)
                 week = []
+            if next_start(start, "day") == next_start(floor(start, "month"), "month"):
+                if floor(start, "month") >= first and month:   # written after the weeks inside it
+                    write("month", floor(start, "month"), month)
+                month = []
         else:
             docs = day_documents(rng, pools, i, start, per_day, run_id)
             if start == hour_day:
@@ -352,7 +360,7 @@ def main() -> int:
     conf_views = views.configured(config.load(ROOT / "conf" / "jobrollup.toml"), FWJR) if args.views else ()
     hour_day = dt.datetime(NOW.year, NOW.month, NOW.day) - dt.timedelta(days=1) if args.hours else None
     wanted = {"first": first.isoformat(), "days": args.days, "docs_per_day": args.docs_per_day, "seed": args.seed,
-              "shape": 3, "views": views.as_plan(conf_views), "days_held": args.days_held,
+              "shape": 4, "views": views.as_plan(conf_views), "days_held": args.days_held,
               "week_days": args.week_days, "hour_day": hour_day.isoformat() if hour_day else None}
     have = json.loads(manifest_path.read_text()) if manifest_path.exists() else None
     documents_now = store.db[COLLECTION].estimated_document_count()
