@@ -219,10 +219,10 @@ class MongoStore:
         earlier version made that are no longer wanted: each one slows every write and delete."""
         for keys in wanted:
             coll.create_index(keys)
-        names = {"_".join(f"{k}_{d}" for k, d in keys) for keys in wanted}
+        wanted_fields = [[k for k, _ in keys] for keys in wanted]
         for name, info in coll.index_information().items():
-            made_by_us = [k for k, _ in info["key"]][:1] == ["scope.timeframe_precision"]
-            if made_by_us and name not in names:
+            fields = [k for k, _ in info["key"]]
+            if fields[:1] == ["scope.timeframe_precision"] and fields not in wanted_fields:
                 coll.drop_index(name)
 
     def _ensure_runs_indexes(self) -> None:
