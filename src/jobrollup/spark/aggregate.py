@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from ..sources import Source
 from ..statistics import SKETCH_GAMMA
 from ..tiers import Window, check_precision
+from .sql_text import literal, name, query
 
 
 def in_window(ts: Column, window: Window) -> Column:
@@ -34,60 +35,61 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
     The bucket is the record's own time truncated in the session time zone, which the
     session builder fixes to UTC (Spark's WEEK truncation starts on Monday, as ISO weeks do).
     """
-    unit = check_precision(precision).upper()
-    bucket = F.date_trunc(unit, F.col("ts"))
-    statistics = []
+    bucket = f"unix_seconds(date_trunc('{check_precision(precision).upper()}', ts))"
+    keys = ", ".join(name(k) for k in source.scope_keys)
+    outputs = [("count(1)", "count"), *[(f"sum(coalesce({name(c)}, 0))", c) for c in source.counters]]
     for _, _, column in source.metric_columns:
-        value = F.col(column)
-        statistics += [
-            F.count(value).alias(f"{column}__n"),
-            F.sum(value).alias(f"{column}__sum"),
-            F.min(value).alias(f"{column}__min"),
-            F.max(value).alias(f"{column}__max"),
-            F.sum(value * value).alias(f"{column}__sumsq"),
-        ]
+        value = name(column)
+        outputs += [(f"count({value})", f"{column}__n"), (f"sum({value})", f"{column}__sum"),
+                    (f"min({value})", f"{column}__min"), (f"max({value})", f"{column}__max"),
+                    (f"sum({value} * {value})", f"{column}__sumsq")]
         if column in source.sketched:
-            statistics += [
-                F.collect_list(F.when(value > 0, F.ceil(F.log(value) / math.log(SKETCH_GAMMA)).cast("int")))
-                .alias(f"{column}__bins"),
-                F.count(F.when(value == 0, F.lit(1))).alias(f"{column}__zeros"),
-            ]
-    return (
-        jobs.groupBy(F.unix_seconds(bucket).alias("bucket_epoch"), *source.scope_keys)
-        .agg(F.count(F.lit(1)).alias("count"),
-             *[F.sum(F.coalesce(F.col(c), F.lit(0))).alias(c) for c in source.counters],
-             *statistics)
-    )
+            bin_of = f"CAST(ceil(ln({value}) / {math.log(SKETCH_GAMMA)!r}D) AS INT)"
+            outputs += [(f"collect_list(CASE WHEN {value} > 0 THEN {bin_of} END)", f"{column}__bins"),
+                        (f"count(CASE WHEN {value} = 0 THEN 1 END)", f"{column}__zeros")]
+    aggregates = ", ".join(f"{expression} AS {name(column)}" for expression, column in outputs)
+    return query(jobs, f"SELECT {bucket} AS bucket_epoch, {keys}, {aggregates} "
+                       f"FROM {{frame}} GROUP BY {bucket}, {keys}")
 
 
 def regroup(rows: DataFrame, keys: tuple[str, ...], source: Source) -> DataFrame:
     """Rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view, jobrollup.views),
     merged as every tier merges: counts, counters, n, sum and sumsq add, extremes extend, sketch
     bins add. Equal to `aggregate_jobs` grouped by `keys` alone, without reading the jobs again."""
-    statistics = []
-    for _, _, column in source.metric_columns:
-        statistics += [F.sum(f"{column}__n").alias(f"{column}__n"), F.sum(f"{column}__sum").alias(f"{column}__sum"),
-                       F.min(f"{column}__min").alias(f"{column}__min"), F.max(f"{column}__max").alias(f"{column}__max"),
-                       F.sum(f"{column}__sumsq").alias(f"{column}__sumsq")]
-        if column in source.sketched:
-            statistics += [F.flatten(F.collect_list(f"{column}__bins")).alias(f"{column}__bins"),
-                           F.sum(f"{column}__zeros").alias(f"{column}__zeros")]
-    return (rows.groupBy("bucket_epoch", *keys)
-            .agg(F.sum("count").alias("count"), *[F.sum(c).alias(c) for c in source.counters], *statistics))
+    return query(rows, _regroup_select(rows, keys, source))
 
 
-def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
+def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source,
+                  first: str | None = None) -> DataFrame:
     """Every view's rows in one DataFrame (one Spark job to collect them all): `regroup` per view,
-    with a `view` column naming it and the keys it leaves out as nulls. A union keeps its
-    inputs' partitions in order, so the rows come view after view."""
-    parts = []
-    for name, keys in views.items():
-        part = regroup(rows, keys, source).withColumn("view", F.lit(name))
-        for key in source.scope_keys:
-            if key not in keys:
-                part = part.withColumn(key, F.lit(None).cast(rows.schema[key].dataType))
-        parts.append(part)
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.unionByName(part)
-    return out
+    with a `view` column naming it and the keys it leaves out as nulls; `first` names the rows
+    themselves, put ahead of the views. A union keeps its inputs' partitions in order, so the
+    rows come view after view. One SQL text: Spark analyses the union once (spark.sql_text)."""
+    parts = [f"SELECT {literal(first)} AS `view`, * FROM {{frame}}"] if first is not None else []
+    parts += [_regroup_select(rows, keys, source, view=view) for view, keys in views.items()]
+    return query(rows, " UNION ALL ".join(f"({part})" for part in parts))
+
+
+def _regroup_select(rows: DataFrame, keys: tuple[str, ...], source: Source, view: str | None = None) -> str:
+    """SQL of `regroup`; with `view`, labelled by it and with the keys left out as nulls, in the
+    column order of `rows` (a UNION ALL matches columns by position)."""
+    merge = {"count": "sum", **{c: "sum" for c in source.counters}}
+    for _, _, column in source.metric_columns:
+        merge.update({f"{column}__n": "sum", f"{column}__sum": "sum", f"{column}__min": "min",
+                      f"{column}__max": "max", f"{column}__sumsq": "sum", f"{column}__zeros": "sum",
+                      f"{column}__bins": "flatten_collect"})
+    types = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
+    columns = [] if view is None else [f"{literal(view)} AS `view`"]
+    for column in rows.columns:
+        quoted = name(column)
+        if column == "bucket_epoch" or column in keys:
+            columns.append(quoted)
+        elif column in source.scope_keys:
+            if view is not None:
+                columns.append(f"CAST(NULL AS {types[column]}) AS {quoted}")
+        elif merge[column] == "flatten_collect":
+            columns.append(f"flatten(collect_list({quoted})) AS {quoted}")
+        else:
+            columns.append(f"{merge[column]}({quoted}) AS {quoted}")
+    group = ", ".join(name(c) for c in ("bucket_epoch", *keys))
+    return f"SELECT {', '.join(columns)} FROM {{frame}} GROUP BY {group}"

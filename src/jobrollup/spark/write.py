@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
-from pyspark.sql import functions as F
 
 from ..documents import EPOCH
 from ..exits import UsageError
@@ -48,8 +47,7 @@ class Written:
 def rows_to_write(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
     """The aggregated rows and every view's rows, one DataFrame with a `view` column (""
     for the documents): one Spark job writes them all."""
-    out = rows.withColumn("view", F.lit(DOCUMENTS))
-    return out.unionByName(regroup_views(rows, views, source)) if views else out
+    return regroup_views(rows, views, source, first=DOCUMENTS)
 
 
 def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
