@@ -296,3 +296,35 @@ def test_each_collection_keeps_only_the_indexes_its_keys_want(store, conf):
         assert scope_keys_indexed(view_collection(FWJR.collection, view.name)) == {window} | {
             ("timeframe_precision", key, "start_date") for key in FWJR.indexed_keys if key in view.keys}
     assert "site" in FWJR.indexed_keys and any("site" not in v.keys for v in wanted)   # the test sees both cases
+
+
+def test_a_view_name_is_data_not_sql(spark):
+    """The views are regrouped by one SQL text: names with quotes and braces stay names."""
+    from pyspark.sql import types as Ty
+
+    from jobrollup.spark.aggregate import aggregate_jobs, regroup_views
+
+    metric = FWJR.metric_columns[0][2]
+    text = {"exitCode": Ty.IntegerType()}
+    schema = Ty.StructType([Ty.StructField("ts", Ty.TimestampType()),
+                            *[Ty.StructField(k, text.get(k, Ty.StringType())) for k in FWJR.scope_keys],
+                            Ty.StructField("events", Ty.LongType()),
+                            *[Ty.StructField(c, Ty.DoubleType()) for _, _, c in FWJR.metric_columns]])
+    sites = ["T2_A", "T2_B", "T2_A", "T1_C", "T2_A"]
+    records = []
+    for hour, site in enumerate(sites):
+        scope = {k: f"{k}-{hour}" for k in FWJR.scope_keys} | {"site": site, "exitCode": hour}
+        records.append((T(2027, 1, 1, hour), *[scope[k] for k in FWJR.scope_keys], 10 * hour,
+                        *[float(hour) if c == metric else None for _, _, c in FWJR.metric_columns]))
+    rows = aggregate_jobs(spark.createDataFrame(records, schema), "day", FWJR)
+    odd = "o'clock {frame} `x`\\"
+    out = regroup_views(rows, {odd: ("site",)}, FWJR, first="").collect()
+    assert [r["view"] for r in out].count("") == len(sites)       # one row per job: every scope differs
+    by_site = {r["site"]: r for r in out if r["view"] == odd}
+    assert set(by_site) == set(sites)
+    for site in set(sites):
+        hours = [h for h, s in enumerate(sites) if s == site]
+        got = by_site[site]
+        assert (got["count"], got["events"], got[f"{metric}__sum"], got[f"{metric}__max"]) == \
+            (len(hours), sum(10 * h for h in hours), float(sum(hours)), float(max(hours)))
+        assert got["host"] is None and got["exitCode"] is None

@@ -48,48 +48,47 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
             outputs += [(f"collect_list(CASE WHEN {value} > 0 THEN {bin_of} END)", f"{column}__bins"),
                         (f"count(CASE WHEN {value} = 0 THEN 1 END)", f"{column}__zeros")]
     aggregates = ", ".join(f"{expression} AS {name(column)}" for expression, column in outputs)
-    return query(jobs, f"SELECT {bucket} AS bucket_epoch, {keys}, {aggregates} "
-                       f"FROM {{frame}} GROUP BY {bucket}, {keys}")
-
-
-def regroup(rows: DataFrame, keys: tuple[str, ...], source: Source) -> DataFrame:
-    """Rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view, jobrollup.views),
-    merged as every tier merges: counts, counters, n, sum and sumsq add, extremes extend, sketch
-    bins add. Equal to `aggregate_jobs` grouped by `keys` alone, without reading the jobs again."""
-    return query(rows, _regroup_select(rows, keys, source))
+    return query(jobs, lambda table: f"SELECT {bucket} AS bucket_epoch, {keys}, {aggregates} "
+                                     f"FROM {table} GROUP BY {bucket}, {keys}")
 
 
 def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source,
                   first: str | None = None) -> DataFrame:
-    """Every view's rows in one DataFrame (one Spark job to collect them all): `regroup` per view,
-    with a `view` column naming it and the keys it leaves out as nulls; `first` names the rows
-    themselves, put ahead of the views. A union keeps its inputs' partitions in order, so the
-    rows come view after view. One SQL text: Spark analyses the union once (spark.sql_text)."""
-    parts = [f"SELECT {literal(first)} AS `view`, * FROM {{frame}}"] if first is not None else []
-    parts += [_regroup_select(rows, keys, source, view=view) for view, keys in views.items()]
-    return query(rows, " UNION ALL ".join(f"({part})" for part in parts))
+    """Every view's rows in one DataFrame (one Spark job to collect them all): the rows regrouped
+    on each view's keys (`_regroup_select`), with a `view` column naming it and the keys it
+    leaves out as nulls; `first` names the rows themselves, put ahead of the views. A union
+    keeps its inputs' partitions in order, so the rows come view after view. One SQL text:
+    Spark analyses the union once (spark.sql_text)."""
+
+    def union(table: str) -> str:
+        parts = [f"SELECT {literal(first)} AS `view`, * FROM {table}"] if first is not None else []
+        parts += [_regroup_select(rows, keys, source, table, view) for view, keys in views.items()]
+        return " UNION ALL ".join(f"({part})" for part in parts)
+    return query(rows, union)
 
 
-def _regroup_select(rows: DataFrame, keys: tuple[str, ...], source: Source, view: str | None = None) -> str:
-    """SQL of `regroup`; with `view`, labelled by it and with the keys left out as nulls, in the
-    column order of `rows` (a UNION ALL matches columns by position)."""
+def _regroup_select(rows: DataFrame, keys: tuple[str, ...], source: Source, table: str, view: str) -> str:
+    """SQL: rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view,
+    jobrollup.views), merged as every tier merges: counts, counters, n, sum and sumsq add,
+    extremes extend, sketch bins add; equal to `aggregate_jobs` grouped by `keys` alone, without
+    reading the jobs again; labelled `view`, the keys left out as nulls, in the column order of
+    `rows` (a UNION ALL matches columns by position)."""
     merge = {"count": "sum", **{c: "sum" for c in source.counters}}
     for _, _, column in source.metric_columns:
         merge.update({f"{column}__n": "sum", f"{column}__sum": "sum", f"{column}__min": "min",
                       f"{column}__max": "max", f"{column}__sumsq": "sum", f"{column}__zeros": "sum",
                       f"{column}__bins": "flatten_collect"})
     types = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
-    columns = [] if view is None else [f"{literal(view)} AS `view`"]
+    columns = [f"{literal(view)} AS `view`"]
     for column in rows.columns:
         quoted = name(column)
         if column == "bucket_epoch" or column in keys:
             columns.append(quoted)
         elif column in source.scope_keys:
-            if view is not None:
-                columns.append(f"CAST(NULL AS {types[column]}) AS {quoted}")
+            columns.append(f"CAST(NULL AS {types[column]}) AS {quoted}")
         elif merge[column] == "flatten_collect":
             columns.append(f"flatten(collect_list({quoted})) AS {quoted}")
         else:
             columns.append(f"{merge[column]}({quoted}) AS {quoted}")
     group = ", ".join(name(c) for c in ("bucket_epoch", *keys))
-    return f"SELECT {', '.join(columns)} FROM {{frame}} GROUP BY {group}"
+    return f"SELECT {', '.join(columns)} FROM {table} GROUP BY {group}"

@@ -7,13 +7,21 @@ whatever its size (issue 15).
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from pyspark.sql import DataFrame
 
 
-def query(frame: DataFrame, text: str) -> DataFrame:
-    """`text` run over `frame`, which it names `{frame}`; other braces are SQL's own."""
-    escaped = text.replace("{", "{{").replace("}", "}}").replace("{{frame}}", "{frame}")
-    return frame.sparkSession.sql(escaped, frame=frame)
+def query(frame: DataFrame, text_over: Callable[[str], str]) -> DataFrame:
+    """The SQL `text_over(table)` gives, where `table` names `frame` (a temporary view, gone
+    once Spark has analysed the query: no string is ever formatted into the text)."""
+    table = f"jobrollup_frame_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(table)
+    try:
+        return frame.sparkSession.sql(text_over(table))
+    finally:
+        frame.sparkSession.catalog.dropTempView(table)
 
 
 def name(column: str) -> str:
