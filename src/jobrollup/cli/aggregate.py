@@ -117,4 +117,4 @@ def _folder_state(folder: str, required: bool) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.exit_now(main())

@@ -316,4 +316,4 @@ def _first_line(error: Exception) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.exit_now(main())
