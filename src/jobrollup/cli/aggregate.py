@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sys
 
 from .. import config, exits, sources
 from ..plan import Plan, plan_run

@@ -92,4 +92,4 @@ def _main(argv: list[str] | None) -> int:
     return exits.OK
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.exit_now(main())

@@ -129,4 +129,4 @@ def nightly(args, conf: dict, threshold: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    common.exit_now(main())

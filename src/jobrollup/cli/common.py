@@ -170,8 +170,10 @@ def run(main: Callable[[list[str] | None], int], argv: list[str] | None) -> int:
 def exit_now(code: int) -> None:
     """End the process with `code` as soon as its output is out. pymongo's monitor threads sleep
     in half-second steps and Python's exit waits for them, which was half a second of every
-    bin/query answer (issue 16). For commands whose work is all done in this process and whose
-    stores and files are closed by then; not for a Spark driver, which stops Spark at exit."""
+    bin/query answer (issue 16). The end of the commands that talk to MongoDB and hand Spark
+    work to spark-submit (aggregate, cleanup, cluster-errors, query): their work is done in this
+    process or a child it waited for. Not for a Spark driver, which stops Spark at exit, nor for
+    commands with worker pools of their own."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

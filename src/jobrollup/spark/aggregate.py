@@ -37,19 +37,32 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
     """
     bucket = f"unix_seconds(date_trunc('{check_precision(precision).upper()}', ts))"
     keys = ", ".join(name(k) for k in source.scope_keys)
-    outputs = [("count(1)", "count"), *[(f"sum(coalesce({name(c)}, 0))", c) for c in source.counters]]
-    for _, _, column in source.metric_columns:
-        value = name(column)
-        outputs += [(f"count({value})", f"{column}__n"), (f"sum({value})", f"{column}__sum"),
-                    (f"min({value})", f"{column}__min"), (f"max({value})", f"{column}__max"),
-                    (f"sum({value} * {value})", f"{column}__sumsq")]
-        if column in source.sketched:
-            bin_of = f"CAST(ceil(ln({value}) / {math.log(SKETCH_GAMMA)!r}D) AS INT)"
-            outputs += [(f"collect_list(CASE WHEN {value} > 0 THEN {bin_of} END)", f"{column}__bins"),
-                        (f"count(CASE WHEN {value} = 0 THEN 1 END)", f"{column}__zeros")]
-    aggregates = ", ".join(f"{expression} AS {name(column)}" for expression, column in outputs)
+    aggregates = ", ".join(f"{of_jobs} AS {name(column)}" for column, of_jobs, _ in _statistics(source))
     return query(jobs, lambda table: f"SELECT {bucket} AS bucket_epoch, {keys}, {aggregates} "
                                      f"FROM {table} GROUP BY {bucket}, {keys}")
+
+
+def _statistics(source: Source) -> list[tuple[str, str, str]]:
+    """Every aggregated column: (name, SQL aggregate over the job records, SQL aggregate that
+    merges rows of it), the second over the job's value, the third over the column itself."""
+    def merged(column: str, statistic: str, how: str) -> str:
+        return f"{how}({name(f'{column}__{statistic}')})"
+
+    out = [("count", "count(1)", "sum(`count`)"),
+           *[(c, f"sum(coalesce({name(c)}, 0))", f"sum({name(c)})") for c in source.counters]]
+    for _, _, column in source.metric_columns:
+        value = name(column)
+        out += [(f"{column}__n", f"count({value})", merged(column, "n", "sum")),
+                (f"{column}__sum", f"sum({value})", merged(column, "sum", "sum")),
+                (f"{column}__min", f"min({value})", merged(column, "min", "min")),
+                (f"{column}__max", f"max({value})", merged(column, "max", "max")),
+                (f"{column}__sumsq", f"sum({value} * {value})", merged(column, "sumsq", "sum"))]
+        if column in source.sketched:
+            bin_of = f"CAST(ceil(ln({value}) / {math.log(SKETCH_GAMMA)!r}D) AS INT)"
+            out += [(f"{column}__bins", f"collect_list(CASE WHEN {value} > 0 THEN {bin_of} END)",
+                     f"flatten(collect_list({name(f'{column}__bins')}))"),
+                    (f"{column}__zeros", f"count(CASE WHEN {value} = 0 THEN 1 END)", merged(column, "zeros", "sum"))]
+    return out
 
 
 def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source,
@@ -59,36 +72,31 @@ def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: So
     leaves out as nulls; `first` names the rows themselves, put ahead of the views. A union
     keeps its inputs' partitions in order, so the rows come view after view. One SQL text:
     Spark analyses the union once (spark.sql_text)."""
+    merges = {column: merged for column, _, merged in _statistics(source)}
+    types = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
 
     def union(table: str) -> str:
         parts = [f"SELECT {literal(first)} AS `view`, * FROM {table}"] if first is not None else []
-        parts += [_regroup_select(rows, keys, source, table, view) for view, keys in views.items()]
+        parts += [_regroup_select(rows.columns, keys, source.scope_keys, merges, types, table, view)
+                  for view, keys in views.items()]
         return " UNION ALL ".join(f"({part})" for part in parts)
     return query(rows, union)
 
 
-def _regroup_select(rows: DataFrame, keys: tuple[str, ...], source: Source, table: str, view: str) -> str:
-    """SQL: rows of `aggregate_jobs` -> the same rows over fewer scope keys (a view,
-    jobrollup.views), merged as every tier merges: counts, counters, n, sum and sumsq add,
-    extremes extend, sketch bins add; equal to `aggregate_jobs` grouped by `keys` alone, without
-    reading the jobs again; labelled `view`, the keys left out as nulls, in the column order of
-    `rows` (a UNION ALL matches columns by position)."""
-    merge = {"count": "sum", **{c: "sum" for c in source.counters}}
-    for _, _, column in source.metric_columns:
-        merge.update({f"{column}__n": "sum", f"{column}__sum": "sum", f"{column}__min": "min",
-                      f"{column}__max": "max", f"{column}__sumsq": "sum", f"{column}__zeros": "sum",
-                      f"{column}__bins": "flatten_collect"})
-    types = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
-    columns = [f"{literal(view)} AS `view`"]
-    for column in rows.columns:
-        quoted = name(column)
+def _regroup_select(columns: list[str], keys: tuple[str, ...], scope_keys: tuple[str, ...], merges: dict[str, str],
+                    types: dict[str, str], table: str, view: str) -> str:
+    """SQL: rows of `aggregate_jobs` (their `columns`) -> the same rows over fewer scope keys (a
+    view, jobrollup.views), merged as every tier merges (`merges`: counts, counters, n, sum and
+    sumsq add, extremes extend, sketch bins add); equal to `aggregate_jobs` grouped by `keys`
+    alone, without reading the jobs again; labelled `view`, the other keys as nulls of their
+    `types`, in the order of `columns` (a UNION ALL matches columns by position)."""
+    out = [f"{literal(view)} AS `view`"]
+    for column in columns:
         if column == "bucket_epoch" or column in keys:
-            columns.append(quoted)
-        elif column in source.scope_keys:
-            columns.append(f"CAST(NULL AS {types[column]}) AS {quoted}")
-        elif merge[column] == "flatten_collect":
-            columns.append(f"flatten(collect_list({quoted})) AS {quoted}")
+            out.append(name(column))
+        elif column in scope_keys:
+            out.append(f"CAST(NULL AS {types[column]}) AS {name(column)}")
         else:
-            columns.append(f"{merge[column]}({quoted}) AS {quoted}")
+            out.append(f"{merges[column]} AS {name(column)}")
     group = ", ".join(name(c) for c in ("bucket_epoch", *keys))
-    return f"SELECT {', '.join(columns)} FROM {table} GROUP BY {group}"
+    return f"SELECT {', '.join(out)} FROM {table} GROUP BY {group}"
