@@ -155,12 +155,12 @@ def run(store: MongoStore, args) -> int:
             tally["documents"] += 1
         held_views = {}
         for view in wanted:   # what the aggregation's Spark pass writes beside the documents
-            view_docs = cleanup.rollup(docs, FWJR, "hour", run_id, view.keys)
+            view_docs = cleanup.rollup(docs, FWJR, "hour", run_id, view.keys, metrics=view.metrics)
             store.replace_documents(view_collection(FWJR.collection, view.name), view_docs, batch=2000)
             per_hour = {}
             for doc in view_docs:
                 per_hour[doc["scope"]["start_date"]] = per_hour.get(doc["scope"]["start_date"], 0) + 1
-            held_views[view.name] = (view.keys, per_hour)
+            held_views[view.name] = (view, per_hour)
             total_view_docs += len(view_docs)
         store.mark_buckets(FWJR, Window.covering(day, day, "hour"), totals, run_id, "aggregate", held_views)
         total_jobs += sum(d["count"] for d in docs)

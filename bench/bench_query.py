@@ -203,14 +203,14 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
         written += len(docs)
         held_views = {}
         for view in wanted:
-            view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
+            view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys, metrics=view.metrics)
             for chunk in range(0, len(view_docs), 5000):
                 store.db[view_collection(COLLECTION, view.name)].insert_many(view_docs[chunk:chunk + 5000], ordered=False)
             viewed += len(view_docs)
             per_bucket: dict[dt.datetime, int] = {}
             for d in view_docs:
                 per_bucket[d["scope"]["start_date"]] = per_bucket.get(d["scope"]["start_date"], 0) + 1
-            held_views[view.name] = (view.keys, per_bucket)
+            held_views[view.name] = (view, per_bucket)
         tally: dict[dt.datetime, dict] = {}
         for d in docs:
             t = tally.setdefault(d["scope"]["start_date"], {"count": 0, "events": 0, "documents": 0})
@@ -255,8 +255,9 @@ def build(store: MongoStore, first: dt.datetime, days: int, per_day: int, seed: 
 
 def add_views(store: MongoStore, have: tuple[views.View, ...], wanted: tuple[views.View, ...]) -> float:
     """Bring the views written before to `wanted` without writing the documents again: a new
-    view is regrouped, bucket by bucket, from the smallest view already held whose keys hold its
-    own (a view of a view is the view of the documents: merges are associative), or from the
+    view (or one defined again) is regrouped, bucket by bucket, from the smallest view already
+    held whose keys and metrics hold its own (a view of a view is the view of the documents:
+    merges are associative), or from the
     documents; views no longer wanted are dropped. Their ledger entries follow."""
     started = time.perf_counter()
     buckets = store.db[FWJR.buckets_collection]
@@ -268,7 +269,8 @@ def add_views(store: MongoStore, have: tuple[views.View, ...], wanted: tuple[vie
         if view in have:
             continue
         store.db.drop_collection(view_collection(COLLECTION, view.name))
-        supersets = [v for v in have if v in wanted and set(view.keys) <= set(v.keys)]
+        supersets = [v for v in have if v in wanted and set(view.keys) <= set(v.keys)
+                     and (v.metrics is None or view.metrics is not None and set(view.metrics) <= set(v.metrics))]
         entries = list(buckets.find({"state": "held"}, {"precision": 1, "start": 1, "end": 1, "views": 1}))
         source = min(supersets, key=lambda v: sum(e["views"][v.name]["documents"] for e in entries)) if supersets else None
         read = COLLECTION if source is None else view_collection(COLLECTION, source.name)
@@ -276,7 +278,7 @@ def add_views(store: MongoStore, have: tuple[views.View, ...], wanted: tuple[vie
         count = 0
         for precision in ("hour", "day", "week", "month"):
             docs = list(store.db[read].find({"scope.timeframe_precision": precision}))
-            rolled = cleanup.rollup(docs, FWJR, precision, "bench-query", view.keys)
+            rolled = cleanup.rollup(docs, FWJR, precision, "bench-query", view.keys, metrics=view.metrics)
             for chunk in range(0, len(rolled), 5000):
                 store.db[view_collection(COLLECTION, view.name)].insert_many(rolled[chunk:chunk + 5000], ordered=False)
             per_bucket: dict[dt.datetime, int] = {}
@@ -285,7 +287,7 @@ def add_views(store: MongoStore, have: tuple[views.View, ...], wanted: tuple[vie
             for e in entries:
                 if e["precision"] == precision:
                     buckets.update_one({"_id": e["_id"]}, {"$set": {f"views.{view.name}": {
-                        "keys": list(view.keys), "documents": per_bucket.get(e["start"], 0)}}})
+                        **view.as_entry(), "documents": per_bucket.get(e["start"], 0)}}})
             count += len(rolled)
         say(f"   {count:,} view documents")
     store.ensure_indexes(FWJR, wanted)

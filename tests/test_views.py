@@ -32,8 +32,14 @@ RETENTION = {"hour": "2 days", "day": "1 week", "week": "forever", "month": "for
 
 @pytest.fixture(scope="session")
 def conf(conf_with_views):
-    """Here the runs write the shipped views (elsewhere tests leave them out)."""
-    return conf_with_views
+    """Here the runs write the shipped views (elsewhere tests leave them out), and one more that
+    keeps some metrics: a sketched one and one without a sketch (the shipped `site` keeps none)."""
+    import copy
+
+    with_partial = copy.deepcopy(conf_with_views)
+    with_partial["sources"]["fwjr"]["views"]["site_cpu"] = {
+        "keys": ["site", "jobtype"], "metrics": ["storage.readTotalMB", "cpu.TotalJobCPU"]}
+    return with_partial
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +101,11 @@ def assert_views_agree(store, wanted: tuple[views.View, ...], finished: bool = T
             assert set(per_bucket) <= set(held), f"view {view.name} has documents of buckets not held"
         view_docs = [d for d in view_docs if (d["scope"]["timeframe_precision"], d["scope"]["start_date"]) in held]
         for bucket, entry in held.items():
-            assert entry["views"][view.name] == {"keys": list(view.keys), "documents": per_bucket.get(bucket, 0)}, \
+            assert entry["views"][view.name] == {**view.as_entry(), "documents": per_bucket.get(bucket, 0)}, \
                 (view.name, bucket)
         want, got = regrouped(full, view.keys), regrouped(view_docs, view.keys)
+        for acc in want.values():   # a view keeps only its metrics, and every one of them
+            acc["metrics"] = {name: stats for name, stats in acc["metrics"].items() if view.holds_metric(name)}
         assert set(got) == set(want), f"view {view.name}: groups differ"
         assert len(got) == len(view_docs), f"view {view.name}: a group is held twice"
         for key, acc in want.items():
@@ -127,13 +135,15 @@ def aggregate_all(spark, store, conf, root):
 
 def test_views_agree_with_the_documents_after_aggregations_and_cleanups(spark, store, conf, february):
     wanted = configured(conf)
-    assert len(wanted) >= 2
+    assert {v.metrics for v in wanted} >= {None, (), ("cpu.TotalJobCPU", "storage.readTotalMB")}
     aggregate_all(spark, store, conf, february)
     assert tiers_held(store) == {"day", "hour"}
     assert assert_views_agree(store, wanted) == 28 + 24
     # views are smaller than the documents they regroup
     assert all(store.db[view_collection("fwjr", v.name)].count_documents({}) < store.db.fwjr.count_documents({})
                for v in wanted)
+    # a view keeping no metric stores none
+    assert all(d["performance"] == {} for d in store.db[view_collection("fwjr", "site")].find())
     reports = cleanup.Cleanup(store, FWJR, RETENTION, now=NOW).run()
     assert reports["hour"].built == {"day": 1} and reports["day"].built == {"week": 4, "month": 1}
     assert tiers_held(store) == {"day", "week", "month"}
@@ -172,7 +182,7 @@ def reference_aggregate(store, records, precision, first, days, run_id, wanted):
                                     "scope.start_date": {"$gte": window.start, "$lt": window.end}}))
     held_views = {}
     for view in wanted:
-        view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys)
+        view_docs = cleanup.rollup(docs, FWJR, precision, run_id, view.keys, metrics=view.metrics)
         collection = view_collection("fwjr", view.name)
         store.db[collection].delete_many({"scope.timeframe_precision": precision,
                                           "scope.start_date": {"$gte": window.start, "$lt": window.end}})
@@ -181,7 +191,7 @@ def reference_aggregate(store, records, precision, first, days, run_id, wanted):
         per_bucket = defaultdict(int)
         for doc in view_docs:
             per_bucket[doc["scope"]["start_date"]] += 1
-        held_views[view.name] = (view.keys, per_bucket)
+        held_views[view.name] = (view, per_bucket)
     store.mark_buckets(FWJR, window, bucket_totals(docs), run_id, "aggregate", held_views)
 
 
@@ -231,6 +241,8 @@ QUESTIONS = [
     ([], ["site"], ["count", "failure_rate"], "site"),
     (["site~^T2_"], ["site"], ["failure_rate"], "site"),
     (["site~^T2_"], ["exitCode"], ["count"], "site_exit"),
+    # `site` keeps no metric: a question about one reads the smallest view that keeps it
+    ([], ["site"], ["failure_rate", "cpu.TotalJobCPU:mean,p50"], "site_exit"),
     ([], ["jobtype"], ["cpu.TotalJobCPU:mean,min,max,n,std,p50"], "jobtype"),
     (["site=T1_US_FNAL"], ["acquisitionEra", "time:week"], ["count", "events"], "site_jobtype_era"),
     (["host~a"], ["site"], ["count"], None),                     # host is in no view
@@ -318,7 +330,7 @@ def test_a_view_name_is_data_not_sql(spark):
                         *[float(hour) if c == metric else None for _, _, c in FWJR.metric_columns]))
     rows = aggregate_jobs(spark.createDataFrame(records, schema), "day", FWJR)
     odd = "o'clock {frame} `x`\\"
-    out = regroup_views(rows, {odd: ("site",)}, FWJR, first="").collect()
+    out = regroup_views(rows, (views.View(odd, ("site",)),), FWJR, first="").collect()
     assert [r["view"] for r in out].count("") == len(sites)       # one row per job: every scope differs
     by_site = {r["site"]: r for r in out if r["view"] == odd}
     assert set(by_site) == set(sites)
@@ -328,3 +340,55 @@ def test_a_view_name_is_data_not_sql(spark):
         assert (got["count"], got["events"], got[f"{metric}__sum"], got[f"{metric}__max"]) == \
             (len(hours), sum(10 * h for h in hours), float(sum(hours)), float(max(hours)))
         assert got["host"] is None and got["exitCode"] is None
+
+
+def test_a_view_keeps_only_its_metrics_in_spark(spark):
+    """Spark's regroup leaves the metrics a view does not keep as nulls: the document has none
+    of them, and the metrics it keeps are those of the view that keeps all."""
+    from pyspark.sql import types as Ty
+
+    from jobrollup import documents
+    from jobrollup.spark.aggregate import aggregate_jobs, regroup_views
+
+    records = [(T(2027, 1, 1, hour), *[f"{k}-{hour % 2}" for k in FWJR.scope_keys], hour,
+                *[float(hour + i) for i in range(len(FWJR.metric_columns))]) for hour in range(6)]
+    schema = Ty.StructType([Ty.StructField("ts", Ty.TimestampType()),
+                            *[Ty.StructField(k, Ty.StringType()) for k in FWJR.scope_keys],
+                            Ty.StructField("events", Ty.LongType()),
+                            *[Ty.StructField(c, Ty.DoubleType()) for _, _, c in FWJR.metric_columns]])
+    rows = aggregate_jobs(spark.createDataFrame(records, schema), "day", FWJR)
+    kept = ("cpu.TotalJobCPU", "storage.readTotalMB")
+    wanted = (views.View("all", ("site",)), views.View("some", ("site",), kept), views.View("none", ("site",), ()))
+    docs = {}
+    for row in regroup_views(rows, wanted, FWJR).collect():
+        doc = documents.to_document(row.asDict(), FWJR, "day", "r", ("site",))
+        docs[(row["view"], doc["scope"]["site"])] = doc
+    assert {site for _, site in docs} == {"site-0", "site-1"}
+    for site in ("site-0", "site-1"):
+        everything = docs[("all", site)]["performance"]
+        assert sum(len(m) for m in everything.values()) == len(FWJR.metric_columns)
+        assert docs[("some", site)]["performance"] == views.trim_performance(everything, kept)
+        assert sorted(f"{g}.{m}" for g, ms in docs[("some", site)]["performance"].items() for m in ms) == list(kept)
+        assert docs[("none", site)]["performance"] == {}
+        assert len({docs[(v, site)]["count"] for v in ("all", "some", "none")}) == 1
+
+
+@pytest.mark.parametrize("spec,problem", [
+    ({"keys": ["site"], "metrics": ["cpu.NoSuch"]}, "not among its metrics"),
+    ({"keys": ["site"], "metric": []}, "unknown 'metric'"),
+    ({"metrics": []}, "write {keys"),
+    ({"keys": ["site"], "metrics": "cpu.TotalJobCPU"}, "lists of names"),
+    (["nosuchkey"], "not in its scope"),
+])
+def test_a_view_definition_that_cannot_be_used_is_refused(spec, problem):
+    with pytest.raises(views.ViewError, match=problem):
+        views.define(FWJR, "v", spec)
+
+
+def test_a_view_definition_round_trips_through_plans_and_the_ledger():
+    defined = views.define(FWJR, "v", {"keys": ["jobstate", "site"], "metrics": ["storage.readTotalMB", "cpu.TotalJobCPU"]})
+    assert defined.keys == tuple(k for k in FWJR.scope_keys if k in ("site", "jobstate"))   # the scope's order
+    assert defined.metrics == ("cpu.TotalJobCPU", "storage.readTotalMB")   # the source's order
+    assert views.from_plan(views.as_plan((defined,))) == (defined,)
+    assert views.View.from_entry("old", ["site"]) == views.View("old", ("site",), None)   # ledger entries of before
+    assert views.define(FWJR, "v", ["site"]).as_entry() == {"keys": ["site"]}

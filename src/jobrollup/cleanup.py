@@ -38,6 +38,7 @@ from .sources import Source
 from .statistics import merge_into
 from .store.mongo import MongoStore, utcnow, view_collection
 from .tiers import NESTS_IN, PRECISIONS, Window, floor, next_start
+from .views import View, trim_performance
 
 log = logging.getLogger("jobrollup")
 PROGRESS_EVERY_S = 10.0
@@ -116,10 +117,12 @@ class Family:
 # -- pure roll-up ---------------------------------------------------------------------------
 
 def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: str,
-           keys: tuple[str, ...] | None = None, family: Family | None = None) -> list[dict]:
+           keys: tuple[str, ...] | None = None, family: Family | None = None,
+           metrics: tuple[str, ...] | None = None) -> list[dict]:
     """Merge fine documents into documents of `precision`: counts and sums add, extremes extend,
     scope keys keep their values. The `_id`s are those an aggregation at `precision` gives.
-    With `keys` (a view's, jobrollup.views), the documents are regrouped on those keys alone.
+    With `keys` and `metrics` (a view's, jobrollup.views), the documents are regrouped on those
+    keys alone and keep only those metrics (None: all of them).
     `family` (default: the source's aggregates) says how ids and extra fields are made."""
     family = family or Family.documents(source)
     keys = source.scope_keys if keys is None else keys
@@ -149,9 +152,9 @@ def rollup(fine_docs: Iterable[dict], source: Source, precision: str, run_id: st
                 if doc.get(name) is not None:
                     into[name] = doc[name] if into[name] is None else pick(into[name], doc[name])
             continue
-        for group, metrics in doc.get("performance", {}).items():
+        for group, stats_of in trim_performance(doc.get("performance", {}), metrics).items():
             target = into["performance"].setdefault(group, {})
-            for metric, stats in metrics.items():
+            for metric, stats in stats_of.items():
                 target[metric] = merge_into(target.get(metric), stats)
     return list(merged.values())
 
@@ -181,6 +184,13 @@ class Totals:
         made.counters.update(sums["counters"])
         made.metrics = {key: [n, total] for key, (n, total) in sums["metrics"].items() if n or total}
         return made
+
+    def keeping(self, metrics: tuple[str, ...] | None) -> "Totals":
+        """These totals with only `metrics` (`group.metric`, a view's; None: all of them)."""
+        if metrics is None:
+            return self
+        return Totals(self.count, self.counters,
+                      {key: value for key, value in self.metrics.items() if ".".join(key) in metrics})
 
     def differences(self, other: "Totals") -> list[str]:
         found = []
@@ -462,11 +472,11 @@ class Cleanup:
             if problems:
                 raise VerificationError(f"{coarse} {start:%Y-%m-%d} does not add up to its fine buckets: {problems[0]}")
         written_views = {}
-        for name, keys in wanted.items():
+        for name, view in wanted.items():
             per_bucket, view_docs = {}, []
             for start, (docs, fine_totals, _) in buckets.items():
-                regrouped = rollup(docs, self.source, coarse, self.run_id, keys)
-                problems = fine_totals.differences(totals_of(regrouped, counters))
+                regrouped = rollup(docs, self.source, coarse, self.run_id, view.keys, metrics=view.metrics)
+                problems = fine_totals.keeping(view.metrics).differences(totals_of(regrouped, counters))
                 if problems:
                     raise VerificationError(f"view {name} of {coarse} {start:%Y-%m-%d} does not add up to its "
                                             f"documents: {problems[0]}")
@@ -476,7 +486,7 @@ class Cleanup:
                                                    batch=WRITE_BATCH)
             if written != len(view_docs):
                 raise VerificationError(f"view {name}: {written} of {len(view_docs)} documents written")
-            written_views[name] = (keys, per_bucket)
+            written_views[name] = (view, per_bucket)
         tallies = {start: {"count": sum(d["count"] for d in docs), **{c: sum(d[c] for d in docs) for c in counters},
                            "documents": len(docs)} for start, (docs, _, _) in buckets.items()}
         self.store.mark_buckets(self.source, window, tallies, self.run_id, "cleanup", written_views)
@@ -544,15 +554,16 @@ class Cleanup:
     def _build_views(self, wanted: dict[str, tuple], coarse_docs: list[dict], window: Window,
                      fine_totals: "Totals", replacing: bool) -> dict:
         """The coarse bucket's views, regrouped from its documents (already checked against
-        the fine ones), written and checked in turn; name -> (keys, {start: documents})."""
+        the fine ones), written and checked in turn; name -> (View, {start: documents})."""
         out = {}
-        for name, keys in wanted.items():
+        for name, view in wanted.items():
             collection = view_collection(self.collection, name)
-            view_docs = rollup(coarse_docs, self.source, window.precision, self.run_id, keys)
-            self._write_checked(collection, window, view_docs, fine_totals, replacing,
+            view_docs = rollup(coarse_docs, self.source, window.precision, self.run_id, view.keys,
+                               metrics=view.metrics)
+            self._write_checked(collection, window, view_docs, fine_totals.keeping(view.metrics), replacing,
                                     f"view {name} of {window.precision} {window.start:%Y-%m-%d} does not add up "
                                     f"to its documents")
-            out[name] = (keys, {window.start: len(view_docs)})
+            out[name] = (view, {window.start: len(view_docs)})
         return out
 
     # Retiring fine buckets -------------------------------------------------------------------
@@ -702,15 +713,16 @@ class Cleanup:
         self.retire(tier, droppable, report)
 
 
-def fine_entries_views(entries: Iterable[dict]) -> dict[str, tuple[str, ...]]:
+def fine_entries_views(entries: Iterable[dict]) -> dict[str, View]:
     """The views a coarse bucket gets: every view some fine bucket holds (the coarse views are
     regrouped from the coarse documents, so a fine bucket without a view does not stop it).
-    A name defined with other keys in another fine bucket is left out: which keys would it mean?"""
+    A name defined with other keys or metrics in another fine bucket is left out: which would
+    it mean?"""
     found: dict[str, set] = defaultdict(set)
     for entry in entries:
         for name, held in (entry.get("views") or {}).items():
-            found[name].add(tuple(held["keys"]))
-    return {name: next(iter(keys)) for name, keys in sorted(found.items()) if len(keys) == 1}
+            found[name].add(View.from_entry(name, held))
+    return {name: next(iter(defined)) for name, defined in sorted(found.items()) if len(defined) == 1}
 
 
 def _contiguous(starts: list[dt.datetime], precision: str) -> list[list[dt.datetime]]:

@@ -40,7 +40,7 @@ class Plan:
     require_all_days: bool = True
     write_batch: int = 1000
     mongo_timeout_ms: int = 5000
-    views: dict[str, list[str]] = field(default_factory=dict)   # view name -> scope keys (jobrollup.views)
+    views: dict[str, dict] = field(default_factory=dict)   # view name -> {keys[, metrics]} (jobrollup.views)
 
     @property
     def window(self) -> Window:

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from ..sources import Source
 from ..tiers import PRECISIONS, ceil, floor
+from ..views import View
 from .coverage import (MAX_DOCUMENTS_PER_PIPELINE, Bucket, Coverage, Segment, axis_buckets,
                        pipeline_ranges, plan_coverage)
 from . import views
@@ -204,7 +205,7 @@ def held_buckets(store, source: Source, start: dt.datetime, end: dt.datetime) ->
         for e in store.ledger(source, precision, start - _LONGEST[precision], end,
                               {"start": 1, "end": 1, "state": 1, "documents": 1, "views": 1, "updated_at": 1}):
             if e.get("state") == "held" and e["end"] > start:
-                held_views = tuple((name, tuple(v["keys"]), int(v["documents"]))
+                held_views = tuple((View.from_entry(name, v), int(v["documents"]))
                                    for name, v in sorted((e.get("views") or {}).items()))
                 out.append(Bucket(precision, e["start"], e["end"], int(e.get("documents", 1)), held_views,
                                   e.get("updated_at")))

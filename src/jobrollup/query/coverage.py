@@ -19,7 +19,7 @@ class Bucket:
     start: dt.datetime
     end: dt.datetime
     documents: int = 1   # documents the ledger says it holds (0: held, no jobs)
-    # the views it holds, as the ledger says: (name, keys, documents) (jobrollup.query.views)
+    # the views it holds, as the ledger says: (jobrollup.views.View, documents) (jobrollup.query.views)
     views: tuple = field(default=(), compare=False)
     written_at: dt.datetime | None = field(default=None, compare=False)   # the ledger's updated_at
 

@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from ..sources import Source
 from ..statistics import SKETCH_GAMMA
 from ..tiers import Window, check_precision
+from ..views import View
 from .sql_text import literal, name, query
 
 
@@ -65,11 +66,12 @@ def _statistics(source: Source) -> list[tuple[str, str, str]]:
     return out
 
 
-def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source,
+def regroup_views(rows: DataFrame, views: tuple[View, ...], source: Source,
                   first: str | None = None) -> DataFrame:
     """Every view's rows in one DataFrame (one Spark job to collect them all): the rows regrouped
-    on each view's keys (`_regroup_select`), with a `view` column naming it and the keys it
-    leaves out as nulls; `first` names the rows themselves, put ahead of the views. A union
+    on each view's keys (`_regroup_select`), with a `view` column naming it and the keys and
+    metrics it leaves out as nulls (a metric with a null `n` is not stored); `first` names the
+    rows themselves, put ahead of the views. A union
     keeps its inputs' partitions in order, so the rows come view after view. One SQL text:
     Spark analyses the union once (spark.sql_text)."""
     merges = {column: merged for column, _, merged in _statistics(source)}
@@ -77,10 +79,24 @@ def regroup_views(rows: DataFrame, views: dict[str, tuple[str, ...]], source: So
 
     def union(table: str) -> str:
         parts = [f"SELECT {literal(first)} AS `view`, * FROM {table}"] if first is not None else []
-        parts += [_regroup_select(rows.columns, keys, source.scope_keys, merges, types, table, view)
-                  for view, keys in views.items()]
+        parts += [_regroup_select(rows.columns, view.keys, source.scope_keys, _kept(merges, view, source),
+                                  types, table, view.name)
+                  for view in views]
         return " UNION ALL ".join(f"({part})" for part in parts)
     return query(rows, union)
+
+
+def _kept(merges: dict[str, str], view: View, source: Source) -> dict[str, str]:
+    """`merges` with the columns of the metrics `view` leaves out as typed nulls."""
+    if view.metrics is None:
+        return merges
+    kept = dict(merges)
+    for group, metric, column in source.metric_columns:
+        if f"{group}.{metric}" not in view.metrics:
+            for statistic in ("n", "sum", "min", "max", "sumsq", "bins", "zeros"):
+                if f"{column}__{statistic}" in kept:
+                    kept[f"{column}__{statistic}"] = None
+    return kept
 
 
 def _regroup_select(columns: list[str], keys: tuple[str, ...], scope_keys: tuple[str, ...], merges: dict[str, str],
@@ -94,7 +110,7 @@ def _regroup_select(columns: list[str], keys: tuple[str, ...], scope_keys: tuple
     for column in columns:
         if column == "bucket_epoch" or column in keys:
             out.append(name(column))
-        elif column in scope_keys:
+        elif column in scope_keys or merges[column] is None:
             out.append(f"CAST(NULL AS {types[column]}) AS {name(column)}")
         else:
             out.append(f"{merges[column]} AS {name(column)}")

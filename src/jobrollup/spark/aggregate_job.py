@@ -88,7 +88,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             # run's heartbeat) until every partition has succeeded.
             with _heartbeat(store, entry.run_id):
                 out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
-                                  plan.collection, {view.name: view.keys for view in wanted_views})
+                                  plan.collection, wanted_views)
             written = out.documents
             if wanted_views:
                 rows.unpersist()
@@ -99,7 +99,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
                 view_counts[view.name] = {"written": out.views[view.name], "removed": store.remove_stale(
                     view_collection(plan.collection, view.name), window, entry.run_id)}
             clock.lap("remove_stale")
-            view_tallies = {view.name: (view.keys, out.view_documents[view.name]) for view in wanted_views}
+            view_tallies = {view.name: (view, out.view_documents[view.name]) for view in wanted_views}
             # One ledger entry covers the documents and their views: until it is written, the
             # window is not held by this run (a kill before leaves it for the next run to repair).
             store.mark_buckets(source, window, out.totals, entry.run_id, "aggregate", view_tallies,

@@ -25,6 +25,7 @@ from ..documents import EPOCH
 from ..exits import UsageError
 from ..sources import Source
 from ..store.mongo import MongoStore, PartitionWriter, from_portable, view_collection
+from ..views import View
 from .aggregate import regroup_views
 
 DOCUMENTS = ""     # the `view` of the documents themselves in the rows written
@@ -44,18 +45,18 @@ class Written:
     partitions: int = 0
 
 
-def rows_to_write(rows: DataFrame, views: dict[str, tuple[str, ...]], source: Source) -> DataFrame:
+def rows_to_write(rows: DataFrame, views: tuple[View, ...], source: Source) -> DataFrame:
     """The aggregated rows and every view's rows, one DataFrame with a `view` column (""
     for the documents): one Spark job writes them all."""
     return regroup_views(rows, views, source, first=DOCUMENTS)
 
 
 def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
-          collection: str, views: dict[str, tuple[str, ...]]) -> Written:
+          collection: str, views: tuple[View, ...]) -> Written:
     """Write `rows_to_write(rows, views)` from the executors; raise the first MongoDB failure
     an executor met (one line, exit 4) once every partition has ended."""
     task = functools.partial(_write_partition, store.partition_writer(batch), source.name, precision, run_id,
-                             collection, views)
+                             collection, {view.name: view.keys for view in views})
     try:
         results = rows_to_write(rows, views, source).rdd.mapPartitions(task).collect()
     except Exception as error:
@@ -64,7 +65,7 @@ def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precis
                              "install it in their Python, or pack it with bin/pack-executor-deps and set conf "
                              "[spark] executor_archives") from None
         raise
-    out = Written(views={name: 0 for name in views}, view_documents={name: {} for name in views})
+    out = Written(views={view.name: 0 for view in views}, view_documents={view.name: {} for view in views})
     errors = []
     out.partitions = len(results)
     for result in results:

@@ -422,8 +422,9 @@ class MongoStore:
 
         `totals` maps bucket start -> {count, <counters>, documents}. This ledger is what tells
         a bucket with no jobs from a bucket nobody aggregated, for the cleanup and the queries.
-        `views` maps view name -> (keys, {bucket start: documents}): the views written with the
-        documents, which the entry then covers too (`views: {name: {keys, documents}}`).
+        `views` maps view name -> (jobrollup.views.View, {bucket start: documents}): the views
+        written with the documents, which the entry then covers too
+        (`views: {name: {keys[, metrics], documents}}`).
         A bucket touching a day whose input was missing is recorded as `missing` (with those
         days), not held: its documents do not tell its truth, and queries show it as no data.
         """
@@ -434,8 +435,8 @@ class MongoStore:
         for start in window.buckets():
             end = next_start(start, window.precision)
             tally = totals.get(start, empty)
-            held_views = {name: {"keys": list(keys), "documents": per_bucket.get(start, 0)}
-                          for name, (keys, per_bucket) in (views or {}).items()}
+            held_views = {name: {**view.as_entry(), "documents": per_bucket.get(start, 0)}
+                          for name, (view, per_bucket) in (views or {}).items()}
             lacking = [d.isoformat() for d in missing
                        if start < dt.datetime.combine(d, dt.time()) + dt.timedelta(days=1)
                        and dt.datetime.combine(d, dt.time()) < end]
