@@ -40,9 +40,18 @@ def aggregate(args, env, timeout=300):
 
 @pytest.mark.e2e
 def test_aggregate_command_writes_the_reference_documents(workspace):
+    # a damaged class archive (jobrollup.spark.class_archive) only costs the JVM its start-up time
+    from jobrollup.spark import class_archive, submit
+    archives = workspace["tmp"] / "cds"
+    damaged = class_archive.for_run(archives, submit.spark_jars(), "local[2]").path
+    damaged.write_bytes(b"not an archive" * 1000)
+    write_conf(Path(workspace["env"]["JOBROLLUP_CONF"]), {
+        "mongo": {"database": workspace["store"].db.name},
+        "aggregate": {"rejects_dir": str(workspace["tmp"] / "rejects")}, "spark": {"class_archive": str(archives)}})
     folder = day_folder(str(workspace["data"]), dt.date(2026, 2, 28))
     done = aggregate([folder, "--precision=hour"], workspace["env"])   # WHEN given as the day's folder
     assert done.returncode == 0, done.stderr[-2000:]
+    assert damaged.read_bytes().startswith(b"not an archive")   # mapped (and refused), not saved over
     assert "jobrollup aggregate: fwjr at hour precision, days 2026-02-28 .. 2026-02-28" in done.stdout
     assert "succeeded" in done.stdout
     records, _ = reference.read_lines([folder, day_folder(str(workspace["data"]), dt.date(2026, 3, 1))])

@@ -74,7 +74,8 @@ def _main(argv: list[str] | None) -> int:
     if problem:
         return common.fail(problem, exits.INPUT)
     return submit.submit("aggregate", job_args, master=master, spark_conf=spark_conf, app_name=app_name,
-                         mongo_uri=mongo_uri, archives=conf["spark"].get("executor_archives", []))
+                         mongo_uri=mongo_uri, archives=conf["spark"].get("executor_archives", []),
+                         class_archive=conf["spark"].get("class_archive"))
 
 
 def local_input_problem(plan: Plan, verb: str) -> str | None:

@@ -79,7 +79,7 @@ def _main(argv: list[str] | None) -> int:
                                       conf["mongo"]["timeout_ms"])
             return submit.submit("cleanup", ["--plan", plan], master=master, app_name="jobrollup-cleanup",
                                  spark_conf=spark_conf, archives=conf["spark"].get("executor_archives", []),
-                                 mongo_uri=uri)
+                                 mongo_uri=uri, class_archive=conf["spark"].get("class_archive"))
         job = cleanup.Cleanup(store, source, retention, now=args.now, dry_run=args.dry_run)
         try:
             with store.failures():

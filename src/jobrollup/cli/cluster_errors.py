@@ -125,7 +125,7 @@ def nightly(args, conf: dict, threshold: float) -> int:
     if config.is_local(input_root) and not os.path.isdir(config.local_path(input_root)):
         return common.fail(f"input root not found: {input_root}", exits.INPUT)
     return submit.submit("cluster_errors", job_args, master=master, spark_conf=spark_conf, app_name=app_name,
-                         mongo_uri=uri)
+                         mongo_uri=uri, class_archive=conf["spark"].get("class_archive"))
 
 
 if __name__ == "__main__":

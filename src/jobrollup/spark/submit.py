@@ -21,6 +21,7 @@ from pathlib import Path
 import jobrollup
 
 from .. import config
+from . import class_archive as _class_archive
 from ..config import ENV_MONGO_URI, project_home
 
 
@@ -112,12 +113,34 @@ def printable(cmd: list[str]) -> str:
     return " ".join(shlex.quote(part) for part in cmd)
 
 
+def spark_jars() -> Path:
+    """The jars spark-submit puts on the JVM's class path (pip's pyspark, or $SPARK_HOME's)."""
+    if os.environ.get("SPARK_HOME"):
+        return Path(os.environ["SPARK_HOME"]) / "jars"
+    import pyspark
+    return Path(pyspark.__file__).resolve().parent / "jars"
+
+
 def submit(job: str, job_args: list[str], *, master: str, spark_conf: dict[str, str], app_name: str,
-           mongo_uri: str, archives: list[str] | None = None) -> int:
-    """Zip the package, submit jobs/<job>.py and wait: the one way every command runs a job."""
+           mongo_uri: str, archives: list[str] | None = None, class_archive: str | None = None) -> int:
+    """Zip the package, submit jobs/<job>.py and wait: the one way every command runs a job.
+    `class_archive`: the folder of the JVM's class archive of local runs (conf [spark]
+    class_archive; empty: none; jobrollup.spark.class_archive)."""
+    shared = _class_archive.for_run(config.resolve_path(class_archive), spark_jars(), master) \
+        if class_archive else None
+    if shared is not None:
+        if shared.saving:
+            print(f"jobrollup: the first local run with this Java and Spark saves the JVM's classes to "
+                  f"{shared.path} (about half a minute more, once; later runs start sooner)", file=sys.stderr,
+                  flush=True)
+        options = spark_conf.get("spark.driver.extraJavaOptions", "")
+        spark_conf = {**spark_conf, "spark.driver.extraJavaOptions": f"{options} {shared.java_options}".strip()}
     cmd = command(job, job_args, master=master, spark_conf=spark_conf, app_name=app_name, archives=archives,
                   py_files=package_zip(config.resolve_path("var/dist")))
-    return run(cmd, environment(mongo_uri, master))
+    code = run(cmd, environment(mongo_uri, master))
+    if shared is not None:
+        shared.keep(code == 0)
+    return code
 
 
 def dry_run(job: str, job_args: list[str], *, master: str, spark_conf: dict[str, str], app_name: str) -> str:
