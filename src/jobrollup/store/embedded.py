@@ -26,6 +26,8 @@ from pymongo.errors import PyMongoError
 
 SERVER_PROGRAM = "secantusd-py"
 READY_TIMEOUT_S = 60.0
+# The server opens its whole store before it answers: 55 s for 8.8 GB with a cold file cache.
+READY_S_PER_GB = 15.0
 OPLOG_MAX_ENTRIES = 1000
 
 
@@ -123,6 +125,21 @@ def ensure_running(folder: str | os.PathLike) -> EmbeddedServer:
         return _start(folder)
 
 
+def ready_timeout(store_bytes: int) -> float:
+    """How long a starting server may take to answer: a minute, and more for a large store."""
+    return READY_TIMEOUT_S + READY_S_PER_GB * store_bytes / 1e9
+
+
+def _size_bytes(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:   # a file the server removed meanwhile
+            pass
+    return total
+
+
 def _start(folder: Path) -> EmbeddedServer:
     data = folder / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -140,7 +157,8 @@ def _start(folder: Path) -> EmbeddedServer:
         cwd=folder,
     )
     server = EmbeddedServer(folder, port, process.pid)
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    patience = ready_timeout(_size_bytes(data))
+    deadline = time.monotonic() + patience
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise EmbeddedMongoError(
@@ -151,7 +169,7 @@ def _start(folder: Path) -> EmbeddedServer:
             return server
         time.sleep(0.2)
     process.terminate()
-    raise EmbeddedMongoError(f"embedded MongoDB did not answer within {READY_TIMEOUT_S:.0f} s; see {folder / 'server.log'}")
+    raise EmbeddedMongoError(f"embedded MongoDB did not answer within {patience:.0f} s; see {folder / 'server.log'}")
 
 
 def stop(folder: str | os.PathLike, timeout_s: float = 20.0) -> bool:
