@@ -52,9 +52,9 @@ def choose(query: Query, buckets: list[Bucket], use_views: bool = True) -> Choic
     if not read:
         return documents_choice("no documents to read")
     needed, metrics = needed_keys(query), needed_metrics(query)
+    fits = lambda view: needed <= set(view.keys) and all(view.holds_metric(m) for m in metrics)
     first: dict[str, View] = {view.name: view for view, _ in read[0].views}
-    candidates = {name: 0 for name, view in first.items()
-                  if needed <= set(view.keys) and all(view.holds_metric(m) for m in metrics)}
+    candidates = {name: 0 for name, view in first.items() if fits(view)}
     for bucket in read:
         theirs = {view.name: (view, documents) for view, documents in bucket.views}
         for name in list(candidates):
@@ -68,7 +68,7 @@ def choose(query: Query, buckets: list[Bucket], use_views: bool = True) -> Choic
         held_keys = set().union(*[set(view.keys) for view in first.values()])
         if not needed <= held_keys:
             return documents_choice(f"no view holds {', '.join(sorted(needed))}")
-        if not any(needed <= set(v.keys) and all(v.holds_metric(m) for m in metrics) for v in first.values()):
+        if not any(fits(view) for view in first.values()):
             return documents_choice(f"no view holding {', '.join(sorted(needed)) or 'no key'} keeps "
                                     f"{', '.join(sorted(metrics))}")
         return documents_choice("no view holds every bucket read")
