@@ -551,7 +551,7 @@ class Cleanup:
             self.store.update_run(self.run_id)
             self._last_heartbeat = time.monotonic()
 
-    def _build_views(self, wanted: dict[str, tuple], coarse_docs: list[dict], window: Window,
+    def _build_views(self, wanted: dict[str, View], coarse_docs: list[dict], window: Window,
                      fine_totals: "Totals", replacing: bool) -> dict:
         """The coarse bucket's views, regrouped from its documents (already checked against
         the fine ones), written and checked in turn; name -> (View, {start: documents})."""

@@ -90,13 +90,9 @@ def _kept(merges: dict[str, str], view: View, source: Source) -> dict[str, str]:
     """`merges` with the columns of the metrics `view` leaves out as typed nulls."""
     if view.metrics is None:
         return merges
-    kept = dict(merges)
-    for group, metric, column in source.metric_columns:
-        if f"{group}.{metric}" not in view.metrics:
-            for statistic in ("n", "sum", "min", "max", "sumsq", "bins", "zeros"):
-                if f"{column}__{statistic}" in kept:
-                    kept[f"{column}__{statistic}"] = None
-    return kept
+    left_out = {column for group, metric, column in source.metric_columns if f"{group}.{metric}" not in view.metrics}
+    # a statistic's column is `<metric column>__<statistic>` (`_statistics`)
+    return {column: None if column.rsplit("__", 1)[0] in left_out else merged for column, merged in merges.items()}
 
 
 def _regroup_select(columns: list[str], keys: tuple[str, ...], scope_keys: tuple[str, ...], merges: dict[str, str],
