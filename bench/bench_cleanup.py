@@ -84,10 +84,14 @@ CALLS = {"read fine documents": ("documents",), "insert coarse documents and vie
          "ledger writes": ("mark_buckets", "set_ledger_state_between", "set_ledger_state"),
          "ledger and journal reads": ("ledger", "ledger_in_state", "live_runs", "view_names", "update_run")}
 
+DOCUMENT_KINDS = {"read fine documents": "read", "insert coarse documents and views": "inserted",
+                  "range deletes": "deleted"}
+
 
 @contextlib.contextmanager
 def timed_store_calls():
-    """{kind: [seconds, calls]} of the MongoStore calls made inside the block."""
+    """{kind: [seconds, calls, documents]} of the MongoStore calls made inside the block
+    (documents: read, written or deleted, for the kinds that return them)."""
     spent: dict[str, list] = {}
     saved = []
     for kind, names in CALLS.items():
@@ -96,13 +100,15 @@ def timed_store_calls():
             saved.append((name, real))
 
             def wrapped(self, *args, _real=real, _kind=kind, **kwargs):
-                slot = spent.setdefault(_kind, [0.0, 0])
+                slot = spent.setdefault(_kind, [0.0, 0, 0])
                 slot[1] += 1
                 started = time.monotonic()
                 result = _real(self, *args, **kwargs)
                 if _kind == "read fine documents":
                     result = list(result)
                 slot[0] += time.monotonic() - started
+                if _kind in DOCUMENT_KINDS:
+                    slot[2] += len(result) if isinstance(result, list) else result
                 return result
             setattr(MongoStore, name, wrapped)
     try:
@@ -110,6 +116,31 @@ def timed_store_calls():
     finally:
         for name, real in saved:
             setattr(MongoStore, name, real)
+
+
+def print_floor(store: MongoStore, moved: dict[str, int], sample: int = 5000, rounds: int = 2) -> None:
+    """The least time the server could take for the documents this cleanup read, inserted and
+    deleted: its best rates on up to `sample` of the day documents left (the same shape as the
+    hour documents), in a scratch collection with no index but `_id`, one call each."""
+    docs = list(store.db[FWJR.collection].find({"scope.timeframe_precision": "day"}).limit(sample))
+    if not docs:
+        return
+    probe = store.db["floor_probe"]
+    best = {"inserted": 0.0, "read": 0.0, "deleted": 0.0}
+    for _ in range(rounds):
+        probe.drop()
+        for kind, call in (("inserted", lambda: probe.insert_many(docs, ordered=False)),
+                           ("read", lambda: list(probe.find({}, batch_size=sample))),
+                           ("deleted", lambda: probe.delete_many({}))):
+            started = time.monotonic()
+            call()
+            best[kind] = max(best[kind], len(docs) / max(time.monotonic() - started, 1e-9))
+    probe.drop()
+    parts = {kind: moved.get(kind, 0) / rate for kind, rate in best.items()}
+    print(f"floor      the server's best rates on {len(docs):,} such documents: insert {best['inserted']:,.0f}/s, "
+          f"read {best['read']:,.0f}/s, delete {best['deleted']:,.0f}/s; for this cleanup's "
+          f"{moved.get('read', 0):,} read, {moved.get('inserted', 0):,} inserted and {moved.get('deleted', 0):,} deleted "
+          f"that is at least {sum(parts.values()):.1f} s, {parts['read'] + parts['inserted']:.1f} s without the deletes")
 
 
 def main() -> int:
@@ -189,9 +220,12 @@ def run(store: MongoStore, args) -> int:
           f"written; {(deleted + written) / cleanup_s:,.0f} documents/s ({deleted / cleanup_s:,.0f} fine documents/s)")
     print(f"check      jobs in held months and the days/hours after them: {held_jobs:,} "
           f"({'equal' if held_jobs == total_jobs else 'DIFFERENT'} to the {total_jobs:,} written)")
-    print("time went  " + ", ".join(f"{what} {seconds:.1f} s ({calls} calls)" for what, (seconds, calls)
-                                    in sorted(spent.items(), key=lambda kv: -kv[1][0]))
+    print("time went  " + ", ".join(
+        f"{what} {seconds:.1f} s ({calls} calls" + (f", {docs:,} documents {docs / seconds:,.0f}/s)" if what in
+                                                   DOCUMENT_KINDS and seconds else ")")
+        for what, (seconds, calls, docs) in sorted(spent.items(), key=lambda kv: -kv[1][0]))
           + f"; the rest (Python: merging, checks) {cleanup_s - sum(v[0] for v in spent.values()):.1f} s")
+    print_floor(store, {DOCUMENT_KINDS[k]: v[2] for k, v in spent.items() if k in DOCUMENT_KINDS})
     left = store.aggregate(FWJR.collection, [{"$group": {"_id": "$scope.timeframe_precision", "n": {"$sum": 1}}}])
     print("documents  now: " + ", ".join(f"{r['_id']} {r['n']:,}" for r in sorted(left, key=lambda r: r["_id"])))
     return 0 if held_jobs == total_jobs else 1

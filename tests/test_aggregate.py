@@ -143,6 +143,22 @@ def test_empty_input_leaves_an_empty_window(spark, store, conf, tmp_path):
     assert stored(store, "day") == []
 
 
+def test_what_a_killed_first_run_left_is_removed(spark, store, conf_with_views, tmp_path):
+    # The window was never held, but a run killed before its ledger entry left documents and
+    # view documents that the next run does not write again: they go, and only they.
+    root = tmp_path / "fwjr"
+    generate.write_reports(day_folder(str(root), D(2026, 3, 1)), [report(epoch(2026, 3, 1, 5))])
+    scope = {"timeframe_precision": "day", "start_date": dt.datetime(2026, 3, 1), "site": "T2_XX_Gone"}
+    store.db["fwjr"].insert_one({"_id": "left-by-a-killed-run", "scope": scope, "count": 5, "run_id": "killed"})
+    store.db["fwjr_view_site"].insert_one({"_id": "left-by-a-killed-run", "scope": scope, "count": 5,
+                                           "run_id": "killed"})
+    plan, result = run(spark, store, conf_with_views, root, D(2026, 3, 1))
+    assert result.removed == 1 and result.views["site"]["removed"] == 1
+    assert all(counts["removed"] == 0 for name, counts in result.views.items() if name != "site")
+    reference.assert_documents_equal(stored(store, "day"), expected_for(plan, result))
+    assert sum(d["count"] for d in store.db["fwjr_view_site"].find()) == 1
+
+
 def test_a_single_record(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     ts = epoch(2026, 2, 28, 23, 59, 59)

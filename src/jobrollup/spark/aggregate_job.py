@@ -21,6 +21,7 @@ from .. import views
 from ..exits import InputError, RunRefused
 from ..plan import Plan
 from ..store.mongo import MongoStore, view_collection
+from ..tiers import Window
 from . import job, readers, write
 from .aggregate import aggregate_jobs, in_window
 from .session import spark_session
@@ -63,6 +64,11 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
     with store.journal(plan.source, "aggregate", window, details) as entry:
         log.info("run %s: %s buckets %s .. %s from %d folders (%d files)", entry.run_id, plan.precision,
                  window.start, window.end, len(folders), files.count)
+        # Finding stale documents reads the whole window back (18.9 s of a 1M-job run into the
+        # embedded server). A window that holds nothing now can hold nothing stale after the
+        # writes: the journal keeps every other writer out of it until this run ends.
+        collections = [plan.collection, *(view_collection(plan.collection, view.name) for view in wanted_views)]
+        held_before = {name for name in collections if store.has_documents(name, window)}
         try:
             jobs, counts, unreadable = _read(spark, plan, files, store)
             if unreadable:
@@ -93,11 +99,11 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             if wanted_views:
                 rows.unpersist()
             clock.lap("aggregate_and_write")
-            removed = store.remove_stale(plan.collection, window, entry.run_id)
+            removed = _remove_stale(store, plan.collection, window, entry.run_id, held_before)
             view_counts = {}
             for view in wanted_views:   # a view without rows (an empty window) is still rewritten: emptied
-                view_counts[view.name] = {"written": out.views[view.name], "removed": store.remove_stale(
-                    view_collection(plan.collection, view.name), window, entry.run_id)}
+                view_counts[view.name] = {"written": out.views[view.name], "removed": _remove_stale(
+                    store, view_collection(plan.collection, view.name), window, entry.run_id, held_before)}
             clock.lap("remove_stale")
             view_tallies = {view.name: (view, out.view_documents[view.name]) for view in wanted_views}
             # One ledger entry covers the documents and their views: until it is written, the
@@ -114,6 +120,11 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
                      folders, files.count - len([u for u in unreadable if not u["at_listing"]]),
                      views=view_counts, inputs=inputs, writes=writes)
+
+
+def _remove_stale(store: MongoStore, collection: str, window: Window, run_id: str, held_before: set[str]) -> int:
+    """Delete what earlier runs left in the window and this run did not write again."""
+    return store.remove_stale(collection, window, run_id) if collection in held_before else 0
 
 
 def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:
