@@ -88,16 +88,20 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
                                  f"max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
             rows = aggregate_jobs(jobs.where(F.col("reject_reason").isNull() & F.col("in_window")),
                                   plan.precision, source)
-            if wanted_views:  # the views regroup these rows: aggregate the jobs once
-                rows = rows.persist(StorageLevel.MEMORY_AND_DISK)
+            if wanted_views:
+                # The views regroup these rows: aggregate the jobs once, now. A persisted `rows`
+                # is not found by the SQL text that regroups them (spark.sql_text): Spark
+                # aggregated the jobs again for the documents and for every view, five times in
+                # all (seen in its event log). A local checkpoint is read as it is: blocks on the
+                # executors, memory then disk (an executor lost mid-run fails the run, which
+                # the next run repairs like any other).
+                rows = rows.localCheckpoint(eager=True)
             # The executors write the documents and views; the driver only waits (and keeps the
             # run's heartbeat) until every partition has succeeded.
             with _heartbeat(store, entry.run_id):
                 out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
                                   plan.collection, wanted_views)
             written = out.documents
-            if wanted_views:
-                rows.unpersist()
             clock.lap("aggregate_and_write")
             removed = _remove_stale(store, plan.collection, window, entry.run_id, held_before)
             view_counts = {}
