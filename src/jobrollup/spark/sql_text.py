@@ -15,7 +15,10 @@ from pyspark.sql import DataFrame
 
 def query(frame: DataFrame, text_over: Callable[[str], str]) -> DataFrame:
     """The SQL `text_over(table)` gives, where `table` names `frame` (a temporary view, gone
-    once Spark has analysed the query: no string is ever formatted into the text)."""
+    once Spark has analysed the query: no string is ever formatted into the text).
+
+    A `frame` that was itself built by `query` and then persisted is not found in the cache
+    by the new query (Spark 4.x): it is computed again. Checkpoint such a frame instead."""
     table = f"jobrollup_frame_{uuid.uuid4().hex}"
     frame.createOrReplaceTempView(table)
     try:
