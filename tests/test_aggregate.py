@@ -21,7 +21,7 @@ from jobrollup.exits import InputError, MongoUnavailable, RunRefused, WindowBusy
 from jobrollup.plan import day_folder
 from jobrollup.sources.fwjr import generate
 from jobrollup.spark import aggregate_job
-from jobrollup.store.mongo import MongoStore, utcnow
+from jobrollup.store.mongo import MongoStore, utcnow, view_collection
 
 D = dt.date
 
@@ -150,13 +150,13 @@ def test_what_a_killed_first_run_left_is_removed(spark, store, conf_with_views, 
     generate.write_reports(day_folder(str(root), D(2026, 3, 1)), [report(epoch(2026, 3, 1, 5))])
     scope = {"timeframe_precision": "day", "start_date": dt.datetime(2026, 3, 1), "site": "T2_XX_Gone"}
     store.db["fwjr"].insert_one({"_id": "left-by-a-killed-run", "scope": scope, "count": 5, "run_id": "killed"})
-    store.db["fwjr_view_site"].insert_one({"_id": "left-by-a-killed-run", "scope": scope, "count": 5,
-                                           "run_id": "killed"})
+    site_view = store.db[view_collection("fwjr", "site")]
+    site_view.insert_one({"_id": "left-by-a-killed-run", "scope": scope, "count": 5, "run_id": "killed"})
     plan, result = run(spark, store, conf_with_views, root, D(2026, 3, 1))
     assert result.removed == 1 and result.views["site"]["removed"] == 1
     assert all(counts["removed"] == 0 for name, counts in result.views.items() if name != "site")
     reference.assert_documents_equal(stored(store, "day"), expected_for(plan, result))
-    assert sum(d["count"] for d in store.db["fwjr_view_site"].find()) == 1
+    assert sum(d["count"] for d in site_view.find()) == 1
 
 
 def test_a_single_record(spark, store, conf, tmp_path):
