@@ -4,8 +4,9 @@
 
 Prints, for a small input run twice in one session (the fixed cost: building and analysing the
 plan, code generation, then the same again warm) and for the whole --data input:
-  normalise   read + parse + job records, persisted, then the reject counts (aggregate_job._read)
-  aggregate   aggregate_jobs over the persisted records, into a no-op sink
+  normalise   read + parse + job records, into a no-op sink
+  one pass    read + parse + job records + aggregate_and_tally, checkpointed, and the counts:
+              what aggregate_job._read_and_aggregate does before the writes
 each from building the DataFrame in Python to the end of the Spark job
 with wall seconds and the JVM's CPU seconds. --save writes the job records (Parquet) and
 --compare checks them against a saved copy, row for row and bit for bit.
@@ -21,13 +22,12 @@ from pathlib import Path
 import harness  # noqa: F401  (src/ on the path, Spark environment)
 import psutil
 
-from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from jobrollup.sources.fwjr import SOURCE
 import importlib
 from jobrollup.spark import readers
-from jobrollup.spark.aggregate import aggregate_jobs
+from jobrollup.spark.aggregate import aggregate_and_tally
 from jobrollup.spark.aggregate_job import _count
 
 
@@ -55,20 +55,18 @@ def timed(proc, action):
 
 def one_run(spark, proc, folder: str, label: str, precision: str, normaliser) -> tuple[dict, object]:
     def normalise():   # building the DataFrame counts: Python asks the JVM to analyse each step
-        jobs = records(spark, folder, normaliser).persist(StorageLevel.MEMORY_AND_DISK)
-        return jobs, _count(jobs.withColumn("in_window", F.lit(True)))
+        records(spark, folder, normaliser).write.format("noop").mode("overwrite").save()
 
-    def aggregate():
-        rows = aggregate_jobs(jobs.where(F.col("reject_reason").isNull()), precision, SOURCE)
-        rows.write.format("noop").mode("overwrite").save()
+    def one_pass():
+        jobs = records(spark, folder, normaliser).withColumn("in_window", F.lit(True))
+        return _count(aggregate_and_tally(jobs, precision, SOURCE, 4096).localCheckpoint(eager=True))
 
-    (jobs, counts), n_wall, n_cpu = timed(proc, normalise)
-    _, a_wall, a_cpu = timed(proc, aggregate)
+    _, n_wall, n_cpu = timed(proc, normalise)
+    counts, a_wall, a_cpu = timed(proc, one_pass)
     lines = counts["lines"]
     print(f"{label:<12} {lines:>9,} lines  normalise {n_wall:6.1f} s wall {n_cpu:6.1f} s CPU"
-          f" ({lines / n_wall:8,.0f} lines/s)  aggregate {a_wall:6.1f} s wall {a_cpu:6.1f} s CPU"
-          f"  together {n_wall + a_wall:6.1f} s wall {n_cpu + a_cpu:6.1f} s CPU", flush=True)
-    return counts, jobs
+          f" ({lines / n_wall:8,.0f} lines/s)  one pass {a_wall:6.1f} s wall {a_cpu:6.1f} s CPU", flush=True)
+    return counts, records(spark, folder, normaliser)
 
 
 def load(target: str):
@@ -97,17 +95,13 @@ def main(argv=None) -> int:
     spark, _ = harness.spark_session(args, {})
     proc = jvm(spark)
     print(f"Spark start-up {time.perf_counter() - began:.1f} s; load {psutil.getloadavg()}", flush=True)
-    jobs = None
     for name, normaliser in normalisers:
         print(name, flush=True)
         if args.small:
             for label in ("small cold", "small warm"):
-                _, jobs = one_run(spark, proc, args.small, label, args.precision, normaliser)
-                jobs.unpersist()
+                one_run(spark, proc, args.small, label, args.precision, normaliser)
     for run in range(args.repeat):
         for name, normaliser in normalisers:
-            if jobs is not None:
-                jobs.unpersist()
             _, jobs = one_run(spark, proc, args.data, f"whole {run + 1}", args.precision, normaliser)
             print(f"    ({name}; load {psutil.getloadavg()[0]:.1f})", flush=True)
     if args.save:

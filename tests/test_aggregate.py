@@ -227,6 +227,25 @@ def test_rejects_are_counted_kept_and_readable(spark, store, conf, tmp_path):
     assert sum(d["count"] for d in stored(store, "day")) == 20
 
 
+def test_a_rejected_line_seen_twice_is_set_aside_twice(spark, store, conf, tmp_path):
+    # The run aggregates rejected lines as groups of their own (aggregate_and_tally): the same
+    # line twice in a file, and once in another file, must come out three times, each with its
+    # own file, and the file must be sorted by file and line.
+    root = tmp_path / "fwjr"
+    day = D(2026, 6, 3)
+    folder = day_folder(str(root), day)
+    good = [json.dumps(report(epoch(2026, 6, 3, h))) for h in range(10)]
+    generate.write_reports(folder, ["not json", *good[:5], "not json", "[1]"])
+    generate.write_reports(folder, ["not json", *good[5:]], name="fwjr-00001")
+    _, result = run(spark, store, conf, root, day, max_reject_share=0.5)
+    assert result.counts["rejected"] == 4 and result.counts["in_window"] == 10
+    rows = [json.loads(line) for p in sorted(Path(result.rejects_path).glob("*.json")) for line in open(p)]
+    assert [(Path(r["file"]).name, r["line"]) for r in rows] == [
+        ("fwjr-00000.jsonl", "[1]"), ("fwjr-00000.jsonl", "not json"), ("fwjr-00000.jsonl", "not json"),
+        ("fwjr-00001.jsonl", "not json")]
+    assert all(r["bytes"] == len(r["line"]) and r["cut"] is False for r in rows)
+
+
 def test_too_many_rejects_refuse_the_run_and_write_nothing(spark, store, conf, tmp_path):
     root = tmp_path / "fwjr"
     day = D(2026, 6, 2)

@@ -13,7 +13,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -23,7 +22,7 @@ from ..plan import Plan
 from ..store.mongo import MongoStore, view_collection
 from ..tiers import Window
 from . import job, readers, write
-from .aggregate import aggregate_jobs, in_window
+from .aggregate import TALLY_COLUMNS, aggregate_and_tally, in_window
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -60,7 +59,6 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
     store.ensure_indexes(source, wanted_views, plan.collection)
     inputs = {"folders": folders, "missing_days": missing_days, "files": files.as_dict()}
     details = {"plan": json.loads(plan.to_json()), "inputs": inputs}
-    jobs: DataFrame | None = None
     with store.journal(plan.source, "aggregate", window, details) as entry:
         log.info("run %s: %s buckets %s .. %s from %d folders (%d files)", entry.run_id, plan.precision,
                  window.start, window.end, len(folders), files.count)
@@ -70,7 +68,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
         collections = [plan.collection, *(view_collection(plan.collection, view.name) for view in wanted_views)]
         held_before = {name for name in collections if store.has_documents(name, window)}
         try:
-            jobs, counts, unreadable = _read(spark, plan, files, store)
+            tallied, counts, unreadable = _read_and_aggregate(spark, plan, files, store)
             if unreadable:
                 inputs["files"]["unreadable"] = unreadable
                 entry.update(**{"inputs.files.unreadable": unreadable})
@@ -79,23 +77,14 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             rejects_path = None
             if counts["rejected"]:
                 rejects_path = f"{plan.rejects_dir.rstrip('/')}/{plan.source}/{entry.run_id}"
-                _write_rejects(spark, jobs, rejects_path, plan.reject_line_chars, unreadable)
+                _write_rejects(spark, tallied, rejects_path, unreadable)
                 clock.lap("rejects")
             share = counts["rejected"] / counts["lines"] if counts["lines"] else 0.0
             if share > plan.max_reject_share:
                 entry.fields.update(rejects=rejects_path, timings=clock.laps)
                 raise RunRefused(f"{counts['rejected']} of {counts['lines']} lines rejected ({share:.1%}, more than "
                                  f"max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
-            rows = aggregate_jobs(jobs.where(F.col("reject_reason").isNull() & F.col("in_window")),
-                                  plan.precision, source)
-            if wanted_views:
-                # The views regroup these rows: aggregate the jobs once, now. A persisted `rows`
-                # is not found by the SQL text that regroups them (spark.sql_text): Spark
-                # aggregated the jobs again for the documents and for every view, five times in
-                # all (seen in its event log). A local checkpoint is read as it is: blocks on the
-                # executors, memory then disk (an executor lost mid-run fails the run, which
-                # the next run repairs like any other).
-                rows = rows.localCheckpoint(eager=True)
+            rows = tallied.where(F.col("reject_reason").isNull() & F.col("in_window")).drop(*TALLY_COLUMNS)
             # The executors write the documents and views; the driver only waits (and keeps the
             # run's heartbeat) until every partition has succeeded.
             with _heartbeat(store, entry.run_id):
@@ -119,8 +108,6 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
                                 views=view_counts, writes=writes)
         finally:
             entry.fields["timings"] = clock.laps
-            if jobs is not None:
-                jobs.unpersist()
     return RunResult(entry.run_id, "succeeded", counts, written, removed, rejects_path, clock.laps,
                      folders, files.count - len([u for u in unreadable if not u["at_listing"]]),
                      views=view_counts, inputs=inputs, writes=writes)
@@ -131,8 +118,16 @@ def _remove_stale(store: MongoStore, collection: str, window: Window, run_id: st
     return store.remove_stale(collection, window, run_id) if collection in held_before else 0
 
 
-def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:
-    """Read and normalise the files, persisted, with their counts and the files set aside.
+def _read_and_aggregate(spark: SparkSession, plan: Plan, files: readers.InputFiles,
+                        store: MongoStore) -> tuple[DataFrame, dict, list[dict]]:
+    """Read, normalise and aggregate the files in one pass (`aggregate.aggregate_and_tally`),
+    checkpointed, with the counts and the files set aside.
+
+    The rows are checkpointed, not persisted: they feed the counts, the rejects file, the
+    documents and the views, and the SQL text that regroups the views (spark.sql_text) does not
+    find persisted rows (Spark aggregated the jobs again for every view, seen in its event log).
+    A local checkpoint is read as it is: blocks on the executors, memory then disk (an executor
+    lost mid-run fails the run, which the next run repairs like any other).
 
     A file Spark fails to read is set aside (reason `unreadable_file`, one rejected line each)
     and the read starts again without it, plus what of it could be read: the normal path pays
@@ -142,7 +137,6 @@ def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: Mon
     unreadable = [{"path": p, "error": e, "lines_read": 0, "at_listing": True} for p, e in files.unreadable]
     failed: list[tuple[str, bool]] = []   # (path, is parquet) of files that failed in Spark
     while True:
-        jobs = None
         try:
             lines = source.load("reader")(spark, files)
             for path, parquet in failed:
@@ -152,13 +146,11 @@ def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: Mon
             if source.annotator:   # what needs the store (spack_errors: the error clusters)
                 jobs = source.load("annotator")(spark, store, jobs)
             jobs = jobs.withColumn("in_window", in_window(F.col("ts"), plan.window))
-            # One pass over the input feeds the counts, the rejects file and the aggregation.
-            jobs = jobs.persist(StorageLevel.MEMORY_AND_DISK)
-            counts = _count(jobs)
+            tallied = aggregate_and_tally(jobs, plan.precision, source, plan.reject_line_chars)
+            tallied = tallied.localCheckpoint(eager=True)
+            counts = _count(tallied)
             break
         except Exception as error:
-            if jobs is not None:
-                jobs.unpersist()
             found = readers.failed_file(error)
             path = next((p for p in files.all if found and readers.same_file(p, found[0])), None)
             if path is None:
@@ -182,7 +174,7 @@ def _read(spark: SparkSession, plan: Plan, files: readers.InputFiles, store: Mon
         counts["rejected"] += len(unreadable)
         counts["lines"] += len(unreadable)
     counts["unreadable_files"] = len(unreadable)
-    return jobs, counts, unreadable
+    return tallied, counts, unreadable
 
 
 def input_folders(spark: SparkSession, plan: Plan) -> tuple[list[str], list[str]]:
@@ -201,13 +193,14 @@ def input_folders(spark: SparkSession, plan: Plan) -> tuple[list[str], list[str]
     return folders, missing
 
 
-def _count(jobs: DataFrame) -> dict:
-    rows = jobs.groupBy("reject_reason", "in_window", "invalid_utf8").count().collect()
+def _count(tallied: DataFrame) -> dict:
+    """The lines read, by what became of them, from the rows of `aggregate_and_tally`."""
+    rows = (tallied.groupBy("reject_reason", "in_window")
+            .agg(F.sum("count").alias("count"), F.sum("invalid_utf8").alias("invalid_utf8")).collect())
     by_reason: dict[str, int] = {}
     in_window = outside = invalid_utf8 = 0
     for row in rows:
-        if row["invalid_utf8"]:
-            invalid_utf8 += row["count"]
+        invalid_utf8 += row["invalid_utf8"] or 0
         if row["reject_reason"]:
             by_reason[row["reject_reason"]] = by_reason.get(row["reject_reason"], 0) + row["count"]
         elif row["in_window"]:
@@ -220,14 +213,16 @@ def _count(jobs: DataFrame) -> dict:
             "invalid_utf8": invalid_utf8}
 
 
-def _write_rejects(spark: SparkSession, jobs: DataFrame, path: str, line_chars: int,
-                   unreadable: list[dict]) -> None:
-    """Rejected lines (cut to `line_chars`, saying so, with the size of the whole line) and
-    unreadable files, one JSON object a line."""
-    line = F.substring("rejected_line", 1, line_chars)
-    rows = (jobs.where(F.col("reject_reason").isNotNull())
-            .select(F.col("reject_reason").alias("reason"), "file", line.alias("line"),
-                    F.col("line_bytes").alias("bytes"), (F.col("line_bytes") > F.octet_length(line)).alias("cut")))
+def _write_rejects(spark: SparkSession, tallied: DataFrame, path: str, unreadable: list[dict]) -> None:
+    """Rejected lines (cut to the plan's reject_line_chars, saying so, with the size of the
+    whole line), as often as each was seen, and unreadable files, one JSON object a line,
+    sorted by file and line."""
+    line = F.col("rejected_line")
+    rows = (tallied.where(F.col("reject_reason").isNotNull())
+            .select(F.col("reject_reason").alias("reason"), F.col("rejected_file").alias("file"), line.alias("line"),
+                    F.col("rejected_bytes").alias("bytes"), (F.col("rejected_bytes") > F.octet_length(line)).alias("cut"),
+                    F.explode(F.array_repeat(F.lit(0), F.col("count").cast("int"))).alias("_seen"))
+            .drop("_seen"))
     if unreadable:
         files = spark.createDataFrame(
             [(readers.UNREADABLE_FILE, u["path"],
@@ -235,7 +230,7 @@ def _write_rejects(spark: SparkSession, jobs: DataFrame, path: str, line_chars: 
              for u in unreadable],
             "reason string, file string, line string, bytes long, cut boolean")
         rows = rows.unionByName(files)
-    rows.coalesce(1).write.mode("overwrite").json(path)
+    rows.repartition(1).sortWithinPartitions("file", "line").write.mode("overwrite").json(path)
 
 
 class _Clock:
