@@ -546,10 +546,10 @@ def main(argv=None) -> int:
         writers = max(1, min(result.writes.get("partitions", 1), spark_cores))
         write_s = result.writes.get("seconds_in_mongodb", 0.0) / writers
         all_docs = result.written + sum(v["written"] for v in result.views.values())
-        write_lap = t.get("aggregate_and_write", 0.0)
+        write_lap = t.get("write", 0.0)
         spark_total = t["total"]
         spark_no_write = spark_total - write_s
-        read_s = t.get("read", 0.0) + t.get("rejects", 0.0)
+        read_s = t.get("read_and_aggregate", 0.0) + t.get("rejects", 0.0)
         peaks = sampler.peaks.get("spark-run", {})
         duck_peaks = sampler.peaks.get("duckdb", {})
         phase("results")
@@ -563,11 +563,11 @@ def main(argv=None) -> int:
         say(f"Spark run wall time    {spark_total:.1f} s = " +
             " + ".join(f"{k} {v:.1f} s" for k, v in t.items() if k != "total")
             + f"   (aggregate_job.run returned after {spark_wall:.1f} s)")
-        say(f"  inside aggregate_and_write: the executors, {result.writes.get('partitions', 0)} partitions, were "
+        say(f"  inside write: the executors, {result.writes.get('partitions', 0)} partitions, were "
             f"blocked {result.writes.get('seconds_in_mongodb', 0.0):.1f} s in MongoDB writes (summed; "
             f"{write_s:.1f} s over {writers} writing at once); {store.remove_s:.1f} s removing stale documents "
             f"(before reading: {store.setup_s:.1f} s of MongoDB ping, indexes, run journal)")
-        say(f"MongoDB writes         {all_docs:,} documents (documents and views) in aggregate_and_write "
+        say(f"MongoDB writes         {all_docs:,} documents (documents and views) in the write lap "
             f"{write_lap:.1f} s: {all_docs / write_lap if write_lap else 0:,.0f} documents/s, "
             f"{all_docs / write_lap / writers if write_lap else 0:,.0f} per writing core ({writers}); "
             f"{all_docs / result.writes['seconds_in_mongodb'] if result.writes.get('seconds_in_mongodb') else 0:,.0f} "
@@ -593,9 +593,9 @@ def main(argv=None) -> int:
         spark_cpu_total = spark_cpu_s["jvm"] + spark_cpu_s["python"]
         spark_cpu_no_write = spark_cpu_total   # the executors' pymongo CPU is in their Python workers
         rows = [
-            ("Spark: aggregate_job.run, all (read, rejects, aggregate + MongoDB write)", spark_total, spark_cpu_total),
+            ("Spark: aggregate_job.run, all (read and aggregate, rejects, views + MongoDB write)", spark_total, spark_cpu_total),
             ("Spark: the same minus time blocked in MongoDB writes", spark_no_write, spark_cpu_no_write),
-            ("Spark: read + normalise + count only (laps read + rejects)", read_s, None),
+            ("Spark: read + normalise + aggregate + count (laps read_and_aggregate + rejects)", read_s, None),
             ("DuckDB: read + normalise + group (count, events, n/sum/min/max/sumsq of 27 metrics)",
              duck["seconds"], duck_cpu_s),
         ]

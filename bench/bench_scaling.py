@@ -24,7 +24,7 @@ Input size: days = ceil(size / --jobs-per-day), so 250,000 jobs a day (a busy CM
 a month run), which also means proportionally more documents.
 
 Every run is a fresh driver (cold, like a cron run); its seconds are aggregate_job.run's own clock
-(read + rejects + aggregate_and_write, the run journal's timings.total), for both masters;
+(read_and_aggregate + rejects + write + remove_stale, the run journal's timings.total), for both masters;
 the standalone command's wall time (spark-submit, JVMs, executors) is given beside it. Peak
 memory (RSS, sampled every 0.5 s): the driver tree (JVM + Python), the executors (standalone),
 the MongoDB server. Spark's event log of each run is summarised (tasks, failed tasks, GC,
@@ -690,7 +690,7 @@ def report_run(r: dict) -> None:
                                             else f" (child process {r['command_s']:,.1f} s with JVM start)"))
     if r.get("child"):
         ch = r["child"]
-        say(f"   inside aggregate_and_write: the executors were {ch['write_s']:,.1f} s blocked in MongoDB writes "
+        say(f"   inside write: the executors were {ch['write_s']:,.1f} s blocked in MongoDB writes "
             f"(summed over {ch.get('write_partitions', 0)} partitions), the driver {ch.get('remove_s', 0):,.1f} s "
             f"removing stale documents; {ch['partitions']} input partitions")
     say(f"   peak memory: driver {mib(p['driver'])} (JVM {mib(p['driver_jvm'])}, Python {mib(p['driver_python'])})"

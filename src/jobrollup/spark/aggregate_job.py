@@ -72,7 +72,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             if unreadable:
                 inputs["files"]["unreadable"] = unreadable
                 entry.update(**{"inputs.files.unreadable": unreadable})
-            clock.lap("read")
+            clock.lap("read_and_aggregate")
             entry.update(records=counts)
             rejects_path = None
             if counts["rejected"]:
@@ -91,7 +91,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
                 out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
                                   plan.collection, wanted_views)
             written = out.documents
-            clock.lap("aggregate_and_write")
+            clock.lap("write")
             removed = _remove_stale(store, plan.collection, window, entry.run_id, held_before)
             view_counts = {}
             for view in wanted_views:   # a view without rows (an empty window) is still rewritten: emptied

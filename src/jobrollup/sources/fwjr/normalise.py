@@ -106,8 +106,9 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
     """Parsed reports -> one job record per report (see docs/job-records.md).
 
     Rejected lines stay, with `reject_reason` and the raw `rejected_line`, so that one pass
-    over the input yields both. Filter on `reject_reason` only after caching the result: a
-    filter pushed below this projection would copy the JSON parse into every expression.
+    over the input yields both (spark.aggregate.aggregate_and_tally). Do not filter on
+    `reject_reason` before that: a filter pushed below this projection would copy the JSON
+    parse into every expression.
     """
     r = F.col("report")
     steps = F.coalesce(r["steps"], F.array())
