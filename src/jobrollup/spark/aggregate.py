@@ -39,8 +39,9 @@ def aggregate_jobs(jobs: DataFrame, precision: str, source: Source) -> DataFrame
     return query(jobs, lambda table: _aggregate_select(table, precision, source))
 
 
-# The columns `aggregate_and_tally` adds to the rows of `aggregate_jobs`.
-TALLY_COLUMNS = ("reject_reason", "in_window", "rejected_file", "rejected_line", "rejected_bytes", "invalid_utf8")
+# The columns `aggregate_and_tally` adds to the rows of `aggregate_jobs`: keys, then a count.
+TALLY_KEYS = ("reject_reason", "in_window", "rejected_file", "rejected_line", "rejected_bytes")
+TALLY_COLUMNS = (*TALLY_KEYS, "invalid_utf8")
 
 
 def aggregate_and_tally(lines: DataFrame, precision: str, source: Source, line_chars: int) -> DataFrame:
@@ -76,9 +77,15 @@ def aggregate_and_tally(lines: DataFrame, precision: str, source: Source, line_c
             "invalid_utf8",
         ])
         lines_table = f"(SELECT {inner} FROM {table})"
-        return _aggregate_select(lines_table, precision, source, TALLY_COLUMNS[:-1],
+        return _aggregate_select(lines_table, precision, source, TALLY_KEYS,
                                  ["sum(CAST(invalid_utf8 AS INT)) AS invalid_utf8"])
     return query(lines, text)
+
+
+def kept_rows(tallied: DataFrame) -> DataFrame:
+    """The rows of `aggregate_and_tally` that are documents: those of `aggregate_jobs` over the
+    jobs kept, with its columns."""
+    return tallied.where(F.col("reject_reason").isNull() & F.col("in_window")).drop(*TALLY_COLUMNS)
 
 
 def _aggregate_select(table: str, precision: str, source: Source, more_keys: tuple[str, ...] = (),

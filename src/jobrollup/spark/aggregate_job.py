@@ -22,7 +22,7 @@ from ..plan import Plan
 from ..store.mongo import MongoStore, view_collection
 from ..tiers import Window
 from . import job, readers, write
-from .aggregate import TALLY_COLUMNS, aggregate_and_tally, in_window
+from .aggregate import aggregate_and_tally, in_window, kept_rows
 from .session import spark_session
 
 log = logging.getLogger("jobrollup")
@@ -84,7 +84,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
                 entry.fields.update(rejects=rejects_path, timings=clock.laps)
                 raise RunRefused(f"{counts['rejected']} of {counts['lines']} lines rejected ({share:.1%}, more than "
                                  f"max_reject_share {plan.max_reject_share:.1%}); see {rejects_path}")
-            rows = tallied.where(F.col("reject_reason").isNull() & F.col("in_window")).drop(*TALLY_COLUMNS)
+            rows = kept_rows(tallied)
             # The executors write the documents and views; the driver only waits (and keeps the
             # run's heartbeat) until every partition has succeeded.
             with _heartbeat(store, entry.run_id):
