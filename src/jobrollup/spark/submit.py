@@ -31,11 +31,17 @@ def package_zip(dest_dir: str | os.PathLike) -> str:
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / "jobrollup.zip"
-    partial = dest / "jobrollup.zip.partial"
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(package.rglob("*.py")):
-            archive.write(path, Path("jobrollup") / path.relative_to(package))
-    partial.replace(target)  # never leave a half-written zip for a concurrent run
+    # A partial file of this run's own: two runs submitted at once (an hour and a day run
+    # from cron) must not write into the same one, and a run never reads a half-written zip.
+    handle, partial = tempfile.mkstemp(prefix="jobrollup.zip.", suffix=".partial", dir=dest)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(package.rglob("*.py")):
+                archive.write(path, Path("jobrollup") / path.relative_to(package))
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return str(target)
 
 
