@@ -11,7 +11,7 @@ fails a whole report; numbers are taken with try_cast (Spark 4 runs with ANSI ca
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -67,24 +67,21 @@ def parse_reports(lines: DataFrame) -> DataFrame:
     legacy = F.from_json("value", LEGACY_REPORT, _PARSE_OPTIONS)
     parsed = lines.select("value", "file", *readers.LINE_FACTS, modern.alias("modern"))
     # The legacy parse runs only for the few lines the modern one refused.
-    parsed = parsed.withColumn(
-        "legacy", F.when(F.col(f"modern.{CORRUPT}").isNotNull(), legacy))
-    modern_ok = F.col(f"modern.{CORRUPT}").isNull()
-    legacy_ok = F.col("legacy").isNotNull() & F.col(f"legacy.{CORRUPT}").isNull()
-    report = (F.when(modern_ok, _drop_corrupt(F.col("modern"), F.col("modern.steps")))
-              .when(legacy_ok, _drop_corrupt(F.col("legacy"), _steps_from_map(F.col("legacy.steps")))))
-    ts = F.col("report.meta_data.ts")
-    ts_number = _finite(ts)
+    parsed = parsed.withColumn("legacy", F.when(F.col(f"modern.{CORRUPT}").isNotNull(), legacy))
+    # Steps keyed by name become a list, each step with its key as its name (fields in STEP's order).
+    legacy_steps = ("transform(map_entries(legacy.steps), e -> named_struct("
+                    + ", ".join(f"'{f}', e.key" if f == "name" else f"'{f}', e.value.{f}" for f in STEP.fieldNames())
+                    + "))")
+    report = (f"CASE WHEN modern.{CORRUPT} IS NULL THEN {_without_corrupt('modern', 'modern.steps')} "
+              f"WHEN legacy IS NOT NULL AND legacy.{CORRUPT} IS NULL THEN {_without_corrupt('legacy', legacy_steps)} END")
+    ts = "report.meta_data.ts"
     # Only lines that failed the parse are parsed again to tell bad JSON from a wrong type.
-    reason = (
-        readers.too_large_reason()
-        .when(F.col("report").isNull(),
-               F.when(F.expr("try_parse_json(value)").isNull(), F.lit("malformed_json"))
-               .otherwise(F.lit("wrong_type")))
-        .when(ts.isNull(), F.lit("missing_ts"))
-        .when(ts_number.isNull() | (ts_number < TS_MIN) | (ts_number >= TS_MAX), F.lit("bad_ts"))
-    )
-    return (parsed.select("value", "file", *readers.LINE_FACTS, report.alias("report"))
+    reason = readers.too_large_reason().otherwise(F.expr(
+        f"CASE WHEN report IS NULL THEN CASE WHEN try_parse_json(value) IS NULL THEN 'malformed_json' "
+        f"ELSE 'wrong_type' END "
+        f"WHEN {ts} IS NULL THEN 'missing_ts' "
+        f"WHEN {_finite(ts)} IS NULL OR {_finite(ts)} < {TS_MIN} OR {_finite(ts)} >= {TS_MAX} THEN 'bad_ts' END"))
+    return (parsed.selectExpr("value", "file", *readers.LINE_FACTS, f"{report} AS report")
             .withColumn("reject_reason", reason))
 
 
@@ -93,13 +90,8 @@ def job_records(lines: DataFrame) -> DataFrame:
     return to_job_records(parse_reports(lines))
 
 
-def _drop_corrupt(report: Column, steps: Column) -> Column:
-    return F.struct(report["meta_data"].alias("meta_data"), report["task"].alias("task"),
-                    steps.alias("steps"))
-
-
-def _steps_from_map(steps: Column) -> Column:
-    return F.transform(F.map_entries(steps), lambda e: e["value"].withField("name", e["key"]))
+def _without_corrupt(report: str, steps: str) -> str:
+    return f"named_struct('meta_data', {report}.meta_data, 'task', {report}.task, 'steps', {steps})"
 
 
 def to_job_records(parsed: DataFrame) -> DataFrame:
@@ -109,76 +101,67 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
     over the input yields both (spark.aggregate.aggregate_and_tally). Do not filter on
     `reject_reason` before that: a filter pushed below this projection would copy the JSON
     parse into every expression.
+
+    The expressions are SQL text, as in step_metrics: built with pyspark.sql.functions, these
+    projections took some 3,400 calls from Python to the JVM, a second or two of every run.
     """
-    r = F.col("report")
-    steps = F.coalesce(r["steps"], F.array())
-    cms_steps = F.filter(steps, lambda s: s["name"].startswith("cmsRun"))
-    task_parts = F.filter(F.split(r["task"], "/"), lambda p: p != "")
-
-    codes = F.flatten(F.transform(steps, lambda s: F.transform(
-        F.coalesce(s["errors"], F.array()),
-        lambda e: F.struct(_integer(e["exitCode"]).alias("code"), s["name"].alias("step")))))
-    real = F.get(F.filter(codes, lambda c: c["code"].isNotNull() & ~c["code"].isin(0, 99999)), 0)
-    placeholder = F.get(F.filter(codes, lambda c: c["code"] == 99999), 0)
-    chosen = F.coalesce(real, placeholder)
-    said_zero = F.exists(codes, lambda c: c["code"] == 0)
+    steps = "coalesce(report.steps, array())"
+    cms_steps = f"filter({steps}, s -> startswith(s.name, 'cmsRun'))"
+    task_parts = "filter(split(report.task, '/'), p -> p != '')"
+    codes = (f"flatten(transform({steps}, s -> transform(coalesce(s.errors, array()), "
+             f"e -> named_struct('code', {_integer('e.exitCode')}, 'step', s.name))))")
+    real = f"get(filter({codes}, c -> c.code IS NOT NULL AND NOT c.code IN (0, 99999)), 0)"
+    placeholder = f"get(filter({codes}, c -> c.code = 99999), 0)"
+    chosen = f"coalesce({real}, {placeholder})"
+    said_zero = f"exists({codes}, c -> c.code = 0)"
     # 0 only where the report says so (a 0 code, or a successful job); otherwise unknown (null)
-    exit_code = F.coalesce(chosen["code"], F.when(said_zero | (r["meta_data"]["jobstate"] == "success"), F.lit(0)))
+    exit_code = (f"coalesce(({chosen}).code, "
+                 f"CASE WHEN {said_zero} OR report.meta_data.jobstate = 'success' THEN 0 END)")
+    sites = (f"filter(transform({steps}, s -> s.site), "
+             "x -> trim(x) != '' AND NOT startswith(x, '{') AND NOT startswith(x, '['))")
+    eras = (f"filter(flatten(transform({steps}, s -> transform(coalesce(s.output, array()), "
+            "o -> o.acquisitionEra))), x -> x != '')")
+    step_events = (f"flatten(transform({cms_steps}, s -> transform(coalesce(s.output, array()), "
+                   f"o -> {_finite('o.events')})))")
+    events = f"array_max(filter({step_events}, x -> x >= 0 AND x = floor(x)))"
 
-    sites = F.filter(F.transform(steps, lambda s: s["site"]),
-                     lambda x: (F.trim(x) != "") & ~x.startswith("{") & ~x.startswith("["))
-    eras = F.filter(F.flatten(F.transform(steps, lambda s: F.transform(
-        F.coalesce(s["output"], F.array()), lambda o: o["acquisitionEra"]))), lambda x: x != "")
-    step_events = F.flatten(F.transform(cms_steps, lambda s: F.transform(
-        F.coalesce(s["output"], F.array()), lambda o: _finite(o["events"]))))
-    events = F.array_max(F.filter(step_events, lambda x: (x >= 0) & (x == F.floor(x))))
-
-    jobs = parsed.select(
+    jobs = parsed.selectExpr(
         "reject_reason",
-        F.when(F.col("reject_reason").isNotNull(), F.col("value")).alias("rejected_line"),
+        "CASE WHEN reject_reason IS NOT NULL THEN value END AS rejected_line",
         "file", *readers.LINE_FACTS,
-        F.timestamp_seconds(_finite(r["meta_data"]["ts"])).alias("ts"),
-        F.get(task_parts, 0).alias("workflow"),
-        F.get(task_parts, F.size(task_parts) - 1).alias("task"),
-        r["meta_data"]["host"].alias("host"),
-        F.get(sites, 0).alias("site"),
-        r["meta_data"]["jobstate"].alias("jobstate"),
-        r["meta_data"]["jobtype"].alias("jobtype"),
-        F.get(eras, 0).alias("acquisitionEra"),
-        exit_code.alias("exitCode"),
-        chosen["step"].alias("exitStep"),
-        events.cast("long").alias("events"),
-        cms_steps.alias("_cms_steps"),
+        f"timestamp_seconds({_finite('report.meta_data.ts')}) AS ts",
+        f"get({task_parts}, 0) AS workflow",
+        f"get({task_parts}, size({task_parts}) - 1) AS task",
+        "report.meta_data.host AS host",
+        f"get({sites}, 0) AS site",
+        "report.meta_data.jobstate AS jobstate",
+        "report.meta_data.jobtype AS jobtype",
+        f"get({eras}, 0) AS acquisitionEra",
+        f"{exit_code} AS exitCode",
+        f"({chosen}).step AS exitStep",
+        f"CAST({events} AS BIGINT) AS events",
+        f"{cms_steps} AS _cms_steps",
     )
     records = [c for c in jobs.columns if c != "_cms_steps"]
     # Two more projections, which Spark keeps apart because their columns are used several
     # times: the cmsRun filter above runs once per report, and each step's value once.
     values = {name: step_metrics.step_values("_cms_steps", g, m) for g, m, name in METRIC_COLUMNS}
     value_columns = {name: [f"_{name}_{i}" for i in range(len(vs))] for name, vs in values.items()}
-    jobs = jobs.select("*", *[v.alias(c) for name, vs in values.items() for v, c in zip(vs, value_columns[name])])
-    return jobs.select(
+    jobs = jobs.selectExpr("*", *[f"{v} AS {c}" for name, vs in values.items() for v, c in zip(vs, value_columns[name])])
+    return jobs.selectExpr(
         *records,
-        *[step_metrics.combined("_cms_steps", value_columns[name], g, m, METRICS[g][m]).alias(name)
+        *[f"{step_metrics.combined('_cms_steps', value_columns[name], g, m, METRICS[g][m])} AS {name}"
           for g, m, name in METRIC_COLUMNS],
     )
 
 
-def _number(text: Column) -> Column:
-    """The value as a double when it is a number or a string holding one; else null."""
-    return F.trim(text).try_cast("double")
+def _finite(text: str) -> str:
+    """SQL: a JSON number or a string holding a decimal number, when finite; else null."""
+    number = f"try_cast(trim({text}) AS DOUBLE)"
+    return f"CASE WHEN NOT isnan({number}) AND abs({number}) != double('Infinity') THEN {number} END"
 
 
-def _is_finite(number: Column) -> Column:
-    return ~F.isnan(number) & (F.abs(number) != float("inf"))
-
-
-def _finite(text: Column) -> Column:
-    """A JSON number or a string holding a decimal number, when finite; else null."""
-    number = _number(text)
-    return F.when(_is_finite(number), number)
-
-
-def _integer(text: Column) -> Column:
-    """An integral number, or a string holding one; else null."""
+def _integer(text: str) -> str:
+    """SQL: an integral number, or a string holding one; else null."""
     number = _finite(text)
-    return F.when(number == F.floor(number), number.try_cast("int"))
+    return f"CASE WHEN {number} = floor({number}) THEN try_cast({number} AS INT) END"

@@ -6,15 +6,12 @@ goes through the higher-order functions (transform/filter/aggregate), which Spar
 row by row and which were about half of the normaliser's time. Both give the same numbers, bit
 for bit: the values in step order, the first of equal extremes, sums from 0.0.
 
-The expressions are written as SQL text: the JVM parses each in one call, where the same tree
+The expressions are SQL text: the JVM parses each projection in one call, where the same tree
 built with pyspark.sql.functions takes hundreds of calls from Python to the JVM per metric
 (seconds of every run before any record is read).
 """
 
 from __future__ import annotations
-
-from pyspark.sql import Column
-from pyspark.sql import functions as F
 
 # Reports with more cmsRun steps than this take the interpreted path. Each unrolled step adds
 # 27 value expressions to the generated code: more would cost compile time on every run.
@@ -32,21 +29,21 @@ def _number(text: str) -> str:
     return f"try_cast(trim({text}) AS DOUBLE)"
 
 
-def step_values(cms_steps: str, group: str, metric: str) -> list[Column]:
-    """The metric's counted value of each of the first UNROLLED_STEPS cmsRun steps (null when
-    the step is not there, or its value does not count); `cms_steps` names the array column."""
+def step_values(cms_steps: str, group: str, metric: str) -> list[str]:
+    """SQL: the metric's counted value of each of the first UNROLLED_STEPS cmsRun steps (null
+    when the step is not there, or its value does not count); `cms_steps` names the array column."""
     values = []
     for i in range(UNROLLED_STEPS):
         value = _number(f"get({cms_steps}, {i}).performance.{group}.{metric}")
-        values.append(F.expr(f"CASE WHEN {_counted(value)} THEN {value} END"))
+        values.append(f"CASE WHEN {_counted(value)} THEN {value} END")
     return values
 
 
-def combined(cms_steps: str, values: list[str], group: str, metric: str, rule: str) -> Column:
-    """The job's value: `rule` over `values` (columns of step_values, by name) when the report
-    has at most UNROLLED_STEPS cmsRun steps, else over all of them."""
-    return F.expr(f"CASE WHEN size({cms_steps}) <= {UNROLLED_STEPS} THEN {_unrolled(values, rule)} "
-                  f"ELSE {_interpreted(cms_steps, group, metric, rule)} END")
+def combined(cms_steps: str, values: list[str], group: str, metric: str, rule: str) -> str:
+    """SQL: the job's value, `rule` over `values` (columns of step_values, by name) when the
+    report has at most UNROLLED_STEPS cmsRun steps, else over all of them."""
+    return (f"CASE WHEN size({cms_steps}) <= {UNROLLED_STEPS} THEN {_unrolled(values, rule)} "
+            f"ELSE {_interpreted(cms_steps, group, metric, rule)} END")
 
 
 def _unrolled(values: list[str], rule: str) -> str:
