@@ -3,6 +3,8 @@
 As in chispa's and dbldatagen's suites: a single session-wide `local[2]` SparkSession in UTC
 with few shuffle partitions and no UI. MongoDB is a real server (SecantusDB, started as a
 separate process) reached over a normal pymongo connection; each test gets its own database.
+Under pytest-xdist (pyproject's addopts) each worker process has its own session, server and
+temporary folders; a test module runs whole on one worker.
 """
 
 from __future__ import annotations
