@@ -134,3 +134,9 @@ def kill_at_write(monkeypatch):
         return calls
 
     return arm
+
+
+def pytest_collection_modifyitems(config, items):
+    """The standalone cluster's module first: it is the longest (about three minutes), and under
+    xdist a module that starts last keeps one worker busy alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("cluster") is None)
