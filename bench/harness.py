@@ -475,12 +475,17 @@ class TimedStore(MongoStore):
 
 def make_plan(conf: dict, root: Path, first: dt.date, last: dt.date, precision: str,
               rejects: Path, database: str) -> Plan:
-    """The plan of a benchmark run: every generated day is in the past and may be missing."""
+    """The plan of a benchmark run: every generated day is in the past and may be missing; the
+    documents are written into the embedded server as bin/aggregate writes them there."""
+    from jobrollup.cli.aggregate import EMBEDDED_WRITE_TASKS
+
     conf = copy.deepcopy(conf)
     conf["input"]["require_all_days"] = False
     conf["mongo"]["database"] = database
-    return plan_run(first, last, precision, conf, input_root=str(root), rejects_dir=str(rejects),
+    plan = plan_run(first, last, precision, conf, input_root=str(root), rejects_dir=str(rejects),
                     today=FAR_FUTURE)
+    plan.write_tasks = EMBEDDED_WRITE_TASKS
+    return plan
 
 
 def input_files(folders: list[str]) -> list[str]:

@@ -74,6 +74,21 @@ def boundary_data(tmp_path_factory):
     return root
 
 
+def test_one_writing_task_writes_what_every_partition_writes(spark, stores, conf_with_views, boundary_data):
+    """conf [mongo] write_tasks (bin/aggregate's one writer for the embedded server): the same
+    documents and views, from one partition."""
+    results = {}
+    for tasks in (0, 1):
+        store = stores()
+        plan, result = run(spark, store, conf_with_views, boundary_data, D(2025, 12, 31), precision="hour",
+                           write_tasks=tasks)
+        views = {name: without_run(store.db[f"fwjr_view_{name}"].find()) for name in result.views}
+        results[tasks] = (result.writes["partitions"], without_run(stored(store, "hour")), views)
+    assert results[1][0] == 1 < results[0][0]
+    assert results[1][1:] == results[0][1:] and len(results[1][1]) > 100 and len(results[1][2]) == 4
+    reference.assert_documents_equal(results[1][1], expected_for(plan, result))
+
+
 @pytest.mark.parametrize("precision", ["hour", "day", "week", "month"])
 def test_documents_match_reference_at_every_precision(spark, store, conf, boundary_data, precision):
     plan, result = run(spark, store, conf, boundary_data, D(2025, 12, 31), D(2026, 1, 1), precision)

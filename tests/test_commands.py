@@ -89,6 +89,20 @@ def test_dry_run_prints_the_plan_and_command_without_secrets(workspace):
     assert "rewrites   2026-02-23T00:00:00 .. 2026-03-02T00:00:00 UTC" in done.stdout
     assert "spark-submit" in done.stdout and "--py-files" in done.stdout and "jobs/aggregate.py" in done.stdout
     assert "s3cret" not in done.stdout and "ops:***@db.example" in done.stdout
+    assert '"write_tasks": 0' in done.stdout      # a real MongoDB: every partition writes at once
+
+
+def test_the_embedded_server_is_written_by_one_task_and_a_bad_count_refused(workspace):
+    embedded = {k: v for k, v in workspace["env"].items() if k != "JOBROLLUP_MONGO_URI"}
+    done = aggregate(["2026-02-28", "--input", str(workspace["data"]), "--dry-run"], embedded, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "embedded SecantusDB" in done.stdout and '"write_tasks": 1' in done.stdout
+    write_conf(Path(workspace["env"]["JOBROLLUP_CONF"]), {
+        "mongo": {"database": workspace["store"].db.name, "write_tasks": -1},
+        "aggregate": {"rejects_dir": str(workspace["tmp"] / "rejects")}})
+    done = aggregate(["2026-02-28", "--input", str(workspace["data"]), "--dry-run"], workspace["env"], timeout=60)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == \
+        "error: conf [mongo] write_tasks: must be a whole number, 0 or more, got -1"
 
 
 def test_help_and_bad_arguments(workspace):

@@ -39,6 +39,7 @@ class Plan:
     max_report_bytes: int = 16 * 1024 * 1024
     require_all_days: bool = True
     write_batch: int = 1000
+    write_tasks: int = 0           # at most this many executors write at once; 0: one per partition
     mongo_timeout_ms: int = 5000
     views: dict[str, dict] = field(default_factory=dict)   # view name -> {keys[, metrics]} (jobrollup.views)
 
@@ -86,6 +87,7 @@ def plan_run(first_day: dt.date, last_day: dt.date, precision: str, conf: dict, 
         rejects_dir=rejects_dir, reject_line_chars=aggregate["reject_line_chars"],
         max_report_bytes=aggregate.get("max_report_bytes", Plan.max_report_bytes),
         require_all_days=conf["input"]["require_all_days"],
-        write_batch=conf["mongo"]["write_batch"], mongo_timeout_ms=conf["mongo"]["timeout_ms"],
+        write_batch=conf["mongo"]["write_batch"], write_tasks=conf["mongo"].get("write_tasks", 0),
+        mongo_timeout_ms=conf["mongo"]["timeout_ms"],
         views=views.as_plan(views.configured(conf, definition)),
     )

@@ -38,6 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+# The embedded server is one process: one writer and the server share a small machine's cores best.
+EMBEDDED_WRITE_TASKS = 1
+
+
 def main(argv: list[str] | None = None) -> int:
     return common.run(_main, argv)
 
@@ -55,6 +59,9 @@ def _main(argv: list[str] | None) -> int:
                     rejects_dir=config.resolve_path(conf["aggregate"]["rejects_dir"]), today=today,
                     lateness_days=args.lateness, max_reject_share=args.max_reject_share)
     checks.share_setting(plan.max_reject_share, "conf [aggregate] max_reject_share")
+    checks.count_setting(plan.write_tasks, "conf [mongo] write_tasks")
+    if not config.mongo_uri(args.mongo_uri, conf):   # the embedded server: one writer (conf [mongo] write_tasks)
+        plan.write_tasks = EMBEDDED_WRITE_TASKS
     master, spark_conf = common.spark_settings(args, conf)
     job_args = ["--plan", plan.to_json()]   # in a terminal, Spark's stage progress shows the read and the writes
     app_name = f"jobrollup-aggregate-{plan.precision}-{plan.first_day}"

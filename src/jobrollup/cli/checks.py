@@ -99,6 +99,13 @@ def share_setting(value, what: str) -> float:
         raise UsageError(f"{what}: {error}") from None
 
 
+def count_setting(value, what: str) -> int:
+    """A whole number, 0 or more, read from the configuration."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"{what}: must be a whole number, 0 or more, got {value!r}")
+    return value
+
+
 # -- the file system ---------------------------------------------------------------------------
 
 def _is_local(path: str) -> bool:

@@ -89,7 +89,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             # run's heartbeat) until every partition has succeeded.
             with _heartbeat(store, entry.run_id):
                 out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
-                                  plan.collection, wanted_views)
+                                  plan.collection, wanted_views, tasks=plan.write_tasks)
             written = out.documents
             clock.lap("write")
             removed = _remove_stale(store, plan.collection, window, entry.run_id, held_before)

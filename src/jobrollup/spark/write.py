@@ -52,13 +52,17 @@ def rows_to_write(rows: DataFrame, views: tuple[View, ...], source: Source) -> D
 
 
 def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
-          collection: str, views: tuple[View, ...]) -> Written:
-    """Write `rows_to_write(rows, views)` from the executors; raise the first MongoDB failure
-    an executor met (one line, exit 4) once every partition has ended."""
+          collection: str, views: tuple[View, ...], tasks: int = 0) -> Written:
+    """Write `rows_to_write(rows, views)` from the executors, at most `tasks` at once (0: one
+    per partition); raise the first MongoDB failure an executor met (one line, exit 4) once
+    every partition has ended."""
     task = functools.partial(_write_partition, store.partition_writer(batch), source.name, precision, run_id,
                              collection, {view.name: view.keys for view in views})
+    frame = rows_to_write(rows, views, source)
+    if tasks:
+        frame = frame.coalesce(tasks)
     try:
-        results = rows_to_write(rows, views, source).rdd.mapPartitions(task).collect()
+        results = frame.rdd.mapPartitions(task).collect()
     except Exception as error:
         if "No module named 'pymongo'" in str(error):
             raise UsageError("the Spark executors cannot import pymongo, which they write to MongoDB with: "
