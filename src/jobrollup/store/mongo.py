@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import queue
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -604,18 +606,77 @@ class PartitionWriter:
 
     def write(self, groups: Iterable[tuple[str, Iterable[dict]]]) -> tuple[int, dict | None]:
         """Replace every document by `_id`, from (collection, documents) pairs; returns how many
-        were written, and the MongoDB error that stopped the writes (`portable`) or None."""
-        store = None
+        were written, and the MongoDB error that stopped the writes (`portable`) or None.
+
+        A thread of its own sends each batch while the next one is built (`_Sender`): the
+        rows, the documents and the server's work overlap instead of taking turns."""
+        store = sender = None
         try:
             for collection, docs in groups:
-                store = store or self.open()    # an empty partition opens no connection
-                store.replace_documents(collection, docs, self.batch)
+                if store is None:               # an empty partition opens no connection
+                    store = self.open()
+                    sender = _Sender(store)
+                batch = []
+                for doc in docs:
+                    batch.append(doc)
+                    if len(batch) >= self.batch:
+                        sender.send(collection, batch)
+                        batch = []
+                if batch:
+                    sender.send(collection, batch)
+            if sender is not None:
+                sender.close()
             return (store.written if store else 0), None
         except PyMongoError as error:
             return (store.written if store else 0), portable(error)
         finally:
+            if sender is not None:
+                sender.stop()
             if store is not None:
                 store.close()
+
+
+class _Sender:
+    """Writes batches of documents (`MongoStore._flush`) in a thread of its own, at most one
+    batch behind the caller. The first error stops the writes; the caller's next `send` or
+    `close` raises it in the caller's thread (an executor's kill as well as a MongoDB error)."""
+
+    def __init__(self, store: MongoStore):
+        self.store = store
+        self.batches: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="jobrollup-writes", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.batches.get()
+            if item is None:
+                return
+            if self.error is None:
+                collection, docs = item
+                try:
+                    self.store.written += self.store._flush(self.store.db[collection], docs, None)
+                except BaseException as error:   # raised again in the caller's thread
+                    self.error = error
+
+    def send(self, collection: str, docs: list[dict]) -> None:
+        self._raise()
+        self.batches.put((collection, docs))
+
+    def close(self) -> None:
+        """Wait for every batch sent; raise the error that stopped them, if one did."""
+        self.stop()
+        self._raise()
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.batches.put(None)
+            self.thread.join()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def portable(error: PyMongoError) -> dict:
