@@ -89,6 +89,30 @@ def test_one_writing_task_writes_what_every_partition_writes(spark, stores, conf
     reference.assert_documents_equal(results[1][1], expected_for(plan, result))
 
 
+def test_a_partition_writer_sends_every_batch_and_stops_at_the_first_error(store, monkeypatch):
+    """PartitionWriter sends batches from a thread of its own while the next is built: every
+    document arrives, and a MongoDB error stops the writes and comes back as the partition's."""
+    from pymongo.errors import OperationFailure
+
+    writer = store.partition_writer(batch=100)
+    docs = lambda n, tag: ({"_id": f"{tag}{i}", "i": i} for i in range(n))
+    assert writer.write([("a", docs(250, "a")), ("b", docs(120, "b"))]) == (370, None)
+    assert store.db.a.count_documents({}) == 250 and store.db.b.count_documents({}) == 120
+
+    calls = []
+    real_flush = MongoStore._flush
+
+    def failing_flush(coll, batch, on_batch):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise OperationFailure("the server refused", 8000)
+        return real_flush(coll, batch, on_batch)
+    monkeypatch.setattr(MongoStore, "_flush", staticmethod(failing_flush))
+    written, error = writer.write([("c", docs(1000, "c"))])
+    assert written == 100 and error["kind"] == "OperationFailure" and error["code"] == 8000
+    assert len(calls) == 2 and store.db.c.count_documents({}) == 100   # nothing sent after the error
+
+
 @pytest.mark.parametrize("precision", ["hour", "day", "week", "month"])
 def test_documents_match_reference_at_every_precision(spark, store, conf, boundary_data, precision):
     plan, result = run(spark, store, conf, boundary_data, D(2025, 12, 31), D(2026, 1, 1), precision)
