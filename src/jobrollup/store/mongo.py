@@ -313,16 +313,9 @@ class MongoStore:
                           on_batch: Callable[[int], None] | None = None) -> int:
         """Write every document by `_id`, replacing any earlier one; returns how many."""
         coll = self.db[collection]
-        written, pending = 0, []
-        for doc in documents:
-            pending.append(doc)
-            if len(pending) >= batch:
-                flushed = self._flush(coll, pending, on_batch)
-                written += flushed
-                self.written += flushed
-                pending = []
-        if pending:
-            flushed = self._flush(coll, pending, on_batch)
+        written = 0
+        for docs in batches(documents, batch):
+            flushed = self._flush(coll, docs, on_batch)
             written += flushed
             self.written += flushed
         return written
@@ -616,13 +609,7 @@ class PartitionWriter:
                 if store is None:               # an empty partition opens no connection
                     store = self.open()
                     sender = _Sender(store)
-                batch = []
-                for doc in docs:
-                    batch.append(doc)
-                    if len(batch) >= self.batch:
-                        sender.send(collection, batch)
-                        batch = []
-                if batch:
+                for batch in batches(docs, self.batch):
                     sender.send(collection, batch)
             if sender is not None:
                 sender.close()
@@ -634,6 +621,18 @@ class PartitionWriter:
                 sender.stop()
             if store is not None:
                 store.close()
+
+
+def batches(documents: Iterable[dict], size: int) -> Iterator[list[dict]]:
+    """`documents` in lists of `size` (the last one shorter)."""
+    batch = []
+    for doc in documents:
+        batch.append(doc)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 class _Sender:
