@@ -122,47 +122,67 @@ def _statistics(source: Source) -> list[tuple[str, str, str]]:
 
 def regroup_views(rows: DataFrame, views: tuple[View, ...], source: Source,
                   first: str | None = None) -> DataFrame:
-    """Every view's rows in one DataFrame (one Spark job to collect them all): the rows regrouped
-    on each view's keys (`_regroup_select`), with a `view` column naming it and the keys and
-    metrics it leaves out as nulls (a metric with a null `n` is not stored); `first` names the
-    rows themselves, put ahead of the views. A union
-    keeps its inputs' partitions in order, so the rows come view after view. One SQL text:
-    Spark analyses the union once (spark.sql_text)."""
+    """Every view's rows in one DataFrame: the rows regrouped on each view's keys, merged as
+    every tier merges (`_statistics`), with a `view` column naming it and the keys and metrics
+    it leaves out as nulls (a metric with a null `n` is not stored); `first` names the rows
+    themselves, put ahead of the views, in the columns' order of `rows`.
+
+    One aggregation regroups every view (`_views_select`: GROUPING SETS), so one shuffle and one
+    generated aggregation serve them all: as one aggregation per view, the sample day's four
+    views were four shuffle jobs of about 0.5 CPU s each, most of it building their code
+    (issue 15). Its rows come view after view within each partition (SORT BY), so a writer
+    writes a view's documents in whole batches."""
     merges = {column: merged for column, _, merged in _statistics(source)}
     types = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
 
     def union(table: str) -> str:
         parts = [f"SELECT {literal(first)} AS `view`, * FROM {table}"] if first is not None else []
-        parts += [_regroup_select(rows.columns, view.keys, source.scope_keys, _kept(merges, view, source),
-                                  types, table, view.name)
-                  for view in views]
+        if views:
+            parts.append(_views_select(rows.columns, views, source, merges, types, table))
         return " UNION ALL ".join(f"({part})" for part in parts)
     return query(rows, union)
 
 
-def _kept(merges: dict[str, str], view: View, source: Source) -> dict[str, str]:
-    """`merges` with the columns of the metrics `view` leaves out as typed nulls."""
+def _left_out(view: View, source: Source) -> set[str]:
+    """The metric columns (`_statistics`' prefixes) `view` does not keep."""
     if view.metrics is None:
-        return merges
-    left_out = {column for group, metric, column in source.metric_columns if f"{group}.{metric}" not in view.metrics}
-    # a statistic's column is `<metric column>__<statistic>` (`_statistics`)
-    return {column: None if column.rsplit("__", 1)[0] in left_out else merged for column, merged in merges.items()}
+        return set()
+    return {column for group, metric, column in source.metric_columns if f"{group}.{metric}" not in view.metrics}
 
 
-def _regroup_select(columns: list[str], keys: tuple[str, ...], scope_keys: tuple[str, ...], merges: dict[str, str],
-                    types: dict[str, str], table: str, view: str) -> str:
-    """SQL: rows of `aggregate_jobs` (their `columns`) -> the same rows over fewer scope keys (a
-    view, jobrollup.views), merged as every tier merges (`merges`: counts, counters, n, sum and
-    sumsq add, extremes extend, sketch bins add); equal to `aggregate_jobs` grouped by `keys`
-    alone, without reading the jobs again; labelled `view`, the other keys as nulls of their
-    `types`, in the order of `columns` (a UNION ALL matches columns by position)."""
-    out = [f"{literal(view)} AS `view`"]
+def _views_select(columns: list[str], views: tuple[View, ...], source: Source, merges: dict[str, str],
+                  types: dict[str, str], table: str) -> str:
+    """SQL: rows of `aggregate_jobs` (their `columns`) -> every view's rows, as `aggregate_jobs`
+    grouped by the view's keys alone, without reading the jobs again: one GROUPING SETS
+    aggregation, a set per distinct key list (views with the same keys share its rows, named by
+    a lateral explode), the other keys and the metrics a view leaves out as nulls of their
+    `types`, labelled `view`, in the order of `columns` (a UNION ALL matches columns by
+    position), sorted by `view` within each partition."""
+    scope = [k for k in source.scope_keys if any(k in view.keys for view in views)]
+    names_of: dict[tuple[str, ...], list[str]] = {}
+    for view in views:
+        names_of.setdefault(view.keys, []).append(view.name)
+
+    def grouped_as(keys: tuple[str, ...]) -> str:   # a row of this grouping set: grouped on exactly `keys`
+        return " AND ".join(f"grouping({name(k)}) = {0 if k in keys else 1}" for k in scope) or "true"
+    label = ("CASE " + " ".join(f"WHEN {grouped_as(keys)} THEN array({', '.join(map(literal, names))})"
+                                for keys, names in names_of.items()) + " END")
+    inner = ["bucket_epoch", *(name(k) for k in scope), f"{label} AS `_views`"]
+    inner += [f"{merges[c]} AS {name(c)}" for c in columns if c in merges]
+    sets = ", ".join("(" + ", ".join(name(k) for k in keys) + ")" for keys in names_of)
+    grouped = (f"SELECT {', '.join(inner)} FROM {table} "
+               f"GROUP BY bucket_epoch, GROUPING SETS ({sets})")
+
+    left_out = {view.name: _left_out(view, source) for view in views}
+    out = ["`view`"]
     for column in columns:
-        if column == "bucket_epoch" or column in keys:
+        if column == "bucket_epoch":
             out.append(name(column))
-        elif column in scope_keys or merges[column] is None:
-            out.append(f"CAST(NULL AS {types[column]}) AS {name(column)}")
+        elif column in source.scope_keys:
+            out.append(name(column) if column in scope else f"CAST(NULL AS {types[column]}) AS {name(column)}")
         else:
-            out.append(f"{merges[column]} AS {name(column)}")
-    group = ", ".join(name(c) for c in ("bucket_epoch", *keys))
-    return f"SELECT {', '.join(out)} FROM {table} GROUP BY {group}"
+            dropped = [v for v, metrics in left_out.items() if column.rsplit("__", 1)[0] in metrics]
+            out.append(f"CASE WHEN `view` IN ({', '.join(map(literal, dropped))}) THEN CAST(NULL AS {types[column]}) "
+                       f"ELSE {name(column)} END AS {name(column)}" if dropped else name(column))
+    return (f"SELECT {', '.join(out)} FROM ({grouped}) LATERAL VIEW explode(`_views`) AS `view` "
+            f"SORT BY `view`")
