@@ -431,6 +431,5 @@ def main(argv: list[str] | None = None) -> int:
         spark.sparkContext.setLogLevel("WARN")
         with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store, store.failures():
             result = run(spark, plan, store, threshold=args.threshold, errors_dir=args.errors_dir)
-        spark.stop()
         return summary(plan, result)
     return job.run("jobs/cluster_errors.py", argv, body, arguments)

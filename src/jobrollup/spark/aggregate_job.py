@@ -323,6 +323,5 @@ def main(argv: list[str] | None = None) -> int:
         spark.sparkContext.setLogLevel("WARN")
         with MongoStore(uri, plan.database, plan.mongo_timeout_ms) as store, store.failures():
             result = run(spark, plan, store)
-        spark.stop()
         return summary(plan, result)
     return job.run("jobs/aggregate.py", argv, body)

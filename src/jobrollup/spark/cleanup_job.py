@@ -24,6 +24,5 @@ def main(argv: list[str] | None = None) -> int:
             work = cleanup.SparkCleanup(spark, uri, plan["database"], store, sources.get(plan["source"]),
                                         plan["retention"], now=now, dry_run=plan["dry_run"])
             reports = work.run()
-        spark.stop()
         return cleanup.summary(reports, plan["dry_run"], work.run_id)
     return job.run("jobs/cleanup.py", argv, body, failures=(cleanup.VerificationError,))

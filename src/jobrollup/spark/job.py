@@ -6,6 +6,10 @@ environment, never on the command line. The harness parses that, sets up logging
 and the store, runs the job's body, and turns every known failure into its exit code and one
 `error:` line, written to the status file so that the command prints it last (the JVM's own
 messages reach stderr after the Python driver's).
+
+Bodies do not stop their SparkSession: the JVM's shutdown hook stops it as soon as the Python
+driver ends. PySpark's own `stop()` first waits for its accumulator server, which polls once a
+second: about 1 s of every run (0.8-1.0 s measured; issue 15).
 """
 
 from __future__ import annotations
