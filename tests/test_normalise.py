@@ -35,11 +35,22 @@ def _step(rng: random.Random, cms_share: float) -> dict:
             continue                           # a missing group
         performance[group] = {m: rng.choice(VALUES) for m in metrics if rng.random() < 0.8}
     step = {"site": rng.choice(["T2_CH_CERN", "", {}]), "performance": performance,
-            "errors": [{"exitCode": rng.choice([0, 8001, "8020", 99999, None])}] if rng.random() < 0.3 else [],
+            "errors": [_error(rng)] if rng.random() < 0.3 else [],
             "output": [{"events": rng.choice([10, "20", -1, 3.5, None]), "acquisitionEra": "Era"}]}
     if name is not None:
         step["name"] = name
     return step
+
+
+def _error(rng: random.Random) -> dict:
+    """An error of a step: its code, and fields the job records skip (the parser is not given
+    them), of any type and size: they must never change a record or reject a line."""
+    error = {"exitCode": rng.choice([0, 8001, "8020", 99999, None])}
+    if rng.random() < 0.5:
+        error["details"] = rng.choice(["Job has exceeded maxWallTime\n" * 400, {"trace": [1, {"a": "b"}]}, [1, 2],
+                                       3.5, None, ""])
+        error["type"] = rng.choice(["PerformanceKill", 7, {}, None])
+    return error
 
 
 def _reports(seed: int = 15, count: int = 240) -> list[str]:

@@ -28,16 +28,24 @@ _PERFORMANCE = T.StructType([
     T.StructField(group, T.StructType([T.StructField(m, _S) for m in metrics]))
     for group, metrics in METRICS.items()
 ])
-STEP = T.StructType([
-    T.StructField("name", _S),
-    T.StructField("site", _S),
-    T.StructField("errors", T.ArrayType(T.StructType([
-        T.StructField("exitCode", _S), T.StructField("type", _S), T.StructField("details", _S)]))),
-    T.StructField("output", T.ArrayType(T.StructType([
-        T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
-    T.StructField("performance", _PERFORMANCE),
-])
-META = T.StructType([T.StructField(k, _S) for k in ("host", "jobtype", "jobstate", "ts", "fwjr_id")])
+
+
+def _step_schema(error_fields: tuple[str, ...]) -> T.StructType:
+    return T.StructType([
+        T.StructField("name", _S),
+        T.StructField("site", _S),
+        T.StructField("errors", T.ArrayType(T.StructType([T.StructField(f, _S) for f in error_fields]))),
+        T.StructField("output", T.ArrayType(T.StructType([
+            T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
+        T.StructField("performance", _PERFORMANCE),
+    ])
+
+
+STEP = _step_schema(("exitCode", "type", "details"))   # the errors job (errors.job) reads the details
+# Job records read only the exit codes of a step's errors: the parser skips the rest of each
+# error (its details can hold kilobytes of log) instead of copying it into every row.
+RECORD_STEP = _step_schema(("exitCode",))
+META = T.StructType([T.StructField(k, _S) for k in ("host", "jobtype", "jobstate", "ts")])
 CORRUPT = "_corrupt"
 
 
@@ -50,27 +58,27 @@ def _report_schema(steps_type: T.DataType) -> T.StructType:
     ])
 
 
-REPORT = _report_schema(T.ArrayType(STEP))
-# Very old reports key their steps by name instead of listing them.
-LEGACY_REPORT = _report_schema(T.MapType(_S, STEP))
 _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 
-def parse_reports(lines: DataFrame) -> DataFrame:
+def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     """Lines (`value`, `file`) -> `report` (struct, null when rejected), `reject_reason`.
 
+    `step`: what of each step is parsed (STEP, or RECORD_STEP for the job records). Fields
+    left out are skipped, whatever they hold: they never reject a line.
     Blank lines are dropped. The raw line stays in `value` for the rejects file, and the
     reader's line facts (size, too large, invalid UTF-8) are carried along.
     """
     lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
-    modern = F.from_json("value", REPORT, _PARSE_OPTIONS)
-    legacy = F.from_json("value", LEGACY_REPORT, _PARSE_OPTIONS)
+    modern = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
+    # Very old reports key their steps by name instead of listing them.
+    legacy = F.from_json("value", _report_schema(T.MapType(_S, step)), _PARSE_OPTIONS)
     parsed = lines.select("value", "file", *readers.LINE_FACTS, modern.alias("modern"))
     # The legacy parse runs only for the few lines the modern one refused.
     parsed = parsed.withColumn("legacy", F.when(F.col(f"modern.{CORRUPT}").isNotNull(), legacy))
-    # Steps keyed by name become a list, each step with its key as its name (fields in STEP's order).
+    # Steps keyed by name become a list, each step with its key as its name (fields in `step`'s order).
     legacy_steps = ("transform(map_entries(legacy.steps), e -> named_struct("
-                    + ", ".join(f"'{f}', e.key" if f == "name" else f"'{f}', e.value.{f}" for f in STEP.fieldNames())
+                    + ", ".join(f"'{f}', e.key" if f == "name" else f"'{f}', e.value.{f}" for f in step.fieldNames())
                     + "))")
     report = (f"CASE WHEN modern.{CORRUPT} IS NULL THEN {_without_corrupt('modern', 'modern.steps')} "
               f"WHEN legacy IS NOT NULL AND legacy.{CORRUPT} IS NULL THEN {_without_corrupt('legacy', legacy_steps)} END")
@@ -87,7 +95,7 @@ def parse_reports(lines: DataFrame) -> DataFrame:
 
 def job_records(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> job records: the fwjr source's normaliser."""
-    return to_job_records(parse_reports(lines))
+    return to_job_records(parse_reports(lines, RECORD_STEP))
 
 
 def _without_corrupt(report: str, steps: str) -> str:
