@@ -543,7 +543,7 @@ def main(argv=None) -> int:
         # The executors write in parallel: their seconds blocked in MongoDB, summed over the
         # partitions, over the cores writing at once, is the wall time the writes held the run.
         cores = os.cpu_count() or 1
-        writers = max(1, min(result.writes.get("partitions", 1), spark_cores))
+        writers = max(1, min(result.writes.get("at_once", 1), spark_cores))
         write_s = result.writes.get("seconds_in_mongodb", 0.0) / writers
         all_docs = result.written + sum(v["written"] for v in result.views.values())
         write_lap = t.get("write", 0.0)

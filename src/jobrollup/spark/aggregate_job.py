@@ -103,7 +103,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             # window is not held by this run (a kill before leaves it for the next run to repair).
             store.mark_buckets(source, window, out.totals, entry.run_id, "aggregate", view_tallies,
                                missing_days=[dt.date.fromisoformat(d) for d in missing_days])
-            writes = {"partitions": out.partitions, "seconds_in_mongodb": round(out.write_s, 3)}
+            writes = {"partitions": out.partitions, "at_once": out.at_once, "seconds_in_mongodb": round(out.write_s, 3)}
             entry.fields.update(documents={"written": written, "removed": removed}, rejects=rejects_path,
                                 views=view_counts, writes=writes)
         finally:

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame
@@ -36,39 +37,61 @@ class Written:
     """What the executors wrote: documents, and per view its documents written; the ledger's
     tallies ({bucket start: {count, <counters>, documents}} of the documents, {view: {bucket
     start: documents}} of the views); the seconds they were blocked in MongoDB, over how many
-    partitions (the journal's `writes`)."""
+    partitions, and how many of them at most wrote at once (the journal's `writes`)."""
     documents: int = 0
     views: dict[str, int] = field(default_factory=dict)
     totals: dict[dt.datetime, dict] = field(default_factory=dict)
     view_documents: dict[str, dict[dt.datetime, int]] = field(default_factory=dict)
     write_s: float = 0.0    # seconds the executors spent blocked in MongoDB writes, summed over partitions
-    partitions: int = 0
-
-
-def rows_to_write(rows: DataFrame, views: tuple[View, ...], source: Source) -> DataFrame:
-    """The aggregated rows and every view's rows, one DataFrame with a `view` column (""
-    for the documents): one Spark job writes them all."""
-    return regroup_views(rows, views, source, first=DOCUMENTS)
+    partitions: int = 0     # partitions written: the documents' job, then the views'
+    at_once: int = 0        # the most partitions of one job: the most writing at once (with free cores)
 
 
 def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
           collection: str, views: tuple[View, ...], tasks: int = 0) -> Written:
-    """Write `rows_to_write(rows, views)` from the executors, at most `tasks` at once (0: one
-    per partition); raise the first MongoDB failure an executor met (one line, exit 4) once
-    every partition has ended."""
+    """Write the documents of `rows` and of every view from the executors, at most `tasks` at
+    once (0: one per partition); raise the first MongoDB failure an executor met (one line,
+    exit 4) once every partition has ended.
+
+    The views are regrouped (a shuffle, and building the code of a wide aggregation) while the
+    documents are written, on the cores the writers leave (a thread of the driver's own), and
+    written after them: the writes into one MongoDB server do not wait for the regroup.
+    """
     task = functools.partial(_write_partition, store.partition_writer(batch), source.name, precision, run_id,
                              collection, {view.name: view.keys for view in views})
-    frame = rows_to_write(rows, views, source)
-    if tasks:
-        frame = frame.coalesce(tasks)
+
+    def written(frame: DataFrame) -> list[dict]:
+        if tasks:
+            frame = frame.coalesce(tasks)
+        return frame.rdd.mapPartitions(task).collect()
+
     try:
-        results = frame.rdd.mapPartitions(task).collect()
+        if not views:
+            results = written(regroup_views(rows, (), source, first=DOCUMENTS))
+            at_once = len(results)
+        else:
+            # An error of the documents' writes is raised once the regroup has ended (the
+            # pool waits for it): no job of this run goes on after `write` is left.
+            with ThreadPoolExecutor(1, thread_name_prefix="jobrollup-views") as regroup:
+                # Checkpointed: the views' rows are computed by this job alone, not again when written.
+                view_rows = regroup.submit(lambda: regroup_views(rows, views, source).localCheckpoint(eager=True))
+                results = written(regroup_views(rows, (), source, first=DOCUMENTS))
+                of_views = written(view_rows.result())
+            at_once = max(len(results), len(of_views))
+            results += of_views
     except Exception as error:
         if "No module named 'pymongo'" in str(error):
             raise UsageError("the Spark executors cannot import pymongo, which they write to MongoDB with: "
                              "install it in their Python, or pack it with bin/pack-executor-deps and set conf "
                              "[spark] executor_archives") from None
         raise
+    out = _tallied(results, store, views)
+    out.at_once = at_once
+    return out
+
+
+def _tallied(results: list[dict], store: MongoStore, views: tuple[View, ...]) -> Written:
+    """The partitions' summaries (`_write_partition`) added up; the first error raised."""
     out = Written(views={view.name: 0 for view in views}, view_documents={view.name: {} for view in views})
     errors = []
     out.partitions = len(results)
