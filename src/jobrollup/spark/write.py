@@ -76,7 +76,8 @@ def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precis
                 # Checkpointed: the views' rows are computed by this job alone, not again when written.
                 view_rows = regroup.submit(lambda: regroup_views(rows, views, source).localCheckpoint(eager=True))
                 results = written(regroup_views(rows, (), source, first=DOCUMENTS))
-                of_views = written(view_rows.result())
+                # After a MongoDB error the run fails: its views are not written in vain.
+                of_views = [] if any(r["error"] for r in results) else written(view_rows.result())
             at_once = max(len(results), len(of_views))
             results += of_views
     except Exception as error:
