@@ -636,9 +636,9 @@ def batches(documents: Iterable[dict], size: int) -> Iterator[list[dict]]:
 
 
 class _Sender:
-    """Writes batches of documents (`MongoStore._flush`) in a thread of its own, at most one
-    batch behind the caller. The first error stops the writes; the caller's next `send` or
-    `close` raises it in the caller's thread (an executor's kill as well as a MongoDB error)."""
+    """Writes batches of documents (`MongoStore.replace_documents`) in a thread of its own, at
+    most one batch behind the caller. The first error stops the writes; the caller's next `send`
+    or `close` raises it in the caller's thread (an executor's kill as well as a MongoDB error)."""
 
     def __init__(self, store: MongoStore):
         self.store = store
@@ -655,7 +655,7 @@ class _Sender:
             if self.error is None:
                 collection, docs = item
                 try:
-                    self.store.written += self.store._flush(self.store.db[collection], docs, None)
+                    self.store.replace_documents(collection, docs, len(docs))   # one batch: the caller's
                 except BaseException as error:   # raised again in the caller's thread
                     self.error = error
 
