@@ -119,6 +119,39 @@ def test_a_partition_writer_sends_every_batch_and_stops_at_the_first_error(store
     assert len(calls) == 2 and store.db.c.count_documents({}) == 100   # nothing sent after the error
 
 
+def test_a_partition_is_written_without_the_cycle_collector_which_is_given_back(store, monkeypatch):
+    """The executor's Python writes a partition with the cycle collector off (write.py says
+    why), and turns it back on after, an error included: the worker process is reused."""
+    import gc
+
+    from jobrollup.spark import write
+
+    writer = store.partition_writer(batch=100)
+    seen = []
+
+    def writing(groups):
+        seen.append(gc.isenabled())
+        return sum(len(list(docs)) for _, docs in groups), None
+
+    def failing(groups):
+        seen.append(gc.isenabled())
+        raise RuntimeError("lost")
+    monkeypatch.setattr(type(writer), "write", lambda self, groups: writing(groups))
+    summary = next(write._write_partition(writer, "fwjr", "day", "r", "fwjr", {}, iter([])))
+    assert summary["written"] == 0 and seen == [False] and gc.isenabled()
+    monkeypatch.setattr(type(writer), "write", lambda self, groups: failing(groups))
+    with pytest.raises(RuntimeError):
+        next(write._write_partition(writer, "fwjr", "day", "r", "fwjr", {}, iter([])))
+    assert seen == [False, False] and gc.isenabled()
+    monkeypatch.setattr(type(writer), "write", lambda self, groups: writing(groups))
+    gc.disable()
+    try:   # a collector that was off stays off
+        next(write._write_partition(writer, "fwjr", "day", "r", "fwjr", {}, iter([])))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 @pytest.mark.parametrize("precision", ["hour", "day", "week", "month"])
 def test_documents_match_reference_at_every_precision(spark, store, conf, boundary_data, precision):
     plan, result = run(spark, store, conf, boundary_data, D(2025, 12, 31), D(2026, 1, 1), precision)
