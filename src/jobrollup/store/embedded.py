@@ -152,7 +152,11 @@ def _start(folder: Path) -> EmbeddedServer:
          "--storage-path", str(data), "--log-level", "WARNING",
          # The server keeps its oplog (100,000 entries by default) in memory and nothing here
          # reads it (no change streams): bounded, it held 0.5 GB less at 338k documents.
-         "--oplog-max-entries", str(OPLOG_MAX_ENTRIES)],
+         "--oplog-max-entries", str(OPLOG_MAX_ENTRIES),
+         # Not a one-node replica set but a standalone server, as a plain mongod: nothing here
+         # needs a replica set (no change streams, no transactions), and the server then
+         # inserted the sample day's documents 22% faster (3,600 against 2,950 a second).
+         "--standalone"],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
         cwd=folder,
     )
