@@ -273,8 +273,8 @@ def with_line_facts(lines: DataFrame, max_bytes: int, keep_chars: int) -> DataFr
 
 
 def utf8_valid(text: str) -> str:
-    """SQL: whether the string column `text` holds valid UTF-8: is_valid_utf8, three to four
-    times faster on the lines of a dump (it was a tenth of reading and aggregating them).
+    """SQL: whether the string column `text` holds valid UTF-8, as is_valid_utf8 says, at about
+    a third of its cost (200k generated lines of 3 kB: 0.4 against 1.3 CPU s).
 
     Making a Java string of the bytes replaces what is not UTF-8 by U+FFFD, and writing it back
     gives the same bytes exactly when they were valid (the JDK's decoder and Spark's check both
