@@ -68,20 +68,18 @@ def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precis
         return frame.rdd.mapPartitions(task).collect()
 
     try:
-        if not views:
+        # An error of the documents' writes is raised once the regroup has ended (the pool
+        # waits for it): no job of this run goes on after `write` is left.
+        with ThreadPoolExecutor(1, thread_name_prefix="jobrollup-views") as regroup:
+            # Checkpointed: the views' rows are computed by this job alone, not again when written.
+            view_rows = (regroup.submit(lambda: regroup_views(rows, views, source).localCheckpoint(eager=True))
+                         if views else None)
             results = written(regroup_views(rows, (), source, first=DOCUMENTS))
-            at_once = len(results)
-        else:
-            # An error of the documents' writes is raised once the regroup has ended (the
-            # pool waits for it): no job of this run goes on after `write` is left.
-            with ThreadPoolExecutor(1, thread_name_prefix="jobrollup-views") as regroup:
-                # Checkpointed: the views' rows are computed by this job alone, not again when written.
-                view_rows = regroup.submit(lambda: regroup_views(rows, views, source).localCheckpoint(eager=True))
-                results = written(regroup_views(rows, (), source, first=DOCUMENTS))
-                # After a MongoDB error the run fails: its views are not written in vain.
-                of_views = [] if any(r["error"] for r in results) else written(view_rows.result())
-            at_once = max(len(results), len(of_views))
-            results += of_views
+            # After a MongoDB error the run fails: its views are not written in vain.
+            of_views = (written(view_rows.result())
+                        if view_rows is not None and not any(r["error"] for r in results) else [])
+        at_once = max(len(results), len(of_views))
+        results += of_views
     except Exception as error:
         if "No module named 'pymongo'" in str(error):
             raise UsageError("the Spark executors cannot import pymongo, which they write to MongoDB with: "
