@@ -23,17 +23,20 @@ TS = 1767225600
 NAMES = ["cmsRun1", "cmsRun2", "cmsRun3", "cmsRun12", "stageOut1", "logArch1", "CMSRUN1", None]
 VALUES = [5, 2.5, 0, 0.0, -0.0, -3, 1e308, 7.25, "5", " 2.5 ", "1e3", "-0", -1, -2, -1.0, "-1", "-2.0",
           "nan", "inf", "", "abc", True, None, {}, [3], "1e999", float("nan"), float("inf"), -float("inf")]
+# Only what the parser reads as numbers (NaN and Infinity included): reports parsed once.
+NUMBERS = [5, 2.5, 0, 0.0, -0.0, -3, 1e308, 7.25, -1, -2, -1.0, None, 2 ** 64 + 1, 5e-324, 0.1,
+           float("nan"), float("inf"), -float("inf")]
 FIELDS = ("workflow", "task", "host", "site", "jobstate", "jobtype", "acquisitionEra", "exitCode", "exitStep",
           "events")
 
 
-def _step(rng: random.Random, cms_share: float) -> dict:
+def _step(rng: random.Random, cms_share: float, values: list = VALUES) -> dict:
     name = rng.choice(NAMES[:4]) if rng.random() < cms_share else rng.choice(NAMES[4:])
     performance = {}
     for group, metrics in METRICS.items():
         if rng.random() < 0.1:
             continue                           # a missing group
-        performance[group] = {m: rng.choice(VALUES) for m in metrics if rng.random() < 0.8}
+        performance[group] = {m: rng.choice(values) for m in metrics if rng.random() < 0.8}
     step = {"site": rng.choice(["T2_CH_CERN", "", {}]), "performance": performance,
             "errors": [_error(rng)] if rng.random() < 0.3 else [],
             "output": [{"events": rng.choice([10, "20", -1, 3.5, None]), "acquisitionEra": "Era"}]}
@@ -53,11 +56,11 @@ def _error(rng: random.Random) -> dict:
     return error
 
 
-def _reports(seed: int = 15, count: int = 240) -> list[str]:
+def _reports(seed: int = 15, count: int = 240, values: list = VALUES) -> list[str]:
     rng = random.Random(seed)
     lines = []
     for i in range(count):
-        steps = [_step(rng, cms_share=0.7) for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4, 7]))]
+        steps = [_step(rng, 0.7, values) for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4, 7]))]
         report = {"meta_data": {"ts": TS + i, "host": "agent1", "jobtype": "Processing",
                                 "jobstate": rng.choice(["success", "jobfailed"])},
                   "task": "/WF/Task"}
@@ -82,7 +85,22 @@ def _same(a, b) -> bool:
 
 
 def test_reports_with_one_to_many_cmsrun_steps_match_the_reference(spark):
-    lines = _reports()
+    _check_against_the_reference(spark, _reports())
+
+
+def test_reports_whose_metrics_are_all_numbers_match_the_reference(spark):
+    """The reports the parser takes at its first try (metrics read as numbers, not as text),
+    with numbers written as no JSON library writes them: past a double's range, an exponent
+    in capitals, more digits than a double holds."""
+    lines = _reports(seed=16, count=120, values=NUMBERS)
+    steps = [{"name": "cmsRun1", "performance": {"cpu": {"TotalJobCPU": 0, "MaxEventCPU": 0, "MinEventCPU": 0}}}]
+    template = json.dumps({"meta_data": {"ts": TS}, "steps": steps})
+    for literal in ("1E400", "-1e400", "123456789012345678901234567890", "0.30000000000000004441", "1E-400", "-0"):
+        lines.append(template.replace(": 0", f": {literal}"))
+    _check_against_the_reference(spark, lines)
+
+
+def _check_against_the_reference(spark, lines: list[str]) -> None:
     cms_counts = [sum(1 for name, _ in reference._steps(json.loads(one)) if reference._is_cmsrun(name))
                   for one in lines]
     assert max(cms_counts) > step_metrics.UNROLLED_STEPS and 0 in cms_counts  # both paths taken

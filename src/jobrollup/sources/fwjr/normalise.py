@@ -6,7 +6,9 @@ expression, so executors need no Python code of ours and the JVM does all the wo
 
 Every leaf of the parse schema is a string: Spark keeps the raw JSON text of any value there
 (8001 and "8001" both arrive as "8001", an object as "{}"), so a leaf of the wrong type never
-fails a whole report; numbers are taken with try_cast (Spark 4 runs with ANSI casts on).
+fails a whole report; numbers are taken with try_cast (Spark 4 runs with ANSI casts on). The
+performance metrics are the exception, for speed (`parse_reports`): they are parsed as numbers
+first, and as text only in the reports where that fails, with the same outcome.
 """
 
 from __future__ import annotations
@@ -24,20 +26,28 @@ METRIC_COLUMNS = SOURCE.metric_columns
 TS_MIN, TS_MAX = 946684800, 4102444800  # [2000-01-01, 2100-01-01)
 
 _S = T.StringType()
-_PERFORMANCE = T.StructType([
-    T.StructField(group, T.StructType([T.StructField(m, _S) for m in metrics]))
-    for group, metrics in METRICS.items()
-])
 
 
-def _step_schema(error_fields: tuple[str, ...]) -> T.StructType:
+def _performance(leaf: T.DataType) -> T.StructType:
+    return T.StructType([
+        T.StructField(group, T.StructType([T.StructField(m, leaf) for m in metrics]))
+        for group, metrics in METRICS.items()
+    ])
+
+
+# The metrics as the parser reads them first (numbers), and, where that fails, as text.
+_PERFORMANCE = _performance(T.DoubleType())
+_PERFORMANCE_TEXT = _performance(_S)
+
+
+def _step_schema(error_fields: tuple[str, ...], performance: T.StructType = _PERFORMANCE) -> T.StructType:
     return T.StructType([
         T.StructField("name", _S),
         T.StructField("site", _S),
         T.StructField("errors", T.ArrayType(T.StructType([T.StructField(f, _S) for f in error_fields]))),
         T.StructField("output", T.ArrayType(T.StructType([
             T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
-        T.StructField("performance", _PERFORMANCE),
+        T.StructField("performance", performance),
     ])
 
 
@@ -65,22 +75,37 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     """Lines (`value`, `file`) -> `report` (struct, null when rejected), `reject_reason`.
 
     `step`: what of each step is parsed (STEP, or RECORD_STEP for the job records). Fields
-    left out are skipped, whatever they hold: they never reject a line.
+    left out are skipped, whatever they hold: they never reject a line. The performance
+    metrics are doubles (null where the report holds no number).
     Blank lines are dropped. The raw line stays in `value` for the rejects file, and the
     reader's line facts (size, too large, invalid UTF-8) are carried along.
+
+    Three parses, each only of the lines the one before refused:
+    - `numbers`, the metrics read as JSON numbers: the parser makes the double itself. Read as
+      text, each number was written out again by the parser and parsed once more by a cast
+      (1M generated reports: some 15 CPU s of the normaliser's ~100).
+    - `text`, every leaf a string, where a metric is not a number ("8001", "-nan", {}): each
+      metric is then the number its text holds (`_number`), as it always was.
+    - `legacy`, very old reports that key their steps by name instead of listing them.
+    A report `numbers` accepts is one `text` accepts with the same values: a JSON number is the
+    same double either way, and the only strings the number parser takes ("NaN", "Infinity"...)
+    are not finite either way, so never counted (step_metrics).
     """
     lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
-    modern = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
-    # Very old reports key their steps by name instead of listing them.
-    legacy = F.from_json("value", _report_schema(T.MapType(_S, step)), _PARSE_OPTIONS)
-    parsed = lines.select("value", "file", *readers.LINE_FACTS, modern.alias("modern"))
-    # The legacy parse runs only for the few lines the modern one refused.
-    parsed = parsed.withColumn("legacy", F.when(F.col(f"modern.{CORRUPT}").isNotNull(), legacy))
+    text_step = _step_schema(tuple(f.name for f in step["errors"].dataType.elementType.fields), _PERFORMANCE_TEXT)
+    numbers = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
+    text = F.from_json("value", _report_schema(T.ArrayType(text_step)), _PARSE_OPTIONS)
+    legacy = F.from_json("value", _report_schema(T.MapType(_S, text_step)), _PARSE_OPTIONS)
+    parsed = lines.select("value", "file", *readers.LINE_FACTS, numbers.alias("numbers"))
+    # Each in a projection of its own, so that it runs only where the one before failed.
+    parsed = parsed.withColumn("text", F.when(F.col(f"numbers.{CORRUPT}").isNotNull(), text))
+    parsed = parsed.withColumn("legacy", F.when(F.col(f"text.{CORRUPT}").isNotNull(), legacy))
+    fields = step.fieldNames()
     # Steps keyed by name become a list, each step with its key as its name (fields in `step`'s order).
-    legacy_steps = ("transform(map_entries(legacy.steps), e -> named_struct("
-                    + ", ".join(f"'{f}', e.key" if f == "name" else f"'{f}', e.value.{f}" for f in step.fieldNames())
-                    + "))")
-    report = (f"CASE WHEN modern.{CORRUPT} IS NULL THEN {_without_corrupt('modern', 'modern.steps')} "
+    text_steps = f"transform(text.steps, s -> {_with_numbers('s', fields)})"
+    legacy_steps = f"transform(map_entries(legacy.steps), e -> {_with_numbers('e.value', fields, name='e.key')})"
+    report = (f"CASE WHEN numbers.{CORRUPT} IS NULL THEN {_without_corrupt('numbers', 'numbers.steps')} "
+              f"WHEN text.{CORRUPT} IS NULL THEN {_without_corrupt('text', text_steps)} "
               f"WHEN legacy IS NOT NULL AND legacy.{CORRUPT} IS NULL THEN {_without_corrupt('legacy', legacy_steps)} END")
     ts = "report.meta_data.ts"
     # Only lines that failed the parse are parsed again to tell bad JSON from a wrong type.
@@ -91,6 +116,21 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
         f"WHEN {_finite(ts)} IS NULL OR {_finite(ts)} < {TS_MIN} OR {_finite(ts)} >= {TS_MAX} THEN 'bad_ts' END"))
     return (parsed.selectExpr("value", "file", *readers.LINE_FACTS, f"{report} AS report")
             .withColumn("reject_reason", reason))
+
+
+def _with_numbers(step: str, fields: list[str], name: str | None = None) -> str:
+    """SQL: the step `step` of a text parse with its metrics as numbers (`_number`), its other
+    fields as they are (`name`: what its name is, when not its own), in the order of `fields`."""
+    def value(field: str) -> str:
+        if field == "name" and name is not None:
+            return name
+        if field == "performance":
+            return "named_struct(" + ", ".join(
+                f"'{group}', named_struct(" + ", ".join(
+                    f"'{m}', {_number(f'{step}.performance.{group}.{m}')}" for m in metrics) + ")"
+                for group, metrics in METRICS.items()) + ")"
+        return f"{step}.{field}"
+    return "named_struct(" + ", ".join(f"'{f}', {value(f)}" for f in fields) + ")"
 
 
 def job_records(lines: DataFrame) -> DataFrame:
@@ -161,6 +201,11 @@ def to_job_records(parsed: DataFrame) -> DataFrame:
         *[f"{step_metrics.combined('_cms_steps', value_columns[name], g, m, METRICS[g][m])} AS {name}"
           for g, m, name in METRIC_COLUMNS],
     )
+
+
+def _number(text: str) -> str:
+    """SQL: the value as a double when it is a number or a string holding one; else null."""
+    return f"try_cast(trim({text}) AS DOUBLE)"
 
 
 def _finite(text: str) -> str:

@@ -24,17 +24,13 @@ def _counted(value: str) -> str:
     return f"(NOT isnan({value}) AND abs({value}) != double('Infinity') AND NOT {value} IN ({SENTINELS}))"
 
 
-def _number(text: str) -> str:
-    """SQL: the value as a double when it is a number or a string holding one; else null."""
-    return f"try_cast(trim({text}) AS DOUBLE)"
-
-
 def step_values(cms_steps: str, group: str, metric: str) -> list[str]:
     """SQL: the metric's counted value of each of the first UNROLLED_STEPS cmsRun steps (null
-    when the step is not there, or its value does not count); `cms_steps` names the array column."""
+    when the step is not there, or its value does not count); `cms_steps` names the array column,
+    whose metrics are doubles (normalise.parse_reports)."""
     values = []
     for i in range(UNROLLED_STEPS):
-        value = _number(f"get({cms_steps}, {i}).performance.{group}.{metric}")
+        value = f"get({cms_steps}, {i}).performance.{group}.{metric}"
         values.append(f"CASE WHEN {_counted(value)} THEN {value} END")
     return values
 
@@ -63,8 +59,7 @@ def _unrolled(values: list[str], rule: str) -> str:
 
 
 def _interpreted(cms_steps: str, group: str, metric: str, rule: str) -> str:
-    # Each value is parsed once (transform, then filter): Java methods are limited to 64 KB.
-    values = (f"filter(transform({cms_steps}, s -> {_number(f's.performance.{group}.{metric}')}), "
+    values = (f"filter(transform({cms_steps}, s -> s.performance.{group}.{metric}), "
               f"v -> {_counted('v')})")
     if rule == "max":
         return f"array_max({values})"
