@@ -30,6 +30,9 @@ def _lines(seed: int = 7, count: int = 400) -> list[bytes]:
                 pieces.insert(rng.randint(0, len(pieces)), rng.choice(INVALID))
         # numbered, so that each line is found again; a byte-order mark may open it
         lines.append((BOM if rng.random() < 0.15 else b"") + b"%04d|" % i + b"".join(pieces))
+    # blank lines: JSON whitespace only, after a byte-order mark or not (numbered by their
+    # position among the lines instead: they have no text to hold a number)
+    lines += [b"", b"   ", b"\t", b" \t  ", BOM, BOM + b" \t", b"\x0b", BOM + BOM]
     # a line that is long, ASCII apart from its last byte
     lines.append(b"%04d|" % count + b"x" * 5000 + b"\xff")
     lines.append(b"%04d|" % (count + 1) + b"x" * 5000 + "é".encode())
@@ -43,13 +46,18 @@ def test_invalid_utf8_and_sizes_are_those_python_finds(spark, tmp_path):
     files = readers.list_files(spark, [str(tmp_path)])
     rows = readers.with_line_facts(readers.read_lines(spark, files), 1 << 20, 100).collect()
     assert len(rows) == len(lines)
-    seen = {}
-    for row in rows:
-        seen[int(row["value"][:4])] = row
-    assert sorted(seen) == list(range(len(lines)))
+    numbered = [raw for raw in lines if raw.removeprefix(BOM)[4:5] == b"|"]
+    seen = {int(row["value"][:4]): row for row in rows if row["value"][4:5] == "|"}
+    assert sorted(seen) == list(range(len(numbered)))
+    # blank: JSON whitespace alone once a byte-order mark is taken off (tests/reference.py)
+    blank = sorted(raw for raw in lines if raw.decode("utf-8", "replace").removeprefix("\ufeff").strip(" \t\r\n") == "")
+    assert sorted(raw for raw in lines if raw not in numbered and raw not in blank) == [b"\x0b", BOM + BOM]
+    assert sorted(row["value"].encode() for row in rows if row[readers.BLANK]) == sorted(
+        raw.removeprefix(BOM) for raw in blank)
     invalid = 0
-    for number, raw in enumerate(lines):
-        row = seen[number]
+    for raw in numbered:
+        row = seen[int(raw.removeprefix(BOM)[:4])]
+        assert row[readers.BLANK] is False
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -61,7 +69,23 @@ def test_invalid_utf8_and_sizes_are_those_python_finds(spark, tmp_path):
             assert "\ufffd" in row["value"]
         else:   # a valid line is kept as it was, without the byte-order mark opening it
             assert row["value"] == text.removeprefix("\ufeff")
-    assert 150 < invalid < len(lines) - 150
+    assert 150 < invalid < len(numbered) - 150
+
+
+def test_blank_lines_are_dropped_by_every_normaliser_and_nothing_else(spark, tmp_path):
+    """A line of spaces and tabs (after a byte-order mark or not) is skipped, not rejected as malformed JSON;
+    a line too large is judged whole (spaces first, then text: rejected as too large)."""
+    from jobrollup.sources import get
+
+    raw = [b"", b" \t", b"\t", BOM + b"\t ", b"\x0b", b"  " + b" " * 200 + b"{}"]
+    (tmp_path / "lines.jsonl").write_bytes(b"\n".join(raw) + b"\n")
+    files = readers.list_files(spark, [str(tmp_path)])
+    lines = readers.with_line_facts(readers.read_lines(spark, files), 100, 20)
+    for source in ("fwjr", "spack_builds", "spack_errors"):
+        rows = get(source).load("normaliser")(lines).collect()
+        reasons = sorted(r["reject_reason"] or "" for r in rows)
+        assert len(rows) == 2 and "too_large" in reasons, (source, reasons)
+        assert [r["line_bytes"] for r in rows if r["reject_reason"] != "too_large"] == [1], source
 
 
 def test_a_line_over_the_limit_keeps_its_first_characters(spark, tmp_path):

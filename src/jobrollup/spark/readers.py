@@ -38,7 +38,10 @@ UNREADABLE_FILE = "unreadable_file"   # the reject reason of a file or folder th
 
 # Columns the reader adds to every line (with_line_facts) and the normalisers carry along.
 LINE_FACTS = ("line_bytes", "too_large", "invalid_utf8")
+# One more, for the normalisers alone (without_blank_lines): the line holds only JSON whitespace.
+BLANK = "blank"
 BOM = "\ufeff"
+JSON_WHITESPACE = " \t\r\n"
 
 
 @dataclass
@@ -250,15 +253,15 @@ def _as_json_text(frame: DataFrame) -> DataFrame:
 
 def with_line_facts(lines: DataFrame, max_bytes: int, keep_chars: int) -> DataFrame:
     """`lines` with its size in bytes, whether it passes `max_bytes` (`too_large`: only its
-    first `keep_chars` characters are kept, for the rejects file), and whether the UTF-8
-    decoder replaced bytes in it (`invalid_utf8`). A byte-order mark opening a line goes:
-    it is not part of the JSON text."""
+    first `keep_chars` characters are kept, for the rejects file), whether the UTF-8
+    decoder replaced bytes in it (`invalid_utf8`) and whether it is blank (BLANK). A
+    byte-order mark opening a line goes: it is not part of the JSON text."""
     # Spark's text reader keeps a line's bytes as they are: bytes that are not UTF-8 are found
     # here and replaced by U+FFFD, so that the parser, the rejects file and MongoDB see text.
     # The size and the check are computed once, in a projection of their own (a column used
     # twice would be computed twice if the projections were merged).
     facts = lines.select("value", "file", F.octet_length("value").alias("line_bytes"),
-                         F.expr(f"NOT {utf8_valid('value')}").alias("invalid_utf8"))
+                         F.expr(f"NOT {utf8_valid('value')}").alias("invalid_utf8"), _blank("value").alias(BLANK))
     value, size, invalid = F.col("value"), F.col("line_bytes"), F.col("invalid_utf8")
     return facts.select(
         F.when(size > max_bytes, F.substring(value, 1, keep_chars))
@@ -269,7 +272,20 @@ def with_line_facts(lines: DataFrame, max_bytes: int, keep_chars: int) -> DataFr
         size.alias("line_bytes"),
         (size > max_bytes).alias("too_large"),
         F.coalesce(invalid, F.lit(False)).alias("invalid_utf8"),
+        BLANK,
     )
+
+
+def _blank(column: str) -> Column:
+    """Whether the line holds nothing but JSON whitespace, after a byte-order mark opening it.
+    Judged on the line as read: the replacement of bytes that are not UTF-8 (never whitespace)
+    does not change it, and a line too large is judged whole, not by the characters kept."""
+    value = F.col(column)
+    text = F.when(value.startswith(BOM), F.substring(value, 2, 1 << 30)).otherwise(value)
+    # Trimming given characters copies the whole line: only lines that open with one are
+    # trimmed (a report opens with "{").
+    return F.when(F.substring(value, 1, 1).isin("", BOM, *JSON_WHITESPACE),
+                  F.trim(text, F.lit(JSON_WHITESPACE)) == "").otherwise(False)
 
 
 def utf8_valid(text: str) -> str:
@@ -284,12 +300,17 @@ def utf8_valid(text: str) -> str:
     return f"(format_string('%s', {text}) = {text})"
 
 
-def ensure_line_facts(lines: DataFrame) -> DataFrame:
-    """`lines` with the line-fact columns, neutral where a caller did not add them."""
-    if all(c in lines.columns for c in LINE_FACTS):
-        return lines
-    return lines.select("value", "file", F.octet_length("value").alias("line_bytes"),
-                        F.lit(False).alias("too_large"), F.lit(False).alias("invalid_utf8"))
+def without_blank_lines(lines: DataFrame) -> DataFrame:
+    """`lines` (`value`, `file`) with the line-fact columns, those a caller did not add
+    neutral, and without blank lines: the first step of every normaliser.
+
+    The filter reads the BLANK fact, not the text kept: a filter on `value` is pushed below
+    with_line_facts, and it made Spark compute the UTF-8 check of every line twice."""
+    if not all(c in lines.columns for c in (*LINE_FACTS, BLANK)):
+        lines = lines.select("value", "file", F.octet_length("value").alias("line_bytes"),
+                             F.lit(False).alias("too_large"), F.lit(False).alias("invalid_utf8"),
+                             _blank("value").alias(BLANK))
+    return lines.where(~F.col(BLANK)).select("value", "file", *LINE_FACTS)
 
 
 def too_large_reason() -> Column:

@@ -91,7 +91,7 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     same double either way, and the only strings the number parser takes ("NaN", "Infinity"...)
     are not finite either way, so never counted (step_metrics).
     """
-    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
+    lines = readers.without_blank_lines(lines)
     text_step = _step_schema(tuple(f.name for f in step["errors"].dataType.elementType.fields), _PERFORMANCE_TEXT)
     numbers = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
     text = F.from_json("value", _report_schema(T.ArrayType(text_step)), _PARSE_OPTIONS)

@@ -24,7 +24,7 @@ _PARSE_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
 
 def job_records(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> one record per build, rejected lines kept with their reason."""
-    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
+    lines = readers.without_blank_lines(lines)
     parsed = lines.select("value", "file", *readers.LINE_FACTS, F.from_json("value", BUILD, _PARSE_OPTIONS).alias("b"))
     b = F.col("b")
     status = F.lower(F.trim(b["status"]))

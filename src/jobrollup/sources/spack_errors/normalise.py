@@ -42,7 +42,7 @@ with warnings.catch_warnings():  # plain UDFs: the type hints are not pandas UDF
 def error_records(lines: DataFrame) -> DataFrame:
     """Lines (`value`, `file`) -> reject_reason, rejected_line, file, ts, package, spec_hash, kind,
     phase, source_file, message (null for a rejected line)."""
-    lines = readers.ensure_line_facts(lines.where(F.trim(F.col("value")) != ""))
+    lines = readers.without_blank_lines(lines)
     r = F.from_json("value", RECORD, _PARSE_OPTIONS)
     parsed = lines.select("value", "file", *readers.LINE_FACTS, r.alias("r"))
     r = F.col("r")
