@@ -306,10 +306,11 @@ def without_blank_lines(lines: DataFrame) -> DataFrame:
 
     The filter reads the BLANK fact, not the text kept: a filter on `value` is pushed below
     with_line_facts, and it made Spark compute the UTF-8 check of every line twice."""
-    if not all(c in lines.columns for c in (*LINE_FACTS, BLANK)):
+    if not all(c in lines.columns for c in LINE_FACTS):
         lines = lines.select("value", "file", F.octet_length("value").alias("line_bytes"),
-                             F.lit(False).alias("too_large"), F.lit(False).alias("invalid_utf8"),
-                             _blank("value").alias(BLANK))
+                             F.lit(False).alias("too_large"), F.lit(False).alias("invalid_utf8"))
+    if BLANK not in lines.columns:
+        lines = lines.withColumn(BLANK, _blank("value"))
     return lines.where(~F.col(BLANK)).select("value", "file", *LINE_FACTS)
 
 
