@@ -73,8 +73,8 @@ def test_invalid_utf8_and_sizes_are_those_python_finds(spark, tmp_path):
 
 
 def test_blank_lines_are_dropped_by_every_normaliser_and_nothing_else(spark, tmp_path):
-    """A line of spaces and tabs (after a byte-order mark or not) is skipped, not rejected as malformed JSON;
-    a line too large is judged whole (spaces first, then text: rejected as too large)."""
+    """A line of spaces and tabs (after a byte-order mark or not) is skipped, not rejected as
+    malformed JSON; a line too large is judged whole (spaces first, then text: too large)."""
     from jobrollup.sources import get
 
     raw = [b"", b" \t", b"\t", BOM + b"\t ", b"\x0b", b"  " + b" " * 200 + b"{}"]

@@ -40,14 +40,14 @@ _PERFORMANCE = _performance(T.DoubleType())
 _PERFORMANCE_TEXT = _performance(_S)
 
 
-def _step_schema(error_fields: tuple[str, ...], performance: T.StructType = _PERFORMANCE) -> T.StructType:
+def _step_schema(error_fields: tuple[str, ...]) -> T.StructType:
     return T.StructType([
         T.StructField("name", _S),
         T.StructField("site", _S),
         T.StructField("errors", T.ArrayType(T.StructType([T.StructField(f, _S) for f in error_fields]))),
         T.StructField("output", T.ArrayType(T.StructType([
             T.StructField("acquisitionEra", _S), T.StructField("events", _S)]))),
-        T.StructField("performance", performance),
+        T.StructField("performance", _PERFORMANCE),
     ])
 
 
@@ -92,7 +92,8 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     are not finite either way, so never counted (step_metrics).
     """
     lines = readers.without_blank_lines(lines)
-    text_step = _step_schema(tuple(f.name for f in step["errors"].dataType.elementType.fields), _PERFORMANCE_TEXT)
+    text_step = T.StructType([T.StructField("performance", _PERFORMANCE_TEXT) if f.name == "performance" else f
+                              for f in step.fields])
     numbers = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
     text = F.from_json("value", _report_schema(T.ArrayType(text_step)), _PARSE_OPTIONS)
     legacy = F.from_json("value", _report_schema(T.MapType(_S, text_step)), _PARSE_OPTIONS)
@@ -210,7 +211,7 @@ def _number(text: str) -> str:
 
 def _finite(text: str) -> str:
     """SQL: a JSON number or a string holding a decimal number, when finite; else null."""
-    number = f"try_cast(trim({text}) AS DOUBLE)"
+    number = _number(text)
     return f"CASE WHEN NOT isnan({number}) AND abs({number}) != double('Infinity') THEN {number} END"
 
 
