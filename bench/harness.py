@@ -36,6 +36,7 @@ time.tzset()
 import psutil  # noqa: E402
 import tomli_w  # noqa: E402
 
+from jobrollup import config  # noqa: E402
 from jobrollup.plan import Plan, plan_run  # noqa: E402
 from jobrollup.sources.fwjr import generate  # noqa: E402
 from jobrollup.store import embedded  # noqa: E402
@@ -367,9 +368,19 @@ def java_problem() -> str | None:
     return None
 
 
-def spark_session(args, conf: dict):
+def driver_java_options(conf: dict, input_bytes: int | None) -> str:
+    """The JVM options bin/aggregate gives a local driver reading about `input_bytes` (conf
+    [spark.profiles.local]: the JIT tiers and the collector; the project's conf when `conf`
+    has no profiles)."""
+    full = conf if conf.get("spark", {}).get("profiles") else config.load()
+    return config.spark_settings(full, "local", input_bytes=input_bytes)[1].get("spark.driver.extraJavaOptions", "")
+
+
+def spark_session(args, conf: dict, input_bytes: int | None = None):
     """A SparkSession of conf [spark.conf] with the benchmark's settings over it: args gives
-    master, driver_memory, workdir and max_partition_bytes. Returns (session, settings)."""
+    master, driver_memory, workdir and max_partition_bytes. A local driver gets the JVM options
+    bin/aggregate would give it for an input of about `input_bytes` (driver_java_options).
+    Returns (session, settings)."""
     from pyspark.sql import SparkSession
 
     if SparkSession.getActiveSession() is not None:
@@ -385,9 +396,11 @@ def spark_session(args, conf: dict):
     })
     if args.max_partition_bytes:
         settings["spark.sql.files.maxPartitionBytes"] = args.max_partition_bytes
+    java_options = driver_java_options(conf, input_bytes) if args.master.startswith("local") else ""
     log_conf = ROOT / "conf" / "log4j2.properties"
     if log_conf.exists():
-        settings.setdefault("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{log_conf}")
+        java_options += f" -Dlog4j2.configurationFile=file:{log_conf}"
+    settings.setdefault("spark.driver.extraJavaOptions", java_options.strip())
     builder = SparkSession.builder.master(args.master).appName("jobrollup-bench")
     for key, value in settings.items():
         builder = builder.config(key, value)

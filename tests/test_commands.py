@@ -90,6 +90,17 @@ def test_dry_run_prints_the_plan_and_command_without_secrets(workspace):
     assert "spark-submit" in done.stdout and "--py-files" in done.stdout and "jobs/aggregate.py" in done.stdout
     assert "s3cret" not in done.stdout and "ops:***@db.example" in done.stdout
     assert '"write_tasks": 0' in done.stdout      # a real MongoDB: every partition writes at once
+    assert "-XX:TieredStopAtLevel=1" in done.stdout  # a small input: the JVM's quick JIT tier
+
+
+def test_a_large_local_input_gets_the_optimising_jit(workspace, tmp_path):
+    day = tmp_path / "input" / "2026" / "02" / "28"
+    day.mkdir(parents=True)
+    with open(day / "big.jsonl", "wb") as big:    # sparse: 800 MB that take no disk
+        big.truncate(800 << 20)
+    done = aggregate(["2026-02-28", "--input", str(tmp_path / "input"), "--dry-run"], workspace["env"], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "-XX:+UseSerialGC" in done.stdout and "-XX:TieredStopAtLevel=1" not in done.stdout
 
 
 def test_the_embedded_server_is_written_by_one_task_and_a_bad_count_refused(workspace):

@@ -33,11 +33,37 @@ def test_profile_jvm_options_keep_the_log_configuration(conf):
     assert "-XX:TieredStopAtLevel=1" in settings["spark.driver.extraJavaOptions"]
     cmd = submit.command("aggregate", [], master="local[*]", app_name="t", spark_conf=settings, py_files="x.zip")
     options = next(c for c in cmd if c.startswith("spark.driver.extraJavaOptions="))
-    assert "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC" in options and "-Dlog4j2.configurationFile=file:" in options
+    assert "-XX:+UseSerialGC" in options and "-XX:TieredStopAtLevel=1" in options
+    assert "-Dlog4j2.configurationFile=file:" in options
     cmd = submit.command("aggregate", [], master="local[*]", app_name="t", py_files="x.zip",
                          spark_conf={**settings, "spark.driver.extraJavaOptions": ""})  # the JVM's defaults
     options = next(c for c in cmd if c.startswith("spark.driver.extraJavaOptions="))
     assert "-XX" not in options and "-Dlog4j2.configurationFile=file:" in options
+
+
+def test_the_quick_jit_tier_is_for_small_or_unknown_inputs(conf, tmp_path):
+    quick = "-XX:TieredStopAtLevel=1"
+    limit = config.byte_size(conf["spark"]["profiles"]["local"]["small_input"]["bytes"], "bytes")
+    assert limit == 768 << 20
+    for input_bytes, has_quick in ((None, True), (0, True), (limit - 1, True), (limit, False), (10 * limit, False)):
+        options = config.spark_settings(conf, input_bytes=input_bytes)[1]["spark.driver.extraJavaOptions"]
+        assert (quick in options) is has_quick and "-XX:+UseSerialGC" in options, input_bytes
+    # only the local profile has it; a cluster's JVMs are its own business
+    assert quick not in config.spark_settings(conf, "yarn", input_bytes=0)[1].get("spark.driver.extraJavaOptions", "")
+
+    # sizes of local folders: hidden and marker files left out, compressed files at COMPRESSED_RATIO
+    day = tmp_path / "2024" / "11" / "04"
+    day.mkdir(parents=True)
+    (day / "a.jsonl").write_bytes(b"x" * 1000)
+    (day / "b.jsonl.gz").write_bytes(b"x" * 100)
+    (day / "_SUCCESS").write_bytes(b"x" * 50)
+    (day / ".a.jsonl.crc").write_bytes(b"x" * 50)
+    assert config.input_size([str(day), str(tmp_path / "missing")]) == 1000 + 100 * config.COMPRESSED_RATIO
+    assert config.input_size([f"file://{day}"]) == 1000 + 100 * config.COMPRESSED_RATIO
+    assert config.input_size([str(day), "hdfs:///cms/fwjr/2024/11/04"]) is None
+    with pytest.raises(config.ConfigError, match="'lots' is not a size"):
+        config.byte_size("lots", "[x] bytes")
+    assert config.byte_size("2g", "x") == 2 << 30 and config.byte_size(1024, "x") == 1024 and config.byte_size("1.5k", "x") == 1536
 
 
 def test_uri_file_must_be_private(conf, tmp_path, monkeypatch):

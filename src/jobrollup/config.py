@@ -91,9 +91,14 @@ def source_root(conf: dict, source: str) -> str:
                           "in the configuration, or give --input") from None
 
 
-def spark_settings(conf: dict, profile: str | None = None, master: str | None = None) -> tuple[str, dict[str, str]]:
+def spark_settings(conf: dict, profile: str | None = None, master: str | None = None,
+                   input_bytes: int | None = None) -> tuple[str, dict[str, str]]:
     """(master, settings) of a deployment profile of conf [spark.profiles.<name>], over the
-    settings every profile shares ([spark.conf]); --master overrides the profile's master."""
+    settings every profile shares ([spark.conf]); --master overrides the profile's master.
+
+    `input_bytes`: about how much the run reads (`input_size`), when known. A profile's
+    [small_input] `java_options` join the driver's JVM options unless the input is known to be
+    at least its `bytes`: the JVM's quick JIT tier starts sooner but runs slower (below)."""
     spark = conf["spark"]
     name = profile or spark.get("profile", "local")
     profiles = spark.get("profiles", {})
@@ -102,4 +107,45 @@ def spark_settings(conf: dict, profile: str | None = None, master: str | None = 
     chosen = profiles[name]
     settings = {str(k): str(v) for k, v in spark.get("conf", {}).items()}
     settings.update({str(k): str(v) for k, v in chosen.get("conf", {}).items()})
+    small = chosen.get("small_input")
+    if small and (input_bytes is None or input_bytes < byte_size(small["bytes"], f"[spark.profiles.{name}.small_input] bytes")):
+        options = settings.get("spark.driver.extraJavaOptions", "")
+        settings["spark.driver.extraJavaOptions"] = f"{options} {small['java_options']}".strip()
     return master or chosen["master"], settings
+
+
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def byte_size(value: str | int, setting: str) -> int:
+    """A size as Spark writes them ("768m", "2g", 1024) in bytes."""
+    text = str(value).strip().lower().removesuffix("b")
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "")
+    try:
+        return int(float(number) * _UNITS[unit])
+    except ValueError:
+        raise ConfigError(f"{setting}: {value!r} is not a size (examples: 768m, 2g)") from None
+
+
+# Compressed dumps hold about this many times their size (generated FWJR: 4.5; gz of JSON lines).
+COMPRESSED_RATIO = 4
+_COMPRESSED = (".gz", ".bz2", ".zst", ".xz")
+
+
+def input_size(folders: list[str]) -> int | None:
+    """About how many bytes of records the local `folders` hold (compressed files counted at
+    COMPRESSED_RATIO times their size); None when one of them is not local (HDFS...)."""
+    total = 0
+    for folder in folders:
+        if not is_local(folder):
+            return None
+        for parent, _, names in os.walk(local_path(folder)):
+            for name in names:
+                if name.startswith((".", "_")):
+                    continue
+                try:
+                    size = os.stat(os.path.join(parent, name)).st_size
+                except OSError:
+                    continue
+                total += size * (COMPRESSED_RATIO if name.endswith(_COMPRESSED) else 1)
+    return total

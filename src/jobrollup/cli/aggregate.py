@@ -62,7 +62,8 @@ def _main(argv: list[str] | None) -> int:
     checks.count_setting(plan.write_tasks, "conf [mongo] write_tasks")
     if not config.mongo_uri(args.mongo_uri, conf):   # the embedded server: one writer (conf [mongo] write_tasks)
         plan.write_tasks = EMBEDDED_WRITE_TASKS
-    master, spark_conf = common.spark_settings(args, conf)
+    master, spark_conf = common.spark_settings(
+        args, conf, config.input_size([*plan.required_folders, *plan.optional_folders]))
     job_args = ["--plan", plan.to_json()]   # in a terminal, Spark's stage progress shows the read and the writes
     app_name = f"jobrollup-aggregate-{plan.precision}-{plan.first_day}"
     # Everything that can fail before Spark starts is checked here, not after the input is read.

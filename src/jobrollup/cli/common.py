@@ -130,9 +130,10 @@ def check_submit_folders(*, create: bool = True) -> None:
     checks.writable_folder(tempfile.gettempdir(), "temporary folder", create=create)
 
 
-def spark_settings(args, conf: dict) -> tuple[str, dict[str, str]]:
-    """(master, settings) of the profile, with --spark-conf over it; no progress bars in logs."""
-    master, settings = config.spark_settings(conf, args.profile, args.master)
+def spark_settings(args, conf: dict, input_bytes: int | None = None) -> tuple[str, dict[str, str]]:
+    """(master, settings) of the profile for an input of about `input_bytes` (None: unknown;
+    config.spark_settings), with --spark-conf over it; no progress bars in logs."""
+    master, settings = config.spark_settings(conf, args.profile, args.master, input_bytes)
     for item in args.spark_conf:
         key, sep, value = item.partition("=")
         if not sep:
