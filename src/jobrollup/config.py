@@ -98,7 +98,8 @@ def spark_settings(conf: dict, profile: str | None = None, master: str | None = 
 
     `input_bytes`: about how much the run reads (`input_size`), when known. A profile's
     [small_input] `java_options` join the driver's JVM options unless the input is known to be
-    at least its `bytes`: the JVM's quick JIT tier starts sooner but runs slower (below)."""
+    at least its `bytes` (the local profile's: the JVM's quick JIT tier, which starts sooner but
+    runs slower; conf/jobrollup.toml)."""
     spark = conf["spark"]
     name = profile or spark.get("profile", "local")
     profiles = spark.get("profiles", {})
