@@ -410,7 +410,7 @@ def main(argv=None) -> int:
         sampler.set_phase("spark-startup")
         began = time.perf_counter()
         try:
-            spark, settings = harness.spark_session(args, conf, config.input_size([str(data_root)]))
+            spark, settings = harness.spark_session(args, conf, [str(data_root)])
         except Exception as error:
             if "JAVA_GATEWAY_EXITED" in str(error) or "Java gateway" in str(error):
                 print(f"error: Spark could not start its JVM ({error}); check Java (JAVA_HOME, java -version)",

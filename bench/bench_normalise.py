@@ -24,7 +24,6 @@ import psutil
 
 from pyspark.sql import functions as F
 
-from jobrollup import config
 from jobrollup.sources.fwjr import SOURCE
 import importlib
 from jobrollup.spark import readers
@@ -93,7 +92,7 @@ def main(argv=None) -> int:
     args.max_partition_bytes = None
     normalisers = [(t, load(t)) for t in args.normaliser or [SOURCE.normaliser]]
     began = time.perf_counter()
-    spark, _ = harness.spark_session(args, {}, config.input_size([args.data]))
+    spark, _ = harness.spark_session(args, {}, [args.data])
     proc = jvm(spark)
     print(f"Spark start-up {time.perf_counter() - began:.1f} s; load {psutil.getloadavg()}", flush=True)
     for name, normaliser in normalisers:

@@ -815,7 +815,7 @@ def local_child(spec_path: Path) -> int:
     spark = store = None
     try:
         began = time.perf_counter()
-        spark, settings = harness.spark_session(args, conf, config.input_size([spec["data_root"]]))
+        spark, settings = harness.spark_session(args, conf, [spec["data_root"]])
         out["startup_s"] = round(time.perf_counter() - began, 1)
         out["app_id"] = spark.sparkContext.applicationId
         say(f"SparkSession {spark.version} ({spec['master']}) in {out['startup_s']} s; "

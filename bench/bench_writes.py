@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     params = harness.data_params(day, 1, args.jobs, "jsonl", 1, 0)
     root, _, _ = harness.ensure_data(args.workdir, harness.data_name(params), params, False)
     server, started = harness.start_server(args.workdir / "mongo")
-    spark, _ = harness.spark_session(args, conf, config.input_size([str(root)]))
+    spark, _ = harness.spark_session(args, conf, [str(root)])
     cores = spark.sparkContext.defaultParallelism
     databases = []
     try:

@@ -36,7 +36,7 @@ time.tzset()
 import psutil  # noqa: E402
 import tomli_w  # noqa: E402
 
-from jobrollup import config  # noqa: E402
+from jobrollup import config, dump_files  # noqa: E402
 from jobrollup.plan import Plan, plan_run  # noqa: E402
 from jobrollup.sources.fwjr import generate  # noqa: E402
 from jobrollup.store import embedded  # noqa: E402
@@ -368,18 +368,19 @@ def java_problem() -> str | None:
     return None
 
 
-def driver_java_options(conf: dict, input_bytes: int | None) -> str:
-    """The JVM options bin/aggregate gives a local driver reading about `input_bytes` (conf
+def driver_java_options(conf: dict, inputs: list[str] | None) -> str:
+    """The JVM options bin/aggregate gives a local driver reading the folders `inputs` (conf
     [spark.profiles.local]: the JIT tiers and the collector; the project's conf when `conf`
     has no profiles)."""
     full = conf if conf.get("spark", {}).get("profiles") else config.load()
+    input_bytes = dump_files.input_size(inputs) if inputs else None
     return config.spark_settings(full, "local", input_bytes=input_bytes)[1].get("spark.driver.extraJavaOptions", "")
 
 
-def spark_session(args, conf: dict, input_bytes: int | None = None):
+def spark_session(args, conf: dict, inputs: list[str] | None = None):
     """A SparkSession of conf [spark.conf] with the benchmark's settings over it: args gives
     master, driver_memory, workdir and max_partition_bytes. A local driver gets the JVM options
-    bin/aggregate would give it for an input of about `input_bytes` (driver_java_options).
+    bin/aggregate would give it for reading the folders `inputs` (driver_java_options).
     Returns (session, settings)."""
     from pyspark.sql import SparkSession
 
@@ -396,7 +397,7 @@ def spark_session(args, conf: dict, input_bytes: int | None = None):
     })
     if args.max_partition_bytes:
         settings["spark.sql.files.maxPartitionBytes"] = args.max_partition_bytes
-    java_options = driver_java_options(conf, input_bytes) if args.master.startswith("local") else ""
+    java_options = driver_java_options(conf, inputs) if args.master.startswith("local") else ""
     log_conf = ROOT / "conf" / "log4j2.properties"
     if log_conf.exists():
         java_options += f" -Dlog4j2.configurationFile=file:{log_conf}"

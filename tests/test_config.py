@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobrollup import config
+from jobrollup import config, dump_files
 from jobrollup.store.mongo import redact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +51,18 @@ def test_the_quick_jit_tier_is_for_small_or_unknown_inputs(conf, tmp_path):
     # only the local profile has it; a cluster's JVMs are its own business
     assert quick not in config.spark_settings(conf, "yarn", input_bytes=0)[1].get("spark.driver.extraJavaOptions", "")
 
-    # sizes of local folders: hidden and marker files left out, compressed files at COMPRESSED_RATIO
+    # sizes of local folders: only the files the reader reads, .gz ones at GZ_RATIO
     day = tmp_path / "2024" / "11" / "04"
     day.mkdir(parents=True)
     (day / "a.jsonl").write_bytes(b"x" * 1000)
     (day / "b.jsonl.gz").write_bytes(b"x" * 100)
     (day / "_SUCCESS").write_bytes(b"x" * 50)
     (day / ".a.jsonl.crc").write_bytes(b"x" * 50)
-    assert config.input_size([str(day), str(tmp_path / "missing")]) == 1000 + 100 * config.COMPRESSED_RATIO
-    assert config.input_size([f"file://{day}"]) == 1000 + 100 * config.COMPRESSED_RATIO
-    assert config.input_size([str(day), "hdfs:///cms/fwjr/2024/11/04"]) is None
+    (day / "notes.txt").write_bytes(b"x" * 50)
+    expected = 1000 + 100 * dump_files.GZ_RATIO
+    assert dump_files.input_size([str(day), str(tmp_path / "missing")]) == expected
+    assert dump_files.input_size([f"file://{day}"]) == expected
+    assert dump_files.input_size([str(day), "hdfs:///cms/fwjr/2024/11/04"]) is None
     with pytest.raises(config.ConfigError, match="'lots' is not a size"):
         config.byte_size("lots", "[x] bytes")
     assert config.byte_size("2g", "x") == 2 << 30 and config.byte_size(1024, "x") == 1024 and config.byte_size("1.5k", "x") == 1536

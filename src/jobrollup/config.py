@@ -96,7 +96,7 @@ def spark_settings(conf: dict, profile: str | None = None, master: str | None = 
     """(master, settings) of a deployment profile of conf [spark.profiles.<name>], over the
     settings every profile shares ([spark.conf]); --master overrides the profile's master.
 
-    `input_bytes`: about how much the run reads (`input_size`), when known. A profile's
+    `input_bytes`: about how much the run reads (`dump_files.input_size`), when known. A profile's
     [small_input] `java_options` join the driver's JVM options unless the input is known to be
     at least its `bytes` (the local profile's: the JVM's quick JIT tier, which starts sooner but
     runs slower; conf/jobrollup.toml)."""
@@ -127,26 +127,3 @@ def byte_size(value: str | int, setting: str) -> int:
     except ValueError:
         raise ConfigError(f"{setting}: {value!r} is not a size (examples: 768m, 2g)") from None
 
-
-# Compressed dumps hold about this many times their size (generated FWJR: 4.5; gz of JSON lines).
-COMPRESSED_RATIO = 4
-_COMPRESSED = (".gz", ".bz2", ".zst", ".xz")
-
-
-def input_size(folders: list[str]) -> int | None:
-    """About how many bytes of records the local `folders` hold (compressed files counted at
-    COMPRESSED_RATIO times their size); None when one of them is not local (HDFS...)."""
-    total = 0
-    for folder in folders:
-        if not is_local(folder):
-            return None
-        for parent, _, names in os.walk(local_path(folder)):
-            for name in names:
-                if name.startswith((".", "_")):
-                    continue
-                try:
-                    size = os.stat(os.path.join(parent, name)).st_size
-                except OSError:
-                    continue
-                total += size * (COMPRESSED_RATIO if name.endswith(_COMPRESSED) else 1)
-    return total

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import os
 
-from .. import config, exits, sources
+from .. import config, dump_files, exits, sources
 from ..plan import Plan, plan_run
 from ..spark import submit
 from ..store.mongo import MongoStore, redact
@@ -63,7 +63,7 @@ def _main(argv: list[str] | None) -> int:
     if not config.mongo_uri(args.mongo_uri, conf):   # the embedded server: one writer (conf [mongo] write_tasks)
         plan.write_tasks = EMBEDDED_WRITE_TASKS
     master, spark_conf = common.spark_settings(
-        args, conf, config.input_size([*plan.required_folders, *plan.optional_folders]))
+        args, conf, dump_files.input_size([*plan.required_folders, *plan.optional_folders]))
     job_args = ["--plan", plan.to_json()]   # in a terminal, Spark's stage progress shows the read and the writes
     app_name = f"jobrollup-aggregate-{plan.precision}-{plan.first_day}"
     # Everything that can fail before Spark starts is checked here, not after the input is read.

@@ -23,11 +23,8 @@ from urllib.parse import unquote, urlparse
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..dump_files import AVRO_SUFFIXES, DUMP_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, is_hidden
 from ..exits import InputError
-
-JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz", ".ndjson", ".ndjson.gz")
-PARQUET_SUFFIXES = (".parquet",)
-AVRO_SUFFIXES = (".avro",)
 
 # Why a listed path is not read; each is recorded in the run summary and in `runs`.
 DANGLING = "dangling symlink"
@@ -110,9 +107,9 @@ def list_files(spark: SparkSession, folders: list[str]) -> InputFiles:
         entries = (_walk_local(local, seen_folders, found) if local is not None
                    else _walk_hadoop(spark, folder, found))
         for text, name, identity, size in entries:
-            if name.startswith((".", "_")):  # _SUCCESS, .crc and hidden files
+            if is_hidden(name):
                 continue
-            if not name.endswith(JSON_SUFFIXES + PARQUET_SUFFIXES + AVRO_SUFFIXES):
+            if not name.endswith(DUMP_SUFFIXES):
                 found.ignored.append(text)
                 continue
             if identity in seen_files:
@@ -169,7 +166,7 @@ def _walk_local(root: str, seen_folders: set, found: InputFiles):
                 seen_folders.add(identity)
                 pending.append(entry.path)
             elif not stat.S_ISREG(info.st_mode):
-                if entry.name.endswith(JSON_SUFFIXES + PARQUET_SUFFIXES + AVRO_SUFFIXES):
+                if entry.name.endswith(DUMP_SUFFIXES):
                     # a FIFO or device would block or never end: never handed to Spark
                     found.unreadable.append((entry.path, "not a regular file (a FIFO, socket or device)"))
             elif (problem := _cannot_open(entry)) is not None:
@@ -195,7 +192,7 @@ def _walk_hadoop(spark: SparkSession, folder: str, found: InputFiles):
 def _cannot_open(entry: os.DirEntry) -> str | None:
     """Why a dump file cannot be opened (permission denied...), or None. Opening costs
     microseconds locally and spares Spark a task failure."""
-    if entry.name.startswith((".", "_")) or not entry.name.endswith(JSON_SUFFIXES + PARQUET_SUFFIXES + AVRO_SUFFIXES):
+    if is_hidden(entry.name) or not entry.name.endswith(DUMP_SUFFIXES):
         return None
     try:
         os.close(os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK))
