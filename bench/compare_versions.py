@@ -47,7 +47,8 @@ from pymongo import MongoClient  # noqa: E402
 from jobrollup.store import embedded  # noqa: E402
 
 RUN_ID = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}")
-VARYING = {"started_at", "finished_at", "heartbeat_at", "updated_at", "created_at", "pid", "timings"}
+VARYING = {"started_at", "finished_at", "heartbeat_at", "updated_at", "created_at", "pid", "timings",
+           "seconds_in_mongodb"}   # the journal's `writes`: seconds the executors were blocked writing
 COMMANDS = [
     ["aggregate", "2026-01-01", "--precision", "day"],
     ["aggregate", "2026-01-01", "--precision", "hour"],

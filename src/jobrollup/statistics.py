@@ -8,6 +8,8 @@ is jobrollup.spark.aggregate.
 
 from __future__ import annotations
 
+from collections import Counter
+
 STATISTICS = ("n", "sum", "min", "max", "sumsq")
 
 # Metrics that also get a percentile sketch: a DDSketch-style log histogram, where a value
@@ -64,7 +66,13 @@ def merge_into(into: dict | None, other: dict) -> dict:
 
 def sketch(bins: list[int], zeros: int) -> dict:
     """The stored form of a sketch from the bin index of every positive value."""
-    counts: dict[str, int] = {}
-    for index in bins:
-        counts[str(index)] = counts.get(str(index), 0) + 1
-    return {"gamma": SKETCH_GAMMA, "zeros": int(zeros), "bins": counts}
+    # Counted by the bin's number, named as text once per bin: a view's bucket holds a bin for
+    # every one of its jobs (millions in a night), and two str() per bin were a tenth of an
+    # executor's time building documents. Counter counts in C, but costs more on short lists.
+    if len(bins) > 32:
+        counts = Counter(bins)
+    else:
+        counts = {}
+        for index in bins:
+            counts[index] = counts.get(index, 0) + 1
+    return {"gamma": SKETCH_GAMMA, "zeros": int(zeros), "bins": {str(index): count for index, count in counts.items()}}
