@@ -15,8 +15,10 @@ from pathlib import Path
 import executor_faults
 import pytest
 from helpers import plan_for
+from pyspark.sql import Row
 
 import reference
+from jobrollup import documents, sources, statistics
 from jobrollup.exits import InputError, MongoUnavailable, RunRefused, WindowBusy
 from jobrollup.plan import day_folder
 from jobrollup.sources.fwjr import generate
@@ -250,6 +252,44 @@ def test_a_single_record(spark, store, conf, tmp_path):
         "n": 1, "sum": 100.0, "min": 100.0, "max": 100.0, "sumsq": 10000.0,
         "sketch": {"gamma": 1.02, "zeros": 0, "bins": {"233": 1}}}   # 1.02**232 < 100 <= 1.02**233
     reference.assert_documents_equal([doc], expected_for(plan, result))
+
+
+@pytest.mark.parametrize("bins", [[], [233], [5, -3, 5, 0, 5], [(i * 7919) % 97 - 40 for i in range(1000)]],
+                         ids=["none", "one", "short", "long"])
+def test_a_sketch_counts_every_bin_in_the_order_first_seen(bins):
+    # Short and long lists are counted by different code (statistics.sketch): both as plain Python does.
+    expected: dict[str, int] = {}
+    for index in bins:
+        expected[str(index)] = expected.get(str(index), 0) + 1
+    got = statistics.sketch(bins, 3)
+    assert got == {"gamma": 1.02, "zeros": 3, "bins": expected}
+    assert list(got["bins"]) == list(expected)
+
+
+def test_a_document_from_a_spark_row_is_the_document_of_its_dict():
+    # The executors build documents from Rows by position (documents.document_maker); a row's
+    # columns in another order must give the same document.
+    source = sources.get("fwjr")
+    values = {"bucket_epoch": 1772323200, **{k: None for k in source.scope_keys}, "site": "T2_A", "exitCode": 8021,
+              "count": 3, **{c: 7 for c in source.counters}}
+    for _, _, column in source.metric_columns:
+        values.update({f"{column}__n": 0, f"{column}__sum": None, f"{column}__min": None, f"{column}__max": None,
+                       f"{column}__sumsq": None})
+    values.update({"cpu__TotalJobCPU__n": 2, "cpu__TotalJobCPU__sum": 3.0, "cpu__TotalJobCPU__min": 1.0,
+                   "cpu__TotalJobCPU__max": 2.0, "cpu__TotalJobCPU__sumsq": 5.0, "cpu__TotalJobCPU__bins": [1, 35, 1],
+                   "cpu__TotalJobCPU__zeros": 1})
+    expected = {"_id": documents.document_id(source, "day", dt.datetime(2026, 3, 1),
+                                             {k: values[k] for k in source.scope_keys}),
+                "scope": {**{k: values[k] for k in source.scope_keys}, "start_date": dt.datetime(2026, 3, 1),
+                          "end_date": dt.datetime(2026, 3, 2), "timeframe_precision": "day"},
+                "count": 3, **{c: 7 for c in source.counters}, "run_id": "r",
+                "performance": {"cpu": {"TotalJobCPU": {"n": 2, "sum": 3.0, "min": 1.0, "max": 2.0, "sumsq": 5.0,
+                                                        "sketch": {"gamma": 1.02, "zeros": 1, "bins": {"1": 2, "35": 1}}}}}}
+    assert documents.to_document(values, source, "day", "r") == expected
+    columns = sorted(values, reverse=True)
+    row = Row(*columns)(*(values[c] for c in columns))
+    assert documents.document_maker(row.__fields__, source, "day", "r")(row) == expected
+    assert list(documents.to_documents([row, row], source, "day", "r")) == [expected, expected]
 
 
 def test_sentinels_string_codes_and_placeholders(spark, store, conf, tmp_path):
