@@ -442,7 +442,7 @@ class TimedStore(MongoStore):
     def begin_run(self, *a, **kw):
         return self._setup(super().begin_run, *a, **kw)
 
-    def replace_documents(self, collection, documents, batch=1000, on_batch=None):
+    def replace_documents(self, collection, documents, batch=1000, on_batch=None, held=False):
         began = time.perf_counter()
         began_cpu = time.process_time()
 
@@ -464,7 +464,7 @@ class TimedStore(MongoStore):
                 yield item
 
         try:
-            return super().replace_documents(collection, timed(documents), batch=batch, on_batch=on_batch)
+            return super().replace_documents(collection, timed(documents), batch=batch, on_batch=on_batch, held=held)
         finally:
             self.replace_s += time.perf_counter() - began
             self.replace_cpu_s += time.process_time() - began_cpu

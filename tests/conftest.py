@@ -124,11 +124,11 @@ def kill_at_write(monkeypatch):
         calls = {"n": 0}
         real_flush = MongoStore._flush
 
-        def dying_flush(coll, docs, on_batch):
+        def dying_flush(coll, docs, on_batch, held=False):
             calls["n"] += 1
             if calls["n"] == n:
                 raise KeyboardInterrupt("killed half-way")
-            return real_flush(coll, docs, on_batch)
+            return real_flush(coll, docs, on_batch, held)
 
         monkeypatch.setattr(MongoStore, "_flush", staticmethod(dying_flush))
         return calls

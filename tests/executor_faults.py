@@ -113,8 +113,9 @@ def arm(monkeypatch, log, kill_at: int = NEVER, killed: type[BaseException] = Ex
     for name in WRITES:     # the driver's writes (undone by monkeypatch.undo())
         monkeypatch.setattr(Collection, name, numbered(getattr(Collection, name), name, log, kill_at, killed,
                                                        kill_server))
-    monkeypatch.setattr(MongoStore, "partition_writer", lambda store, batch=1000: FaultyWriter(
-        store.uri, store.database, store.timeout_ms, batch, log=log, kill_at=kill_at, kill_server=kill_server))
+    monkeypatch.setattr(MongoStore, "partition_writer", lambda store, batch=1000, held=(): FaultyWriter(
+        store.uri, store.database, store.timeout_ms, batch, frozenset(held), log=log, kill_at=kill_at,
+        kill_server=kill_server))
     return Faults(log)
 
 

@@ -110,11 +110,11 @@ def test_a_partition_writer_sends_every_batch_and_stops_at_the_first_error(store
     calls = []
     real_flush = MongoStore._flush
 
-    def failing_flush(coll, batch, on_batch):
+    def failing_flush(coll, batch, on_batch, held=False):
         calls.append(len(batch))
         if len(calls) == 2:
             raise OperationFailure("the server refused", 8000)
-        return real_flush(coll, batch, on_batch)
+        return real_flush(coll, batch, on_batch, held)
     monkeypatch.setattr(MongoStore, "_flush", staticmethod(failing_flush))
     written, error = writer.write([("c", docs(1000, "c"))])
     assert written == 100 and error["kind"] == "OperationFailure" and error["code"] == 8000
@@ -290,6 +290,19 @@ def test_a_document_from_a_spark_row_is_the_document_of_its_dict():
     row = Row(*columns)(*(values[c] for c in columns))
     assert documents.document_maker(row.__fields__, source, "day", "r")(row) == expected
     assert list(documents.to_documents([row, row], source, "day", "r")) == [expected, expected]
+
+
+def test_documents_written_where_a_window_was_held_replace_and_add(store):
+    # A re-run replaces at once (held=True), a first run inserts and replaces what exists: both
+    # leave each document once, the new one, and the others as they were.
+    name = "held_scratch"
+    store.db[name].drop()
+    store.replace_documents(name, [{"_id": 1, "v": "old"}, {"_id": 2, "v": "old"}])
+    for held in (True, False):
+        assert store.replace_documents(name, [{"_id": 2, "v": held}, {"_id": 3, "v": held}], held=held) == 2
+        assert sorted(store.db[name].find(), key=lambda d: d["_id"]) == [
+            {"_id": 1, "v": "old"}, {"_id": 2, "v": held}, {"_id": 3, "v": held}]
+    store.db[name].drop()
 
 
 def test_sentinels_string_codes_and_placeholders(spark, store, conf, tmp_path):

@@ -92,7 +92,7 @@ def run(spark: SparkSession, plan: Plan, store: MongoStore) -> RunResult:
             with _heartbeat(store, entry.run_id), ThreadPoolExecutor(1, thread_name_prefix="jobrollup-rejects") as aside:
                 rejects = aside.submit(_write_rejects, spark, tallied, rejects_path, unreadable) if rejects_path else None
                 out = write.write(rows, store, plan.write_batch, source, plan.precision, entry.run_id,
-                                  plan.collection, wanted_views, tasks=plan.write_tasks)
+                                  plan.collection, wanted_views, tasks=plan.write_tasks, held=held_before)
                 if rejects is not None:
                     rejects.result()
             written = out.documents

@@ -21,6 +21,7 @@ import itertools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from pyspark.sql import DataFrame
 
@@ -49,16 +50,17 @@ class Written:
 
 
 def write(rows: DataFrame, store: MongoStore, batch: int, source: Source, precision: str, run_id: str,
-          collection: str, views: tuple[View, ...], tasks: int = 0) -> Written:
+          collection: str, views: tuple[View, ...], tasks: int = 0, held: Iterable[str] = ()) -> Written:
     """Write the documents of `rows` and of every view from the executors, at most `tasks` at
     once (0: one per partition); raise the first MongoDB failure an executor met (one line,
-    exit 4) once every partition has ended.
+    exit 4) once every partition has ended. `held`: the collections that held documents of
+    the window before (replaced at once, `MongoStore.replace_documents`).
 
     The views are regrouped (a shuffle, and building the code of a wide aggregation) while the
     documents are written, on the cores the writers leave (a thread of the driver's own), and
     written after them: the writes into one MongoDB server do not wait for the regroup.
     """
-    task = functools.partial(_write_partition, store.partition_writer(batch), source.name, precision, run_id,
+    task = functools.partial(_write_partition, store.partition_writer(batch, held), source.name, precision, run_id,
                              collection, {view.name: view.keys for view in views})
 
     def written(frame: DataFrame) -> list[dict]:
