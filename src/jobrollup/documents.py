@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -98,9 +99,13 @@ _COLUMNS: dict[int, tuple[Source, tuple]] = {}
 
 def to_documents(rows: Iterable, source: Source, precision: str, run_id: str,
                  keys: tuple[str, ...] | None = None) -> Iterator[dict]:
-    make = None
-    for row in rows:
-        if make is None:   # the rows of one DataFrame (Spark Rows, or dicts) share their columns
-            make = document_maker(row.__fields__ if hasattr(row, "__fields__") else tuple(row),
-                                  source, precision, run_id, keys)
-        yield make(row if hasattr(row, "__fields__") else tuple(row.values()))
+    """`to_document` of every row: Spark Rows (read by position) or dicts, all with the columns
+    of the first one (the rows of one DataFrame)."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return
+    is_row = hasattr(first, "__fields__")
+    make = document_maker(first.__fields__ if is_row else tuple(first), source, precision, run_id, keys)
+    for row in itertools.chain((first,), rows):
+        yield make(row if is_row else tuple(row.values()))

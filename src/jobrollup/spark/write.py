@@ -126,11 +126,7 @@ def _write_partition(writer: PartitionWriter, source_name: str, precision: str, 
 
     def tallied(view: str, rows):
         keys = views[view] if view else None
-        make = None
-        for row in rows:
-            if make is None:   # a Spark Row is a tuple: its values are read by position
-                make = documents.document_maker(row.__fields__, source, precision, run_id, keys)
-            doc = make(row)
+        for doc in documents.to_documents(rows, source, precision, run_id, keys):
             start = doc["scope"]["start_date"]
             tally = tallies.get((view, start))
             if tally is None:
