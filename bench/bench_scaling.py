@@ -901,7 +901,8 @@ def parse_args(argv=None):
                         help="memory of each standalone worker, also spark.executor.memory (default 3g)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-limit", type=float, metavar="MINUTES",
-                        help="stop the run in progress and skip the rest after this many minutes")
+                        help="a deadline for the whole benchmark, counted from its start: the generation or "
+                             "run in progress then stops and the rest is skipped")
     parser.add_argument("--table-only", action="store_true", help="print the table of <workdir>/results.jsonl")
     parser.add_argument("--conf", type=Path, default=ROOT / "conf" / "jobrollup.toml")
     parser.add_argument("--local-child", type=Path, help=argparse.SUPPRESS)
@@ -925,6 +926,7 @@ class Terminated(BaseException):
 
 
 _MAIN_PID = os.getpid()
+_TIME_UP = []   # set by the --time-limit watchdog before it sends this process SIGTERM
 
 
 def _terminate(signum, frame):
@@ -933,6 +935,8 @@ def _terminate(signum, frame):
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    if _TIME_UP:
+        raise Terminated(f"--time-limit reached ({_TIME_UP[0]:g} minutes since the benchmark began) while generating the input")
     raise Terminated(f"terminated by signal {signal.Signals(signum).name}")
 
 
@@ -1035,8 +1039,10 @@ def main(argv=None) -> int:
             # --time-limit also bounds the generation: a timer sends this process SIGTERM.
             watchdog = None
             if ctx.deadline and not p["present"]:
-                watchdog = threading.Timer(max(0.0, ctx.deadline - time.monotonic()),
-                                           lambda: os.kill(os.getpid(), signal.SIGTERM))
+                def time_up():
+                    _TIME_UP.append(args.time_limit)
+                    os.kill(os.getpid(), signal.SIGTERM)
+                watchdog = threading.Timer(max(0.0, ctx.deadline - time.monotonic()), time_up)
                 watchdog.daemon = True
                 watchdog.start()
             generating = p["name"]

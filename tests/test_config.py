@@ -50,6 +50,10 @@ def test_the_quick_jit_tier_is_for_small_or_unknown_inputs(conf, tmp_path):
         assert (quick in options) is has_quick and "-XX:+UseSerialGC" in options, input_bytes
     # only the local profile has it; a cluster's JVMs are its own business
     assert quick not in config.spark_settings(conf, "yarn", input_bytes=0)[1].get("spark.driver.extraJavaOptions", "")
+    # ...apart from the executors' inlining limits, which every cluster profile shares
+    for profile in ("standalone", "yarn", "kubernetes"):
+        options = config.spark_settings(conf, profile)[1]["spark.executor.extraJavaOptions"]
+        assert "-XX:MaxInlineLevel=9" in options and quick not in options and "UseSerialGC" not in options, profile
 
     # sizes of local folders: only the files the reader reads, .gz ones at GZ_RATIO
     day = tmp_path / "2024" / "11" / "04"
