@@ -30,7 +30,7 @@ import harness  # first: it puts src/ on sys.path
 from harness import ROOT, say
 from jobrollup import config, documents
 from jobrollup.spark import aggregate_job, readers, write
-from jobrollup.spark.aggregate import aggregate_jobs
+from jobrollup.spark.aggregate import kept_rows
 from jobrollup.store.mongo import MongoStore
 
 
@@ -74,15 +74,15 @@ def main(argv=None) -> int:
         plan.views = {}
         source = plan.definition
         with MongoStore(server.uri, database) as store:
-            jobs, counts, _ = aggregate_job._read(spark, plan, readers.list_files(spark, [str(root / f"{day:%Y/%m/%d}")]),
-                                                  store)
-        rows = aggregate_jobs(jobs.where(jobs.reject_reason.isNull() & jobs.in_window), plan.precision, source)
+            tallied, counts, _ = aggregate_job._read_and_aggregate(
+                spark, plan, readers.list_files(spark, [str(root / f"{day:%Y/%m/%d}")]), store)
+        rows = kept_rows(tallied)
         rows = rows.repartition(args.partitions).persist()
         total = rows.count()
         say(f"{counts['in_window']:,} jobs -> {total:,} documents at {args.precision} precision; "
             f"{cores} Spark cores, {args.partitions} partitions; load average {os.getloadavg()[0]:.1f}")
 
-        sample = [documents.to_document(r.asDict(), source, plan.precision, "r") for r in rows.limit(2000).collect()]
+        sample = list(documents.to_documents(rows.limit(2000).collect(), source, plan.precision, "r"))
         stored = sum(len(bson.encode(d)) for d in sample) / len(sample)
         jobs_per_doc = sum(d["count"] for d in sample) / len(sample)
         say(f"bytes per document (BSON, mean of {len(sample):,}, {jobs_per_doc:.2f} jobs each): {stored:,.0f}")
