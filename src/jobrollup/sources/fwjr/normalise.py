@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ...spark import readers
+from ...spark.sql_text import literal
 from . import METRICS, SOURCE, step_metrics
 
 # (group, metric, column name of the job record)
@@ -90,24 +91,27 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
     A report `numbers` accepts is one `text` accepts with the same values: a JSON number is the
     same double either way, and the only strings the number parser takes ("NaN", "Infinity"...)
     are not finite either way, so never counted (step_metrics).
+
+    All three are one projection, each parse bound to a lambda's parameter (`_bound`) so that
+    it runs once, and only where the one before failed. The parsed report is wider than
+    Spark's whole-stage code allows (spark.sql.codegen.maxFields), so each projection holding
+    it copied the whole report into a row of its own: as four projections (a parse each, then
+    the choice), every report was copied four times.
     """
     lines = readers.without_blank_lines(lines)
     text_step = T.StructType([T.StructField("performance", _PERFORMANCE_TEXT) if f.name == "performance" else f
                               for f in step.fields])
-    numbers = F.from_json("value", _report_schema(T.ArrayType(step)), _PARSE_OPTIONS)
-    text = F.from_json("value", _report_schema(T.ArrayType(text_step)), _PARSE_OPTIONS)
-    legacy = F.from_json("value", _report_schema(T.MapType(_S, text_step)), _PARSE_OPTIONS)
-    parsed = lines.select("value", "file", *readers.LINE_FACTS, numbers.alias("numbers"))
-    # Each in a projection of its own, so that it runs only where the one before failed.
-    parsed = parsed.withColumn("text", F.when(F.col(f"numbers.{CORRUPT}").isNotNull(), text))
-    parsed = parsed.withColumn("legacy", F.when(F.col(f"text.{CORRUPT}").isNotNull(), legacy))
     fields = step.fieldNames()
     # Steps keyed by name become a list, each step with its key as its name (fields in `step`'s order).
-    text_steps = f"transform(text.steps, s -> {_with_numbers('s', fields)})"
-    legacy_steps = f"transform(map_entries(legacy.steps), e -> {_with_numbers('e.value', fields, name='e.key')})"
-    report = (f"CASE WHEN numbers.{CORRUPT} IS NULL THEN {_without_corrupt('numbers', 'numbers.steps')} "
-              f"WHEN text.{CORRUPT} IS NULL THEN {_without_corrupt('text', text_steps)} "
-              f"WHEN legacy IS NOT NULL AND legacy.{CORRUPT} IS NULL THEN {_without_corrupt('legacy', legacy_steps)} END")
+    text_steps = f"transform(t.steps, s -> {_with_numbers('s', fields)})"
+    legacy_steps = f"transform(map_entries(l.steps), e -> {_with_numbers('e.value', fields, name='e.key')})"
+    legacy = _bound(_parse(_report_schema(T.MapType(_S, text_step))), "l",
+                    f"CASE WHEN l IS NOT NULL AND l.{CORRUPT} IS NULL THEN {_without_corrupt('l', legacy_steps)} END")
+    text = _bound(_parse(_report_schema(T.ArrayType(text_step))), "t",
+                  f"CASE WHEN t.{CORRUPT} IS NULL THEN {_without_corrupt('t', text_steps)} ELSE {legacy} END")
+    report = _bound(_parse(_report_schema(T.ArrayType(step))), "n",
+                    f"CASE WHEN n.{CORRUPT} IS NULL THEN {_without_corrupt('n', 'n.steps')} ELSE {text} END")
+    parsed = lines.selectExpr("value", "file", *readers.LINE_FACTS, f"{report} AS report")
     ts = "report.meta_data.ts"
     # Only lines that failed the parse are parsed again to tell bad JSON from a wrong type.
     reason = readers.too_large_reason().otherwise(F.expr(
@@ -115,8 +119,21 @@ def parse_reports(lines: DataFrame, step: T.StructType = STEP) -> DataFrame:
         f"ELSE 'wrong_type' END "
         f"WHEN {ts} IS NULL THEN 'missing_ts' "
         f"WHEN {_finite(ts)} IS NULL OR {_finite(ts)} < {TS_MIN} OR {_finite(ts)} >= {TS_MAX} THEN 'bad_ts' END"))
-    return (parsed.selectExpr("value", "file", *readers.LINE_FACTS, f"{report} AS report")
-            .withColumn("reject_reason", reason))
+    return parsed.withColumn("reject_reason", reason)
+
+
+def _parse(schema: T.StructType) -> str:
+    """SQL: `value` parsed as JSON by `schema`, a malformed line in CORRUPT (_PARSE_OPTIONS).
+    The schema is given as JSON: its DDL text (simpleString) is cut short past 25 fields."""
+    options = ", ".join(f"{literal(k)}, {literal(v)}" for k, v in _PARSE_OPTIONS.items())
+    return f"from_json(value, {literal(schema.json())}, map({options}))"
+
+
+def _bound(value: str, parameter: str, body: str) -> str:
+    """SQL: `body` with `parameter` standing for `value`, computed once (a CASE that names a
+    parse twice would parse twice: Spark shares no subexpression between a condition and a
+    value it may not reach)."""
+    return f"get(transform(array({value}), {parameter} -> {body}), 0)"
 
 
 def _with_numbers(step: str, fields: list[str], name: str | None = None) -> str:
