@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from ..dump_files import AVRO_SUFFIXES, DUMP_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, is_hidden
 from ..exits import InputError
+from .sql_text import literal
 
 # Why a listed path is not read; each is recorded in the run summary and in `runs`.
 DANGLING = "dangling symlink"
@@ -278,11 +279,12 @@ def _blank(column: str) -> Column:
     Judged on the line as read: the replacement of bytes that are not UTF-8 (never whitespace)
     does not change it, and a line too large is judged whole, not by the characters kept."""
     value = F.col(column)
-    text = F.when(value.startswith(BOM), F.substring(value, 2, 1 << 30)).otherwise(value)
+    text = f"CASE WHEN startswith({column}, '{BOM}') THEN substring({column}, 2, {1 << 30}) ELSE {column} END"
     # Trimming given characters copies the whole line: only lines that open with one are
-    # trimmed (a report opens with "{").
-    return F.when(F.substring(value, 1, 1).isin("", BOM, *JSON_WHITESPACE),
-                  F.trim(text, F.lit(JSON_WHITESPACE)) == "").otherwise(False)
+    # trimmed (a report opens with "{"). SQL's TRIM(BOTH ... FROM ...): F.trim(text, chars)
+    # is Spark's deprecated two-argument form, which warned in the log of every run.
+    trimmed = F.expr(f"trim(BOTH {literal(JSON_WHITESPACE)} FROM {text})")
+    return F.when(F.substring(value, 1, 1).isin("", BOM, *JSON_WHITESPACE), trimmed == "").otherwise(False)
 
 
 def utf8_valid(text: str) -> str:
