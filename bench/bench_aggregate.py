@@ -14,7 +14,8 @@ same files.
 4. times a DuckDB query over the same files that computes what Spark computes: the same
    rejects (as far as SQL expresses them), job records by the rules of docs/job-records.md
    (the cmsRun steps combined per metric, sentinels and non-finite values dropped) and
-   count, events and n/sum/min/max/sumsq of all 27 metrics per (bucket, scope); checks it
+   count, events and n/sum/min/max/sumsq of all 27 metrics per (bucket, scope), and the
+   percentile sketches of the sketched metrics (their bins and zeros); checks it
    against what Spark wrote to MongoDB, per bucket and (unless --no-check-groups) group by
    group, and prints the agreement;
 5. prints a table: engine, wall and CPU seconds (user + sys of the JVM, Python and DuckDB),
@@ -47,6 +48,7 @@ from harness import ROOT, mib, phase, say
 from jobrollup import config, sources
 from jobrollup.plan import Plan
 from jobrollup.spark import aggregate_job
+from jobrollup.statistics import SKETCH_GAMMA
 
 FWJR = sources.get("fwjr")
 
@@ -98,10 +100,12 @@ def duckdb_source(files: list[str], fmt: str) -> str:
             f"columns={columns})")
 
 
-def duckdb_query(files: list[str], fmt: str, precision: str, window_start: int, window_end: int) -> str:
+def duckdb_query(files: list[str], fmt: str, precision: str, window_start: int, window_end: int,
+                 sketches: bool = True) -> str:
     """What aggregate_job computes, in SQL: rejects, job records (docs/job-records.md: scope
     keys, events, the 27 metrics combined over the cmsRun steps) and n/sum/min/max/sumsq of
-    every metric per (status, bucket, scope)."""
+    every metric per (status, bucket, scope); with `sketches`, the percentile sketch of every
+    sketched metric too (`<column>__bins`: bin -> jobs, `<column>__zeros`)."""
     job_metrics = ",\n    ".join(
         f"{LIST_RULES[FWJR.metrics[g][m]]}(list_filter(list_transform(cms, lambda s: "
         f"measured(s.performance.{g}.{m})), lambda v: v IS NOT NULL)) AS {col}"
@@ -110,6 +114,8 @@ def duckdb_query(files: list[str], fmt: str, precision: str, window_start: int, 
         f"count({col}) AS {col}__n, sum({col}) AS {col}__sum, min({col}) AS {col}__min, "
         f"max({col}) AS {col}__max, sum({col} * {col}) AS {col}__sumsq"
         for _, _, col in METRIC_COLUMNS)
+    if sketches:
+        statistics += "".join(f",\n       {sketch}" for sketch in sketch_aggregates())
     return f"""
 WITH raw AS ({duckdb_source(files, fmt)}),
 typed AS (
@@ -172,14 +178,25 @@ GROUP BY ALL
 """
 
 
-def run_duckdb(con, files: list[str], fmt: str, plan: Plan, threads: int) -> dict:
+def sketch_aggregates() -> list[str]:
+    """DuckDB aggregates of every sketched metric's sketch (jobrollup.statistics): the jobs per
+    bin ceil(ln(v) / ln(gamma)) of the values v > 0, and the zeros."""
+    out = []
+    for column in FWJR.sketched:
+        bin_of = f"CAST(ceil(ln({column}) / {math.log(SKETCH_GAMMA)!r}) AS INTEGER)"
+        out += [f"histogram({bin_of}) FILTER (WHERE {column} > 0) AS {column}__bins",
+                f"count(*) FILTER (WHERE {column} = 0) AS {column}__zeros"]
+    return out
+
+
+def run_duckdb(con, files: list[str], fmt: str, plan: Plan, threads: int, sketches: bool = True) -> dict:
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
     for macro in MACROS:
         con.execute(macro)
     window_start = calendar.timegm(dt.datetime.fromisoformat(plan.window_start).timetuple())
     window_end = calendar.timegm(dt.datetime.fromisoformat(plan.window_end).timetuple())
-    query = duckdb_query(files, fmt, plan.precision, window_start, window_end)
+    query = duckdb_query(files, fmt, plan.precision, window_start, window_end, sketches)
     began = time.perf_counter()
     con.execute(f"CREATE OR REPLACE TABLE agg AS {query}")
     seconds = time.perf_counter() - began
@@ -233,15 +250,31 @@ def _statistics_row(doc: dict) -> list:
     return row
 
 
-def check_groups(con, db, plan: Plan, buckets) -> dict:
+def _sketch_row(doc: dict) -> list:
+    """A document's sketch of every sketched metric, as two values each: its bins as text
+    ("bin:jobs;..." in bin order, "" without a sketch) and its zeros (0 without)."""
+    performance = doc.get("performance") or {}
+    row = []
+    for group, metric, column in METRIC_COLUMNS:
+        if column in FWJR.sketched:
+            sketch = ((performance.get(group) or {}).get(metric) or {}).get("sketch") or {}
+            bins = sorted((int(b), count) for b, count in (sketch.get("bins") or {}).items())
+            row += [";".join(f"{b}:{count}" for b, count in bins), sketch.get("zeros", 0)]
+    return row
+
+
+def check_groups(con, db, plan: Plan, buckets, sketches: bool = True) -> dict:
     """Every (bucket, scope) group: DuckDB's count, events and n/sum/min/max/sumsq of every
-    metric against the stored document's. Counts, events and n must be equal; the others
-    within a relative 1e-9 (the two engines add in different orders)."""
+    metric (with `sketches`: and the sketches' bins and zeros) against the stored document's.
+    Counts, events, n and sketches must be equal; the others within a relative 1e-9 (the two
+    engines add in different orders)."""
     import pandas as pd
 
     coll = db[plan.collection]
     statistic_columns = [f"{col}__{s}" for _, _, col in METRIC_COLUMNS for s in STATISTICS]
-    columns = ["bucket", *FWJR.scope_keys, "count", "events", *statistic_columns]
+    sketched = [col for _, _, col in METRIC_COLUMNS if col in FWJR.sketched] if sketches else []
+    sketch_columns = [f"{col}__{part}" for col in sketched for part in ("bins", "zeros")]
+    columns = ["bucket", *FWJR.scope_keys, "count", "events", *statistic_columns, *sketch_columns]
     projection = {"scope": 1, "count": 1, "events": 1, "performance": 1, "_id": 0}
     chunks, rows = [], []
 
@@ -255,7 +288,7 @@ def check_groups(con, db, plan: Plan, buckets) -> dict:
         for doc in coll.find(query, projection, batch_size=10000):
             s = doc["scope"]
             rows.append([s["start_date"], *[s.get(k) for k in FWJR.scope_keys], doc["count"], doc["events"],
-                         *_statistics_row(doc)])
+                         *_statistics_row(doc), *(_sketch_row(doc) if sketches else [])])
             if len(rows) >= 100_000:
                 flush()
     flush()
@@ -279,8 +312,14 @@ def check_groups(con, db, plan: Plan, buckets) -> dict:
         return (f"(d.{column} IS NULL) <> (m.{column} IS NULL) OR abs(d.{column} - m.{column}) "
                 f"> 1e-9 * greatest(abs(d.{column}), abs(m.{column}), 1e-300)")
 
+    def bins_text(column: str) -> str:   # DuckDB's bin -> jobs map as _sketch_row writes it
+        return (f"coalesce(array_to_string(list_transform(list_sort(map_entries(d.{column})), "
+                f"lambda e: concat(e.key, ':', e.value)), ';'), '')")
+
     checks = {"count": "d.count <> m.count", "events": "d.events <> m.events",
-              **{c: differs(c) for c in statistic_columns}}
+              **{c: differs(c) for c in statistic_columns},
+              **{f"{c}__bins": f"{bins_text(f'{c}__bins')} <> m.{c}__bins" for c in sketched},
+              **{f"{c}__zeros": f"d.{c}__zeros <> m.{c}__zeros" for c in sketched}}
     found = con.execute(f"""
         SELECT count(*) FILTER (WHERE m.count IS NULL), count(*) FILTER (WHERE d.count IS NULL),
                {", ".join(f"count(*) FILTER (WHERE d.count IS NOT NULL AND m.count IS NOT NULL AND ({c}))"
@@ -328,7 +367,11 @@ def parse_args(argv=None):
     parser.add_argument("--duckdb-threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check-groups", action=argparse.BooleanOptionalAction, default=True,
                         help="compare every (bucket, scope) group with its MongoDB document: count, events "
-                             "and n/sum/min/max/sumsq of every metric (default: on)")
+                             "and n/sum/min/max/sumsq of every metric, and the sketches (default: on)")
+    parser.add_argument("--sketches", action=argparse.BooleanOptionalAction, default=True,
+                        help="DuckDB also computes the percentile sketches Spark computes, and the check "
+                             "compares them (default: on; --no-sketches gives the reference of stop 35 "
+                             "and before, which left them out)")
     parser.add_argument("--conf", type=Path, default=ROOT / "conf" / "jobrollup.toml")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.days < 1 or args.files_per_day < 1 or args.warmup_jobs < 1:
@@ -462,7 +505,7 @@ def main(argv=None) -> int:
         files = harness.input_files(result.folders)
         con = duckdb.connect()
         cpu_before, load_before = sampler.cpu_seconds(), os.getloadavg()[0]
-        duck = run_duckdb(con, files, args.fmt, plan, args.duckdb_threads)
+        duck = run_duckdb(con, files, args.fmt, plan, args.duckdb_threads, args.sketches)
         cpu_after, load_after = sampler.cpu_seconds(), os.getloadavg()[0]
         duck_cpu_s = cpu_after["python"] - cpu_before["python"]
         duck_load = (load_before, load_after)
@@ -471,7 +514,8 @@ def main(argv=None) -> int:
         d_out = duck["by_status"].get("outside_window", (0, 0))
         d_rej = duck["by_status"].get("rejected", (0, 0))
         d_lines = d_in[0] + d_out[0] + d_rej[0]
-        say(f"DuckDB {duckdb.__version__}, {args.duckdb_threads} threads, {len(files)} files: "
+        say(f"DuckDB {duckdb.__version__}, {args.duckdb_threads} threads, {len(files)} files, "
+            f"{'with' if args.sketches else 'without'} the sketches: "
             f"{duck['seconds']:.1f} s; {d_lines:,} lines: {d_in[0]:,} in the window ({d_in[1]:,} groups), "
             f"{d_out[0]:,} of other windows, {d_rej[0]:,} unreadable or rejected")
 
@@ -517,7 +561,7 @@ def main(argv=None) -> int:
         if args.check_groups:
             began = time.perf_counter()
             try:
-                groups = check_groups(con, checker[database], plan, sorted(mongo))
+                groups = check_groups(con, checker[database], plan, sorted(mongo), args.sketches)
             except Exception as error:  # the benchmark's figures matter more than this check
                 agree = False
                 say(f"   every group: the check failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
@@ -528,7 +572,8 @@ def main(argv=None) -> int:
                 say(f"   every group ({groups['documents']:,} documents, {time.perf_counter() - began:.1f} s): "
                     f"{groups['only_duckdb']:,} only in DuckDB, {groups['only_mongo']:,} only in MongoDB; "
                     f"of {groups['compared']} values per group (count, events, n/sum/min/max/sumsq of "
-                    f"{len(METRIC_COLUMNS)} metrics) "
+                    f"{len(METRIC_COLUMNS)} metrics"
+                    + (f", bins and zeros of {len(FWJR.sketched)} sketches) " if args.sketches else ") ")
                     + (f"these differ: {bad}" if bad else "none differs")
                     + (f"; e.g. {groups['example']}" if groups["example"] else ""))
         checker.close()
@@ -596,7 +641,8 @@ def main(argv=None) -> int:
             ("Spark: aggregate_job.run, all (read and aggregate, rejects, views + MongoDB write)", spark_total, spark_cpu_total),
             ("Spark: the same minus time blocked in MongoDB writes", spark_no_write, spark_cpu_no_write),
             ("Spark: read + normalise + aggregate + count (laps read_and_aggregate + rejects)", read_s, None),
-            ("DuckDB: read + normalise + group (count, events, n/sum/min/max/sumsq of 27 metrics)",
+            ("DuckDB: read + normalise + group (count, events, n/sum/min/max/sumsq of "
+             f"{len(METRIC_COLUMNS)} metrics{f', {len(FWJR.sketched)} sketches' if args.sketches else ''})",
              duck["seconds"], duck_cpu_s),
         ]
         width = max(len(r[0]) for r in rows)
