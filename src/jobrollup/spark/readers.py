@@ -25,7 +25,7 @@ from pyspark.sql import functions as F
 
 from ..dump_files import AVRO_SUFFIXES, DUMP_SUFFIXES, JSON_SUFFIXES, PARQUET_SUFFIXES, is_hidden
 from ..exits import InputError
-from .sql_text import literal
+from .sql_text import literal, name as sql_name
 
 # Why a listed path is not read; each is recorded in the run summary and in `runs`.
 DANGLING = "dangling symlink"
@@ -279,7 +279,8 @@ def _blank(column: str) -> Column:
     Judged on the line as read: the replacement of bytes that are not UTF-8 (never whitespace)
     does not change it, and a line too large is judged whole, not by the characters kept."""
     value = F.col(column)
-    text = f"CASE WHEN startswith({column}, '{BOM}') THEN substring({column}, 2, {1 << 30}) ELSE {column} END"
+    quoted = sql_name(column)
+    text = f"CASE WHEN startswith({quoted}, {literal(BOM)}) THEN substring({quoted}, 2, {1 << 30}) ELSE {quoted} END"
     # Trimming given characters copies the whole line: only lines that open with one are
     # trimmed (a report opens with "{"). SQL's TRIM(BOTH ... FROM ...): F.trim(text, chars)
     # is Spark's deprecated two-argument form, which warned in the log of every run.
