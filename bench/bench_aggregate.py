@@ -58,6 +58,7 @@ FWJR = sources.get("fwjr")
 # ---------------------------------------------------------------------------------------------
 
 METRIC_COLUMNS = FWJR.metric_columns            # (group, metric, job-record column)
+SKETCHED = [(g, m, col) for g, m, col in METRIC_COLUMNS if col in FWJR.sketched]   # with a percentile sketch
 STATISTICS = ("n", "sum", "min", "max", "sumsq")
 # How DuckDB combines the values of a job's cmsRun steps, per rule of sources/fwjr METRICS.
 LIST_RULES = {"sum": "list_sum", "max": "list_max", "min": "list_min", "mean": "list_avg"}
@@ -184,7 +185,7 @@ def sketch_aggregates() -> list[str]:
     spark/aggregate.py; DuckDB's histogram() counting them per bin took twice the whole query's
     time), and the zeros."""
     out = []
-    for column in FWJR.sketched:
+    for _, _, column in SKETCHED:
         bin_of = f"CAST(ceil(ln({column}) / {math.log(SKETCH_GAMMA)!r}) AS INTEGER)"
         out += [f"list({bin_of}) FILTER (WHERE {column} > 0) AS {column}__bins",
                 f"count(*) FILTER (WHERE {column} = 0) AS {column}__zeros"]
@@ -257,11 +258,10 @@ def _sketch_row(doc: dict) -> list:
     bin of every job in bin order, "b;b;...", "" without a sketch) and its zeros (0 without)."""
     performance = doc.get("performance") or {}
     row = []
-    for group, metric, column in METRIC_COLUMNS:
-        if column in FWJR.sketched:
-            sketch = ((performance.get(group) or {}).get(metric) or {}).get("sketch") or {}
-            bins = sorted((int(b), count) for b, count in (sketch.get("bins") or {}).items())
-            row += [";".join(str(b) for b, count in bins for _ in range(count)), sketch.get("zeros", 0)]
+    for group, metric, _ in SKETCHED:
+        sketch = ((performance.get(group) or {}).get(metric) or {}).get("sketch") or {}
+        bins = sorted((int(b), count) for b, count in (sketch.get("bins") or {}).items())
+        row += [";".join(str(b) for b, count in bins for _ in range(count)), sketch.get("zeros", 0)]
     return row
 
 
@@ -274,7 +274,7 @@ def check_groups(con, db, plan: Plan, buckets, sketches: bool = True) -> dict:
 
     coll = db[plan.collection]
     statistic_columns = [f"{col}__{s}" for _, _, col in METRIC_COLUMNS for s in STATISTICS]
-    sketched = [col for _, _, col in METRIC_COLUMNS if col in FWJR.sketched] if sketches else []
+    sketched = [col for _, _, col in SKETCHED] if sketches else []
     sketch_columns = [f"{col}__{part}" for col in sketched for part in ("bins", "zeros")]
     columns = ["bucket", *FWJR.scope_keys, "count", "events", *statistic_columns, *sketch_columns]
     projection = {"scope": 1, "count": 1, "events": 1, "performance": 1, "_id": 0}
