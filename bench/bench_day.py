@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Benchmark the fixed cost (issue 15, goal 3): `bin/aggregate` over one day of the README's
+sample, as a user runs it, Spark's start-up included.
+
+    .venv/bin/python bench/bench_day.py [--runs 5] [--day 2026-01-01] [--precision day]
+        [--held] [--workdir var/bench-day] [--keep-mongo]
+
+The sample is bin/demo's (var/sample/fwjr, 40,000 lines a day; generated here with the same
+parameters when missing). Each run is the command alone, timed from launch to exit: the
+database is emptied before it, untimed (the nightly case: the window held nothing). `--held`
+also times, taking turns, runs into a database that already holds the day (a re-run: every
+document is replaced). Printed per run: wall seconds, CPU seconds of the command and all its
+processes (the embedded MongoDB server apart), and the run's own laps; then the median, and
+as the last line the median wall time against the goal of 20 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import harness  # first: it puts src/ on sys.path
+from harness import ROOT, say
+from jobrollup import config
+
+GOAL_S = 20.0
+DATABASE = "bench_day"
+# The sample as bin/demo generates it (README: two commands).
+SAMPLE = ROOT / "var" / "sample" / "fwjr"
+SAMPLE_ARGS = ["--start", "2025-12-31", "--days", "4", "--jobs-per-day", "20000", "--seed", "1"]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each kind (default 5)")
+    parser.add_argument("--day", default="2026-01-01", help="the sample day aggregated (default 2026-01-01)")
+    parser.add_argument("--precision", choices=["hour", "day", "week", "month"], default="day")
+    parser.add_argument("--held", action="store_true", help="also time runs into a database holding the day")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench-day")
+    parser.add_argument("--keep-mongo", action="store_true", help="leave the embedded server running")
+    args = parser.parse_args(argv)
+    args.workdir = args.workdir.resolve()
+    return args
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of every finished child process and their waited-for descendants
+    (bin/aggregate -> spark-submit's JVM -> the Python driver and its workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(command: list[str]) -> dict:
+    cpu_before, began = children_cpu(), time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - began
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"error: {' '.join(command)} exited with {done.returncode}")
+    laps = re.search(r"^\s*time\s+(.*)$", done.stdout + done.stderr, re.MULTILINE)
+    return {"wall": wall, "cpu": children_cpu() - cpu_before, "laps": laps.group(1) if laps else "?"}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    problem = harness.java_problem()
+    if problem:
+        raise SystemExit(f"error: {problem}")
+    if not (SAMPLE / args.day.replace("-", "/")).is_dir():
+        say(f"generating the README's sample into {SAMPLE}")
+        subprocess.run([str(ROOT / "bin" / "generate"), str(SAMPLE), *SAMPLE_ARGS], cwd=ROOT, check=True)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    lock = harness.lock_workdir(args.workdir, "bench_day")
+    if lock is None:
+        return 2
+    with lock:
+        server, started = harness.start_server(args.workdir / "mongo")
+        conf = config.load(ROOT / "conf" / "jobrollup.toml")
+        conf["mongo"]["embedded_dir"] = str(args.workdir / "mongo")
+        conf_path = harness.conf_file(conf, args.workdir / "jobrollup.toml", database=DATABASE,
+                                      rejects_dir=args.workdir / "rejects")
+        command = [str(ROOT / "bin" / "aggregate"), args.day, f"--precision={args.precision}",
+                   "--input", str(SAMPLE), "--conf", str(conf_path)]
+        client = harness.check_client(server.uri)
+        try:
+            say(f"command: {' '.join(command)}")
+            say("warm-up run (not counted: the first local run may save the JVM's class archive)")
+            client.drop_database(DATABASE)
+            timed_run(command)
+            kinds = ["emptied", "held"] if args.held else ["emptied"]
+            results: dict[str, list[dict]] = {kind: [] for kind in kinds}
+            for number in range(1, args.runs + 1):
+                for kind in kinds:
+                    if kind == "emptied":
+                        client.drop_database(DATABASE)
+                    result = timed_run(command)
+                    results[kind].append(result)
+                    say(f"run {number} into a database {kind + ':':8s} {result['wall']:5.1f} s wall, "
+                        f"{result['cpu']:5.1f} CPU s   ({result['laps']})")
+            say()
+            for kind, runs in results.items():
+                walls = [r["wall"] for r in runs]
+                say(f"{kind:8s} median {statistics.median(walls):5.1f} s wall ({min(walls):.1f}-{max(walls):.1f}), "
+                    f"median {statistics.median(r['cpu'] for r in runs):.1f} CPU s over {len(runs)} runs")
+            median = statistics.median(r["wall"] for r in results["emptied"])
+            say(f"sample day, bin/aggregate into an emptied database: median {median:.1f} s wall "
+                f"(goal: {GOAL_S:.0f} s or less)")
+        finally:
+            client.drop_database(DATABASE)
+            client.close()
+            if started and not args.keep_mongo:
+                harness.stop_server(args.workdir / "mongo")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
