@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench-day")
     parser.add_argument("--keep-mongo", action="store_true", help="leave the embedded server running")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be 1 or more")
     args.workdir = args.workdir.resolve()
     return args
 
@@ -114,6 +117,7 @@ def main(argv=None) -> int:
         finally:
             client.drop_database(DATABASE)
             client.close()
+            shutil.rmtree(args.workdir / "rejects", ignore_errors=True)   # every run's rejected lines
             if started and not args.keep_mongo:
                 harness.stop_server(args.workdir / "mongo")
     return 0
