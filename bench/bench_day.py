@@ -5,9 +5,9 @@ sample, as a user runs it, Spark's start-up included.
     .venv/bin/python bench/bench_day.py [--runs 5] [--day 2026-01-01] [--precision day]
         [--held] [--workdir var/bench-day] [--keep-mongo]
 
-The sample is bin/demo's (var/sample/fwjr, 40,000 lines a day; generated here with the same
-parameters when missing). Each run is the command alone, timed from launch to exit: the
-database is emptied before it, untimed (the nightly case: the window held nothing). `--held`
+The sample is bin/demo's (var/sample/fwjr, 40,000 lines a day: run bin/demo first). Each run
+is the command alone, timed from launch to exit: the database is emptied before it, untimed
+(the nightly case: the window held nothing). `--held`
 also times, taking turns, runs into a database that already holds the day (a re-run: every
 document is replaced). Printed per run: wall seconds, CPU seconds of the command and all its
 processes (the embedded MongoDB server apart), and the run's own laps; then the median, and
@@ -32,9 +32,7 @@ from jobrollup import config
 
 GOAL_S = 20.0
 DATABASE = "bench_day"
-# The sample as bin/demo generates it (README: two commands).
-SAMPLE = ROOT / "var" / "sample" / "fwjr"
-SAMPLE_ARGS = ["--start", "2025-12-31", "--days", "4", "--jobs-per-day", "20000", "--seed", "1"]
+SAMPLE = ROOT / "var" / "sample" / "fwjr"   # bin/demo generates it (README: two commands)
 
 
 def parse_args(argv=None):
@@ -76,8 +74,9 @@ def main(argv=None) -> int:
     if problem:
         raise SystemExit(f"error: {problem}")
     if not (SAMPLE / args.day.replace("-", "/")).is_dir():
-        say(f"generating the README's sample into {SAMPLE}")
-        subprocess.run([str(ROOT / "bin" / "generate"), str(SAMPLE), *SAMPLE_ARGS], cwd=ROOT, check=True)
+        print(f"error: no sample day {args.day} under {SAMPLE}: run bin/demo first (it generates the sample)",
+              file=sys.stderr)
+        return 2
     args.workdir.mkdir(parents=True, exist_ok=True)
     lock = harness.lock_workdir(args.workdir, "bench_day")
     if lock is None:
