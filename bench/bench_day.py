@@ -10,8 +10,9 @@ is the command alone, timed from launch to exit: the database is emptied before 
 (the nightly case: the window held nothing). `--held`
 also times, taking turns, runs into a database that already holds the day (a re-run: every
 document is replaced). Printed per run: wall seconds, CPU seconds of the command and all its
-processes (the embedded MongoDB server apart), and the run's own laps; then the median, and
-as the last line the median wall time against the goal of 20 s.
+processes (the embedded MongoDB server apart), input lines per wall second, the peak memory of
+the command's processes together (sampled), and the run's own laps; then the medians, and as
+the last line the median wall time against the goal of 20 s.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
+
 import harness  # first: it puts src/ on sys.path
-from harness import ROOT, say
+from harness import ROOT, mib, process_tree, rss, say
 from jobrollup import config
 
 GOAL_S = 20.0
@@ -57,15 +61,30 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_run(command: list[str]) -> dict:
+def timed_run(command: list[str], sample_s: float = 0.2) -> dict:
+    """Run `command` to its end: wall and CPU seconds, input lines per wall second, the peak of
+    its processes' resident memory taken together (sampled every `sample_s`), its laps."""
     cpu_before, began = children_cpu(), time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        peak = 0
+        output: list[str] = []
+        reader = threading.Thread(target=lambda: output.append(proc.stdout.read()), daemon=True)
+        reader.start()
+        tree_of = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            peak = max(peak, sum(rss(p) for p in process_tree(tree_of)))
+            time.sleep(sample_s)
+        reader.join()
     wall = time.perf_counter() - began
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"error: {' '.join(command)} exited with {done.returncode}")
-    laps = re.search(r"^\s*time\s+(.*)$", done.stdout + done.stderr, re.MULTILINE)
-    return {"wall": wall, "cpu": children_cpu() - cpu_before, "laps": laps.group(1) if laps else "?"}
+    text = "".join(output)
+    if proc.returncode != 0:
+        sys.stderr.write(text)
+        raise SystemExit(f"error: {' '.join(command)} exited with {proc.returncode}")
+    laps = re.search(r"^\s*time\s+(.*)$", text, re.MULTILINE)
+    lines = re.search(r"^\s*reports\s+([\d,]+) lines", text, re.MULTILINE)
+    lines_read = int(lines.group(1).replace(",", "")) if lines else 0
+    return {"wall": wall, "cpu": children_cpu() - cpu_before, "laps": laps.group(1) if laps else "?",
+            "rows_per_s": lines_read / wall, "peak": peak}
 
 
 def main(argv=None) -> int:
@@ -104,12 +123,15 @@ def main(argv=None) -> int:
                     result = timed_run(command)
                     results[kind].append(result)
                     say(f"run {number} into a database {kind + ':':8s} {result['wall']:5.1f} s wall, "
-                        f"{result['cpu']:5.1f} CPU s   ({result['laps']})")
+                        f"{result['cpu']:5.1f} CPU s, {result['rows_per_s']:,.0f} lines/s, "
+                        f"peak {mib(result['peak'])}   ({result['laps']})")
             say()
             for kind, runs in results.items():
                 walls = [r["wall"] for r in runs]
                 say(f"{kind:8s} median {statistics.median(walls):5.1f} s wall ({min(walls):.1f}-{max(walls):.1f}), "
-                    f"median {statistics.median(r['cpu'] for r in runs):.1f} CPU s over {len(runs)} runs")
+                    f"median {statistics.median(r['cpu'] for r in runs):.1f} CPU s, "
+                    f"{statistics.median(r['rows_per_s'] for r in runs):,.0f} lines/s, "
+                    f"peak memory {mib(max(r['peak'] for r in runs))} over {len(runs)} runs")
             median = statistics.median(r["wall"] for r in results["emptied"])
             say(f"sample day, bin/aggregate into an emptied database: median {median:.1f} s wall "
                 f"(goal: {GOAL_S:.0f} s or less)")
