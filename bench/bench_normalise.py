@@ -8,7 +8,8 @@ plan, code generation, then the same again warm) and for the whole --data input:
   one pass    read + parse + job records + aggregate_and_tally, checkpointed, and the counts:
               what aggregate_job._read_and_aggregate does before the writes
 each from building the DataFrame in Python to the end of the Spark job
-with wall seconds and the JVM's CPU seconds. --save writes the job records (Parquet) and
+with wall seconds and the JVM's CPU seconds, then the peak memory of the JVM and this process.
+--save writes the job records (Parquet) and
 --compare checks them against a saved copy, row for row and bit for bit.
 """
 
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
     args.max_partition_bytes = None
     normalisers = [(t, load(t)) for t in args.normaliser or [SOURCE.normaliser]]
     began = time.perf_counter()
+    sampler = harness.MemorySampler()
+    sampler.start()
     spark, _ = harness.spark_session(args, {}, [args.data])
     proc = jvm(spark)
     print(f"Spark start-up {time.perf_counter() - began:.1f} s; load {psutil.getloadavg()}", flush=True)
@@ -116,6 +119,10 @@ def main(argv=None) -> int:
               f" ({'identical' if missing == extra == 0 else 'DIFFERENT'})", flush=True)
         if missing or extra:
             return 1
+    sampler.stop()
+    peaks = sampler.peaks.get("start", {})
+    print(f"peak memory: JVM {harness.mib(peaks.get('jvm', 0))}, this process {harness.mib(peaks.get('python', 0))}, "
+          f"together {harness.mib(peaks.get('total', 0))}", flush=True)
     spark.stop()
     return 0
 

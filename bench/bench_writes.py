@@ -10,7 +10,8 @@ The input is generated (reused from <workdir>/data), read and aggregated once, p
 each round writes every document into a fresh database both ways, alternating, so that other
 load on the machine falls on both. Printed per way: documents/s, documents/s per writing core
 (the cores writing at once: 1 for the driver; min(partitions, cores) for the executors), and the
-MongoDB server's CPU seconds per 1,000 documents. Also printed: the mean BSON size of a document
+MongoDB server's CPU seconds per 1,000 documents, and the peak memory of this process with its
+JVM and of the server while writing. Also printed: the mean BSON size of a document
 as stored and as it was before a metric of one job was stored as n and sum alone.
 """
 
@@ -27,7 +28,7 @@ import bson
 import psutil
 
 import harness  # first: it puts src/ on sys.path
-from harness import ROOT, say
+from harness import ROOT, mib, say
 from jobrollup import config, documents
 from jobrollup.spark import aggregate_job, readers, write
 from jobrollup.spark.aggregate import kept_rows
@@ -65,6 +66,9 @@ def main(argv=None) -> int:
     params = harness.data_params(day, 1, args.jobs, "jsonl", 1, 0)
     root, _, _ = harness.ensure_data(args.workdir, harness.data_name(params), params, False)
     server, started = harness.start_server(args.workdir / "mongo")
+    sampler = harness.MemorySampler()
+    sampler.mongo_pid = server.pid
+    sampler.start()
     spark, _ = harness.spark_session(args, conf, [str(root)])
     cores = spark.sparkContext.defaultParallelism
     databases = []
@@ -92,6 +96,7 @@ def main(argv=None) -> int:
             for way in ("driver", "executors"):
                 name = f"{database}_{way}_{round_number}"
                 databases.append(name)
+                sampler.set_phase(way)
                 with MongoStore(server.uri, name) as target:
                     cpu0, began = server_cpu(server.pid), time.perf_counter()
                     if way == "driver":   # as before: documents built and written by this one process
@@ -103,6 +108,7 @@ def main(argv=None) -> int:
                                               source.collection, {}).documents
                     seconds = time.perf_counter() - began
                     cpu = server_cpu(server.pid) - cpu0
+                sampler.set_phase("between")
                 assert written == total, (way, written, total)
                 results[way].append((seconds, cpu))
                 writers = 1 if way == "driver" else min(args.partitions, cores)
@@ -113,8 +119,12 @@ def main(argv=None) -> int:
         for way, runs in results.items():
             best = min(s for s, _ in runs)
             writers = 1 if way == "driver" else min(args.partitions, cores)
-            say(f"best {way:<9} {total / best:,.0f} documents/s, {total / best / writers:,.0f} per writing core ({writers})")
+            peaks = sampler.peaks.get(way, {})
+            say(f"best {way:<9} {total / best:,.0f} documents/s, {total / best / writers:,.0f} per writing core ({writers}); "
+                f"peak memory while writing: this process and its JVM {mib(peaks.get('total', 0))}, "
+                f"MongoDB server {mib(peaks.get('mongo', 0))}")
     finally:
+        sampler.stop()
         for name in databases:
             with MongoStore(server.uri, name) as store:
                 store.client.drop_database(name)
