@@ -94,6 +94,7 @@ def main(argv=None) -> int:
     normalisers = [(t, load(t)) for t in args.normaliser or [SOURCE.normaliser]]
     began = time.perf_counter()
     sampler = harness.MemorySampler()
+    sampler.set_phase("whole")
     sampler.start()
     spark, _ = harness.spark_session(args, {}, [args.data])
     proc = jvm(spark)
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
         if missing or extra:
             return 1
     sampler.stop()
-    peaks = sampler.peaks.get("start", {})
+    peaks = sampler.peaks.get("whole", {})
     print(f"peak memory: JVM {harness.mib(peaks.get('jvm', 0))}, this process {harness.mib(peaks.get('python', 0))}, "
           f"together {harness.mib(peaks.get('total', 0))}", flush=True)
     spark.stop()
